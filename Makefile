@@ -1,0 +1,45 @@
+# lightning-cpp: `make demo` and `make test` work on a fresh Debian 12 machine.
+BUILD_DIR ?= build
+BUILD_TYPE ?= Release
+JOBS ?= $(shell nproc)
+CMAKE_ARGS ?=
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+# Everything the build, the tests, the examples and the benchmark use, from Debian 12.
+# libopenblas0-pthread: LibTorch's BLAS calls go to OpenBLAS instead of the reference BLAS
+# (measured in docs/performance.md).
+PACKAGES := cmake make g++ ccache pkg-config \
+  libtorch-dev libgloo-dev libfmt-dev nlohmann-json3-dev zlib1g-dev \
+  libgtest-dev libgmock-dev libbenchmark-dev libopenblas0-pthread \
+  python3-torch dataset-fashion-mnist
+
+.PHONY: deps configure build test demo bench clean
+
+deps:
+	@missing=$$(for p in $(PACKAGES); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "make deps: installing" $$missing; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $$missing; \
+	else echo "make deps: every package is installed"; fi
+
+configure: deps
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_ARGS)
+
+build: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+test: build
+	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 900 > ctest.log 2>&1; status=$$?; \
+	  cat ctest.log; echo; echo "== test summary =="; grep -E 'tests passed|tests failed|Total Test time' ctest.log; \
+	  exit $$status
+
+demo: build
+	$(BUILD_DIR)/examples/digits
+
+bench: build
+	$(BUILD_DIR)/bench/trainer_overhead
+
+clean:
+	rm -rf $(BUILD_DIR)

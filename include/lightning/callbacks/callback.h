@@ -1,0 +1,74 @@
+#pragma once
+
+#include <lightning/core/batch.h>
+#include <lightning/core/module.h>
+#include <lightning/core/trainer_view.h>
+
+#include <exception>
+#include <string>
+
+namespace lightning {
+
+/// Code that runs at Lightning's hook points, with Lightning's names and arguments
+/// (`on_train_batch_end(trainer, module, outputs, batch, batch_idx)`). Every hook is empty by
+/// default; override the ones you need. The trainer calls callbacks in the order given, then the
+/// module.
+class Callback {
+ public:
+  virtual ~Callback() = default;
+
+  virtual void setup(const TrainerView& trainer, LightningModule& module, const std::string& stage) {}
+  virtual void teardown(const TrainerView& trainer, LightningModule& module, const std::string& stage) {}
+  virtual void on_fit_start(const TrainerView& trainer, LightningModule& module) {}
+  virtual void on_fit_end(const TrainerView& trainer, LightningModule& module) {}
+  virtual void on_sanity_check_start(const TrainerView& trainer, LightningModule& module) {}
+  virtual void on_sanity_check_end(const TrainerView& trainer, LightningModule& module) {}
+  virtual void on_train_start(const TrainerView& trainer, LightningModule& module) {}
+  virtual void on_train_end(const TrainerView& trainer, LightningModule& module) {}
+  virtual void on_train_epoch_start(const TrainerView& trainer, LightningModule& module) {}
+  virtual void on_train_epoch_end(const TrainerView& trainer, LightningModule& module) {}
+  virtual void on_train_batch_start(const TrainerView& trainer, LightningModule& module,
+                                    const Batch& batch, int64_t batch_idx) {}
+  virtual void on_train_batch_end(const TrainerView& trainer, LightningModule& module,
+                                  const StepOutput& outputs, const Batch& batch, int64_t batch_idx) {}
+  virtual void on_validation_start(const TrainerView& trainer, LightningModule& module) {}
+  virtual void on_validation_end(const TrainerView& trainer, LightningModule& module) {}
+  virtual void on_validation_epoch_start(const TrainerView& trainer, LightningModule& module) {}
+  virtual void on_validation_epoch_end(const TrainerView& trainer, LightningModule& module) {}
+  virtual void on_validation_batch_start(const TrainerView& trainer, LightningModule& module,
+                                         const Batch& batch, int64_t batch_idx,
+                                         int64_t dataloader_idx) {}
+  virtual void on_validation_batch_end(const TrainerView& trainer, LightningModule& module,
+                                       const StepOutput& outputs, const Batch& batch,
+                                       int64_t batch_idx, int64_t dataloader_idx) {}
+  virtual void on_test_start(const TrainerView& trainer, LightningModule& module) {}
+  virtual void on_test_end(const TrainerView& trainer, LightningModule& module) {}
+  virtual void on_test_epoch_start(const TrainerView& trainer, LightningModule& module) {}
+  virtual void on_test_epoch_end(const TrainerView& trainer, LightningModule& module) {}
+  virtual void on_test_batch_start(const TrainerView& trainer, LightningModule& module,
+                                   const Batch& batch, int64_t batch_idx, int64_t dataloader_idx) {}
+  virtual void on_test_batch_end(const TrainerView& trainer, LightningModule& module,
+                                 const StepOutput& outputs, const Batch& batch, int64_t batch_idx,
+                                 int64_t dataloader_idx) {}
+  virtual void on_predict_start(const TrainerView& trainer, LightningModule& module) {}
+  virtual void on_predict_end(const TrainerView& trainer, LightningModule& module) {}
+  virtual void on_predict_epoch_start(const TrainerView& trainer, LightningModule& module) {}
+  virtual void on_predict_epoch_end(const TrainerView& trainer, LightningModule& module) {}
+  virtual void on_predict_batch_start(const TrainerView& trainer, LightningModule& module,
+                                      const Batch& batch, int64_t batch_idx, int64_t dataloader_idx) {}
+  virtual void on_predict_batch_end(const TrainerView& trainer, LightningModule& module,
+                                    const Batch& outputs, const Batch& batch, int64_t batch_idx,
+                                    int64_t dataloader_idx) {}
+  virtual void on_before_zero_grad(const TrainerView& trainer, LightningModule& module,
+                                   torch::optim::Optimizer& optimizer) {}
+  virtual void on_before_backward(const TrainerView& trainer, LightningModule& module,
+                                  const at::Tensor& loss) {}
+  virtual void on_after_backward(const TrainerView& trainer, LightningModule& module) {}
+  virtual void on_before_optimizer_step(const TrainerView& trainer, LightningModule& module,
+                                        torch::optim::Optimizer& optimizer) {}
+  /// Called when a run ends with an exception, before it propagates.
+  virtual void on_exception(const TrainerView& trainer, LightningModule& module,
+                            const std::exception& exception) {}
+};
+
+}  // namespace lightning

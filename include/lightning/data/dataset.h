@@ -1,0 +1,74 @@
+#pragma once
+
+#include <lightning/core/batch.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace lightning {
+
+/// A map-style dataset: a size and the sample at an index (Lightning's / PyTorch's `Dataset`).
+class Dataset {
+ public:
+  virtual ~Dataset() = default;
+  /// Number of samples.
+  virtual int64_t size() const = 0;
+  /// The sample at `index`, 0 <= index < size().
+  virtual Batch get(int64_t index) const = 0;
+  /// The samples at `indices` already collated. The default stacks `get(i)` with `collate`;
+  /// datasets that hold whole tensors override it with one gather per tensor.
+  virtual Batch get_batch(std::span<const int64_t> indices) const;
+};
+
+/// Stacks samples of the same shape into a batch: tensors are stacked along a new first dimension,
+/// tuples and maps are collated element by element. Throws std::invalid_argument naming the path
+/// of the first element whose samples disagree.
+Batch collate(const std::vector<Batch>& samples);
+
+/// Samples are the rows of the given tensors, which share their first dimension.
+///
+///   pl::TensorDataset dataset(features, labels);   // dataset.get(i) is Batch{features[i], labels[i]}
+class TensorDataset : public Dataset {
+ public:
+  /// Throws std::invalid_argument when the tensors disagree on their first dimension.
+  explicit TensorDataset(std::vector<at::Tensor> tensors);
+  template <class... T>
+    requires(sizeof...(T) > 0 && (std::convertible_to<T, at::Tensor> && ...))
+  explicit TensorDataset(T... tensors) : TensorDataset(std::vector<at::Tensor>{tensors...}) {}
+
+  int64_t size() const override { return size_; }
+  Batch get(int64_t index) const override;
+  Batch get_batch(std::span<const int64_t> indices) const override;
+  const std::vector<at::Tensor>& tensors() const { return tensors_; }
+
+ private:
+  std::vector<at::Tensor> tensors_;
+  int64_t size_ = 0;
+};
+
+struct CSVDatasetOptions {
+  /// Index of the target column; negative counts from the end (-1: the last column).
+  int64_t target_column = -1;
+  /// Lines to skip before the data (a header).
+  int64_t skip_rows = 0;
+  char delimiter = ',';
+  /// Targets as int64 class labels (classification) or float32 values (regression).
+  bool integer_targets = true;
+};
+
+/// A numeric table: every column but the target becomes a float32 feature.
+/// Reads plain text or gzip-compressed files (`.gz`) directly. Samples are Batch{features, target}.
+///
+///   pl::CSVDataset digits("examples/data/digits.csv.gz", {.target_column = -1});
+class CSVDataset : public TensorDataset {
+ public:
+  /// Throws std::runtime_error naming the path, line and column of anything that cannot be read.
+  explicit CSVDataset(const std::filesystem::path& path, CSVDatasetOptions options = {});
+  const at::Tensor& features() const { return tensors()[0]; }
+  const at::Tensor& targets() const { return tensors()[1]; }
+};
+
+}  // namespace lightning

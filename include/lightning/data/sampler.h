@@ -1,0 +1,36 @@
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace lightning {
+
+/// Chooses the order in which a DataLoader visits a dataset's indices, epoch by epoch.
+class Sampler {
+ public:
+  virtual ~Sampler() = default;
+  /// The indices to visit in `epoch` for a dataset of `dataset_size` samples. Must be a pure
+  /// function of its arguments and the sampler's options, so that runs reproduce and resume.
+  virtual std::vector<int64_t> indices(int64_t dataset_size, int64_t epoch) const = 0;
+  /// How many indices `indices` returns for a dataset of `dataset_size` samples.
+  virtual int64_t length(int64_t dataset_size) const { return dataset_size; }
+};
+
+/// 0, 1, ..., n-1 every epoch.
+class SequentialSampler : public Sampler {
+ public:
+  std::vector<int64_t> indices(int64_t dataset_size, int64_t epoch) const override;
+};
+
+/// A permutation drawn from (seed, epoch): the same for the same pair, different between epochs.
+class RandomSampler : public Sampler {
+ public:
+  explicit RandomSampler(uint64_t seed) : seed_(seed) {}
+  std::vector<int64_t> indices(int64_t dataset_size, int64_t epoch) const override;
+  uint64_t seed() const { return seed_; }
+
+ private:
+  uint64_t seed_;
+};
+
+}  // namespace lightning

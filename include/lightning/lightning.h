@@ -1,0 +1,19 @@
+#pragma once
+// Everything a user needs: `#include <lightning/lightning.h>` and `namespace pl = lightning;`.
+// LibTorch's own API (torch::nn layers, torch::optim optimizers) comes from <torch/torch.h> or
+// its narrower headers, which this header does not include (they cost ~20 s per file to compile).
+
+#include <lightning/callbacks/callback.h>
+#include <lightning/core/batch.h>
+#include <lightning/core/datamodule.h>
+#include <lightning/core/lr_scheduler.h>
+#include <lightning/core/module.h>
+#include <lightning/core/optimizer_config.h>
+#include <lightning/core/trainer_view.h>
+#include <lightning/data/dataloader.h>
+#include <lightning/data/dataset.h>
+#include <lightning/data/sampler.h>
+#include <lightning/diagnostics/diagnostic.h>
+#include <lightning/loggers/logger.h>
+#include <lightning/trainer/trainer.h>
+#include <lightning/utilities/seed.h>

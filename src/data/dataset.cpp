@@ -1,0 +1,224 @@
+#include <lightning/data/dataset.h>
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <memory>
+#include <stdexcept>
+
+namespace lightning {
+namespace {
+
+Batch collate_at(const std::vector<const Batch*>& samples, const std::string& path) {
+  const Batch& first = *samples.front();
+  auto mismatch = [&](std::string_view why) {
+    return std::invalid_argument(
+        fmt::format("collate: samples disagree at {}: {}", path.empty() ? "the root" : path, why));
+  };
+  if (first.is_tensor()) {
+    std::vector<at::Tensor> tensors;
+    tensors.reserve(samples.size());
+    for (const Batch* sample : samples) {
+      if (!sample->is_tensor()) throw mismatch("a tensor in one sample, not in another");
+      if (!sample->tensor().sizes().equals(first.tensor().sizes())) {
+        throw mismatch(fmt::format("shapes [{}] and [{}] cannot be stacked",
+                                   fmt::join(first.tensor().sizes(), ", "),
+                                   fmt::join(sample->tensor().sizes(), ", ")));
+      }
+      tensors.push_back(sample->tensor());
+    }
+    return Batch(at::stack(tensors));
+  }
+  if (first.is_tuple()) {
+    Batch::Tuple out;
+    for (std::size_t i = 0; i < first.size(); ++i) {
+      std::vector<const Batch*> column;
+      column.reserve(samples.size());
+      for (const Batch* sample : samples) {
+        if (!sample->is_tuple() || sample->size() != first.size()) {
+          throw mismatch("tuples of different lengths");
+        }
+        column.push_back(&(*sample)[i]);
+      }
+      out.push_back(collate_at(column, fmt::format("{}[{}]", path, i)));
+    }
+    return Batch(std::move(out));
+  }
+  if (first.is_dict()) {
+    Batch::Dict out;
+    for (const auto& [key, value] : first.dict()) {
+      std::vector<const Batch*> column;
+      column.reserve(samples.size());
+      for (const Batch* sample : samples) {
+        if (!sample->is_dict() || !sample->dict().contains(key)) {
+          throw mismatch(fmt::format("key \"{}\" missing from a sample", key));
+        }
+        column.push_back(&(*sample)[std::string_view(key)]);
+      }
+      out.emplace(key, collate_at(column, fmt::format("{}[\"{}\"]", path, key)));
+    }
+    return Batch(std::move(out));
+  }
+  return Batch();
+}
+
+/// Reads a whole file, inflating it when it is gzip-compressed (zlib detects the header).
+std::string read_text(const std::filesystem::path& path) {
+  std::unique_ptr<gzFile_s, int (*)(gzFile)> file(gzopen(path.c_str(), "rb"), gzclose);
+  if (!file) {
+    throw std::runtime_error(fmt::format("CSVDataset: cannot open \"{}\": {}", path.string(),
+                                         std::strerror(errno)));
+  }
+  std::string text;
+  char buffer[1 << 16];
+  int n = 0;
+  while ((n = gzread(file.get(), buffer, sizeof buffer)) > 0) text.append(buffer, n);
+  if (n < 0) {
+    int code = 0;
+    throw std::runtime_error(fmt::format("CSVDataset: cannot read \"{}\": {}", path.string(),
+                                         gzerror(file.get(), &code)));
+  }
+  return text;
+}
+
+}  // namespace
+
+Batch Dataset::get_batch(std::span<const int64_t> indices) const {
+  std::vector<Batch> samples;
+  samples.reserve(indices.size());
+  for (int64_t index : indices) samples.push_back(get(index));
+  return collate(samples);
+}
+
+Batch collate(const std::vector<Batch>& samples) {
+  if (samples.empty()) return Batch();
+  std::vector<const Batch*> pointers;
+  pointers.reserve(samples.size());
+  for (const auto& sample : samples) pointers.push_back(&sample);
+  return collate_at(pointers, "");
+}
+
+TensorDataset::TensorDataset(std::vector<at::Tensor> tensors) : tensors_(std::move(tensors)) {
+  if (tensors_.empty()) throw std::invalid_argument("TensorDataset: needs at least one tensor");
+  for (std::size_t i = 0; i < tensors_.size(); ++i) {
+    if (!tensors_[i].defined() || tensors_[i].dim() == 0) {
+      throw std::invalid_argument(
+          fmt::format("TensorDataset: tensor {} has no first dimension to index samples by", i));
+    }
+    if (tensors_[i].size(0) != tensors_[0].size(0)) {
+      throw std::invalid_argument(fmt::format(
+          "TensorDataset: tensor {} has {} rows but tensor 0 has {}; every tensor needs one row per "
+          "sample",
+          i, tensors_[i].size(0), tensors_[0].size(0)));
+    }
+  }
+  size_ = tensors_[0].size(0);
+}
+
+Batch TensorDataset::get(int64_t index) const {
+  if (tensors_.size() == 1) return Batch(tensors_[0][index]);
+  Batch::Tuple items;
+  items.reserve(tensors_.size());
+  for (const auto& t : tensors_) items.emplace_back(t[index]);
+  return Batch(std::move(items));
+}
+
+Batch TensorDataset::get_batch(std::span<const int64_t> indices) const {
+  const auto count = static_cast<int64_t>(indices.size());
+  // A run of consecutive indices (no shuffling) is a view; anything else is one gather.
+  const bool contiguous =
+      count > 0 && indices.back() - indices.front() == count - 1 &&
+      std::adjacent_find(indices.begin(), indices.end(),
+                         [](int64_t a, int64_t b) { return b != a + 1; }) == indices.end();
+  at::Tensor index;
+  if (!contiguous) {
+    index = at::from_blob(const_cast<int64_t*>(indices.data()), {count}, at::kLong).clone();
+  }
+  auto select = [&](const at::Tensor& t) {
+    return contiguous ? t.narrow(0, indices.front(), count) : t.index_select(0, index);
+  };
+  if (tensors_.size() == 1) return Batch(select(tensors_[0]));
+  Batch::Tuple items;
+  items.reserve(tensors_.size());
+  for (const auto& t : tensors_) items.emplace_back(select(t));
+  return Batch(std::move(items));
+}
+
+namespace {
+
+std::vector<at::Tensor> parse_csv(const std::filesystem::path& path,
+                                  const CSVDatasetOptions& options) {
+  const std::string text = read_text(path);
+  std::vector<double> values;
+  int64_t columns = -1;
+  int64_t rows = 0;
+  std::size_t position = 0;
+  int64_t line_number = 0;
+  while (position < text.size()) {
+    std::size_t end = text.find('\n', position);
+    if (end == std::string::npos) end = text.size();
+    std::string_view line(text.data() + position, end - position);
+    position = end + 1;
+    ++line_number;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line_number <= options.skip_rows || line.empty()) continue;
+    int64_t column = 0;
+    std::size_t start = 0;
+    while (true) {
+      std::size_t stop = line.find(options.delimiter, start);
+      std::string_view field = line.substr(start, stop == std::string_view::npos ? line.npos
+                                                                                 : stop - start);
+      while (!field.empty() && field.front() == ' ') field.remove_prefix(1);
+      while (!field.empty() && field.back() == ' ') field.remove_suffix(1);
+      double value = 0;
+      auto [ptr, ec] = std::from_chars(field.data(), field.data() + field.size(), value);
+      if (ec != std::errc() || ptr != field.data() + field.size()) {
+        throw std::runtime_error(fmt::format(
+            "CSVDataset: \"{}\" line {} column {}: \"{}\" is not a number (skip a header with "
+            "{{.skip_rows = 1}})",
+            path.string(), line_number, column + 1, field));
+      }
+      values.push_back(value);
+      ++column;
+      if (stop == std::string_view::npos) break;
+      start = stop + 1;
+    }
+    if (columns < 0) columns = column;
+    if (column != columns) {
+      throw std::runtime_error(fmt::format("CSVDataset: \"{}\" line {} has {} columns, earlier lines "
+                                           "have {}",
+                                           path.string(), line_number, column, columns));
+    }
+    ++rows;
+  }
+  if (rows == 0) {
+    throw std::runtime_error(fmt::format("CSVDataset: \"{}\" has no data rows", path.string()));
+  }
+  const int64_t target = options.target_column < 0 ? columns + options.target_column
+                                                   : options.target_column;
+  if (target < 0 || target >= columns) {
+    throw std::runtime_error(fmt::format(
+        "CSVDataset: \"{}\" has {} columns; target_column {} is outside them", path.string(),
+        columns, options.target_column));
+  }
+  at::Tensor table = at::from_blob(values.data(), {rows, columns}, at::kDouble);
+  std::vector<int64_t> feature_columns;
+  for (int64_t c = 0; c < columns; ++c) {
+    if (c != target) feature_columns.push_back(c);
+  }
+  at::Tensor features = table.index_select(1, at::tensor(feature_columns)).to(at::kFloat);
+  at::Tensor targets = table.select(1, target).to(options.integer_targets ? at::kLong : at::kFloat);
+  return {features.contiguous(), targets.contiguous()};
+}
+
+}  // namespace
+
+CSVDataset::CSVDataset(const std::filesystem::path& path, CSVDatasetOptions options)
+    : TensorDataset(parse_csv(path, options)) {}
+
+}  // namespace lightning

@@ -1,0 +1,152 @@
+#include <lightning/diagnostics/diagnostic.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include <lightning/utilities/console.h>
+
+namespace lightning {
+namespace {
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      const std::size_t substitution = diagonal + (a[i - 1] == b[j - 1] ? 0 : 1);
+      row[j] = std::min({above + 1, row[j - 1] + 1, substitution});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+nlohmann::json as_json(const Diagnostic& d) {
+  return {{"code", d.code},
+          {"severity", d.severity == Severity::kError ? "error" : "warning"},
+          {"message", d.message},
+          {"where", d.where},
+          {"received", d.received},
+          {"expected", d.expected},
+          {"help", d.help}};
+}
+
+std::string render_all(const std::vector<Diagnostic>& diagnostics) {
+  std::string text;
+  std::size_t errors = 0;
+  for (const auto& d : diagnostics) {
+    if (d.severity == Severity::kError) ++errors;
+    text += d.render();
+    text += "\n\n";
+  }
+  text += fmt::format("{} error{} found before training started", errors, errors == 1 ? "" : "s");
+  return text;
+}
+
+}  // namespace
+
+std::string Diagnostic::render() const {
+  std::string text = fmt::format("{}[{}]: {}", severity == Severity::kError ? "error" : "warning",
+                                 code, message);
+  if (!where.empty()) text += fmt::format("\n  --> {}", where);
+  if (!received.empty()) text += fmt::format("\n   = received: {}", received);
+  if (!expected.empty()) text += fmt::format("\n   = expected {}", expected);
+  if (!help.empty()) text += fmt::format("\n   = help: {}", help);
+  return text;
+}
+
+std::string Diagnostic::to_json() const { return as_json(*this).dump(); }
+
+MisconfigurationException::MisconfigurationException(std::vector<Diagnostic> diagnostics)
+    : std::invalid_argument(render_all(diagnostics)), diagnostics_(std::move(diagnostics)) {}
+
+std::string MisconfigurationException::to_json() const {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& d : diagnostics_) list.push_back(as_json(d));
+  return nlohmann::json{{"diagnostics", list}}.dump();
+}
+
+bool MisconfigurationException::has(std::string_view code) const {
+  return std::any_of(diagnostics_.begin(), diagnostics_.end(),
+                     [&](const Diagnostic& d) { return d.code == code; });
+}
+
+void DiagnosticCollector::error(Diagnostic diagnostic) {
+  diagnostic.severity = Severity::kError;
+  diagnostics_.push_back(std::move(diagnostic));
+}
+
+void DiagnosticCollector::warn(Diagnostic diagnostic) {
+  diagnostic.severity = Severity::kWarning;
+  diagnostics_.push_back(std::move(diagnostic));
+}
+
+bool DiagnosticCollector::has_errors() const {
+  return std::any_of(diagnostics_.begin(), diagnostics_.end(),
+                     [](const Diagnostic& d) { return d.severity == Severity::kError; });
+}
+
+void DiagnosticCollector::throw_if_errors() {
+  std::vector<Diagnostic> errors;
+  for (auto& d : diagnostics_) {
+    if (d.severity == Severity::kWarning) {
+      console::warn_once(d.render());
+    } else {
+      errors.push_back(std::move(d));
+    }
+  }
+  diagnostics_.clear();
+  if (!errors.empty()) throw MisconfigurationException(std::move(errors));
+}
+
+std::optional<std::string> did_you_mean(std::string_view value,
+                                        const std::vector<std::string>& candidates) {
+  std::optional<std::string> best;
+  std::size_t best_distance = 0;
+  for (const auto& candidate : candidates) {
+    const std::size_t distance = edit_distance(value, candidate);
+    if (!best || distance < best_distance) {
+      best = candidate;
+      best_distance = distance;
+    }
+  }
+  // A suggestion farther than a third of the word is noise ("cuda" for "tpu").
+  const std::size_t limit = std::max<std::size_t>(2, value.size() / 3);
+  if (best && best_distance <= limit && best_distance < std::max(value.size(), best->size())) {
+    return best;
+  }
+  return std::nullopt;
+}
+
+std::string one_of(const std::vector<std::string>& candidates) {
+  std::string text = "one of: ";
+  for (std::size_t i = 0; i < candidates.size(); ++i) {
+    if (i > 0) text += ", ";
+    text += fmt::format("\"{}\"", candidates[i]);
+  }
+  return text;
+}
+
+Diagnostic unknown_choice(std::string code, std::string message, std::string where,
+                          std::string_view value, const std::vector<std::string>& candidates) {
+  Diagnostic d{.code = std::move(code),
+               .message = std::move(message),
+               .where = std::move(where),
+               .received = fmt::format("\"{}\"", value),
+               .expected = one_of(candidates)};
+  if (auto suggestion = did_you_mean(value, candidates)) {
+    d.help = fmt::format("did you mean \"{}\"?", *suggestion);
+  }
+  return d;
+}
+
+void internal_error(std::string_view what) {
+  throw std::logic_error(fmt::format("{}: this is a bug in lightning-cpp", what));
+}
+
+}  // namespace lightning

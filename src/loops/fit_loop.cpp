@@ -1,0 +1,262 @@
+#include "loops/loop_context.h"
+
+#include <lightning/utilities/console.h>
+
+#include <torch/nn/utils/clip_grad.h>
+#include <torch/optim/optimizer.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace lightning::detail {
+namespace {
+
+std::vector<at::Tensor> parameters_of(torch::optim::Optimizer& optimizer) {
+  std::vector<at::Tensor> params;
+  for (auto& group : optimizer.param_groups()) {
+    params.insert(params.end(), group.params().begin(), group.params().end());
+  }
+  return params;
+}
+
+void clip_gradients(torch::optim::Optimizer& optimizer, const Settings& settings) {
+  if (!settings.gradient_clip_val) return;
+  auto params = parameters_of(optimizer);
+  if (settings.clip_by_norm) {
+    torch::nn::utils::clip_grad_norm_(params, *settings.gradient_clip_val, 2.0);
+  } else {
+    torch::nn::utils::clip_grad_value_(params, *settings.gradient_clip_val);
+  }
+}
+
+/// Steps the schedulers of one interval whose frequency divides `count`.
+void step_schedulers(LoopContext& context, std::string_view interval, int64_t count) {
+  auto& state = context.state();
+  for (auto& [scheduler, options] : context.optimizer_config.schedulers()) {
+    if (options.interval != interval || count % options.frequency != 0) continue;
+    if (!scheduler->requires_metric()) {
+      scheduler->step();
+      continue;
+    }
+    auto found = state.callback_metrics.find(options.monitor);
+    if (found != state.callback_metrics.end()) {
+      scheduler->step(found->second);
+      continue;
+    }
+    std::vector<std::string> available;
+    for (const auto& [key, value] : state.callback_metrics) available.push_back(key);
+    Diagnostic d{.code = "LC0314",
+                 .message = fmt::format("{} is conditioned on metric \"{}\", which was not logged",
+                                        scheduler->name(), options.monitor),
+                 .where = "configure_optimizers: SchedulerOptions{.monitor}",
+                 .received = fmt::format("\"{}\"", options.monitor),
+                 .expected = available.empty() ? "a logged metric (none was logged)" : one_of(available)};
+    if (auto suggestion = did_you_mean(options.monitor, available)) {
+      d.help = fmt::format("did you mean \"{}\"?", *suggestion);
+    } else {
+      d.help = fmt::format("log it with log(\"{}\", value), or monitor one of the logged metrics",
+                           options.monitor);
+    }
+    if (options.strict) throw MisconfigurationException({std::move(d)});
+    d.severity = Severity::kWarning;
+    d.help += " (strict = false: the scheduler is not stepped)";
+    console::warn_once(d.render());
+  }
+}
+
+[[noreturn]] void throw_missing_training_step() {
+  throw MisconfigurationException({Diagnostic{
+      .code = "LC0301",
+      .message = "the module has no `training_step`, which `fit` needs",
+      .where = "training_step",
+      .received = "the default LightningModule::training_step",
+      .expected = "an override of `training_step(const pl::Batch& batch, int64_t batch_idx)`",
+      .help = "define `training_step` in your LightningModule, returning the loss"}});
+}
+
+class FitLoop {
+ public:
+  FitLoop(LoopContext& context, DataLoader& train, std::vector<DataLoader>& val)
+      : context_(context),
+        state_(context.state()),
+        module_(context.module()),
+        settings_(context.settings()),
+        train_(train),
+        val_(val) {
+    state_.num_training_batches = limited_batches(settings_.limit_train_batches, train_.size());
+    state_.num_val_batches.clear();
+    for (auto& loader : val_) {
+      state_.num_val_batches.push_back(limited_batches(settings_.limit_val_batches, loader.size()));
+    }
+    has_validation_ = std::any_of(state_.num_val_batches.begin(), state_.num_val_batches.end(),
+                                  [](int64_t n) { return n > 0; });
+    const auto& interval = settings_.val_check_interval;
+    val_check_batch_ = interval.is_count()
+                           ? interval.count()
+                           : std::max<int64_t>(1, static_cast<int64_t>(std::floor(
+                                                      static_cast<double>(state_.num_training_batches) *
+                                                      interval.fraction())));
+    for (const auto& optimizer : context_.optimizer_config.optimizers()) optimizers_.push_back(optimizer.get());
+  }
+
+  void run() {
+    context_.hook(&Callback::on_fit_start, &LightningModule::on_fit_start);
+    sanity_check();
+    state_.training = true;
+    module_.train();
+    context_.hook(&Callback::on_train_start, &LightningModule::on_train_start);
+    while (!done()) run_epoch();
+    state_.training = false;
+    context_.results = nullptr;
+    context_.hook(&Callback::on_train_end, &LightningModule::on_train_end);
+    context_.hook(&Callback::on_fit_end, &LightningModule::on_fit_end);
+  }
+
+ private:
+  bool can_stop_early() const {
+    return state_.current_epoch >= settings_.min_epochs && state_.global_step >= settings_.min_steps;
+  }
+  bool max_steps_reached() const {
+    return settings_.max_steps != -1 && state_.global_step >= settings_.max_steps;
+  }
+
+  bool done() {
+    if (state_.num_training_batches == 0 || max_steps_reached()) return true;
+    if (settings_.max_epochs != -1 && state_.current_epoch >= settings_.max_epochs) return true;
+    if (state_.should_stop) {
+      if (can_stop_early()) return true;
+      console::warn_once(fmt::format(
+          "Trainer was asked to stop, but min_epochs = {} or min_steps = {} has not been reached; "
+          "training continues",
+          settings_.min_epochs, settings_.min_steps));
+      state_.should_stop = false;
+    }
+    return false;
+  }
+
+  void sanity_check() {
+    if (!has_validation_ || settings_.num_sanity_val_steps == 0) return;
+    std::vector<int64_t> limits;
+    for (int64_t available : state_.num_val_batches) {
+      limits.push_back(settings_.num_sanity_val_steps == -1
+                           ? available
+                           : std::min(settings_.num_sanity_val_steps, available));
+    }
+    state_.sanity_checking = true;
+    context_.callback_hook(&Callback::on_sanity_check_start);
+    run_evaluation(context_, EvaluationKind::kValidation, val_, limits);
+    context_.callback_hook(&Callback::on_sanity_check_end);
+    state_.sanity_checking = false;
+  }
+
+  bool should_validate(int64_t batch_idx, bool is_last_batch) const {
+    if (!has_validation_) return false;
+    const auto& every = settings_.check_val_every_n_epoch;
+    if (every && (state_.current_epoch + 1) % *every != 0) return false;
+    if (state_.should_stop && can_stop_early()) return true;
+    const int64_t iteration = every ? batch_idx : total_batch_idx_;
+    if (!settings_.val_check_interval.is_count() && settings_.val_check_interval.fraction() == 1.0) {
+      return is_last_batch;
+    }
+    return (iteration + 1) % val_check_batch_ == 0;
+  }
+
+  void validate() {
+    run_evaluation(context_, EvaluationKind::kValidation, val_, state_.num_val_batches);
+    context_.results = &train_results_;
+  }
+
+  void run_epoch() {
+    train_.set_epoch(state_.current_epoch);
+    train_results_.reset();
+    context_.results = &train_results_;
+    context_.scope = LogScope::kTrainingEpoch;
+    context_.hook(&Callback::on_train_epoch_start, &LightningModule::on_train_epoch_start);
+    int64_t batch_idx = 0;
+    for (auto it = train_.begin(); it != train_.end() && batch_idx < state_.num_training_batches;
+         ++it, ++batch_idx, ++total_batch_idx_) {
+      const bool is_last_batch = batch_idx + 1 == state_.num_training_batches;
+      run_batch(*it, batch_idx, is_last_batch);
+      if (should_validate(batch_idx, is_last_batch)) validate();
+      if (max_steps_reached() || (state_.should_stop && can_stop_early())) break;
+    }
+    context_.results = &train_results_;
+    context_.scope = LogScope::kTrainingEpoch;
+    context_.hook(&Callback::on_train_epoch_end, &LightningModule::on_train_epoch_end);
+    train_results_.update_callback_metrics(state_.callback_metrics, /*epoch_ended=*/true);
+    train_results_.update_progress_bar_metrics(state_.progress_bar_metrics, /*epoch_ended=*/true);
+    context_.send_to_loggers(train_results_.epoch_metrics(/*for_logger=*/true),
+                             std::max<int64_t>(context_.batches_that_stepped - 1, 0));
+    if (module_.automatic_optimization) step_schedulers(context_, "epoch", state_.current_epoch + 1);
+    ++state_.current_epoch;
+  }
+
+  void run_batch(const Batch& batch, int64_t batch_idx, bool is_last_batch) {
+    context_.scope = LogScope::kTrainingStep;
+    context_.batch_size = batch.batch_size();
+    context_.hook(&Callback::on_train_batch_start, &LightningModule::on_train_batch_start, batch, batch_idx);
+    StepOutput output = module_.training_step(batch, batch_idx);
+    if (module_.step_is_missing("training_step")) throw_missing_training_step();
+    bool stepped = true;
+    if (module_.automatic_optimization) stepped = optimize(output, batch_idx, is_last_batch);
+    if (output.loss.defined()) output.loss = output.loss.detach();
+    context_.hook(&Callback::on_train_batch_end, &LightningModule::on_train_batch_end, output, batch,
+                  batch_idx);
+    if (stepped) {
+      ++context_.batches_that_stepped;
+      if (module_.automatic_optimization) step_schedulers(context_, "step", context_.batches_that_stepped);
+    }
+    train_results_.update_callback_metrics(state_.callback_metrics, /*epoch_ended=*/false);
+    train_results_.update_progress_bar_metrics(state_.progress_bar_metrics, /*epoch_ended=*/false);
+    auto step_metrics = train_results_.take_step_metrics(/*for_logger=*/true);
+    if (stepped && context_.batches_that_stepped % settings_.log_every_n_steps == 0) {
+      context_.send_to_loggers(std::move(step_metrics), context_.batches_that_stepped - 1);
+    }
+  }
+
+  /// Lightning's automatic optimization: zero_grad at the start of an accumulation window,
+  /// backward of loss / accumulate_grad_batches, and a (clipped) optimizer step at its end.
+  /// Returns whether the optimizer stepped.
+  bool optimize(const StepOutput& output, int64_t batch_idx, bool is_last_batch) {
+    const int64_t accumulate = settings_.accumulate_grad_batches;
+    const bool window_end = (batch_idx + 1) % accumulate == 0 || is_last_batch;
+    if (!output.loss.defined()) return false;  // the step skipped this batch
+    if (batch_idx % accumulate == 0) {
+      for (std::size_t i = 0; i < optimizers_.size(); ++i) {
+        context_.hook(&Callback::on_before_zero_grad, &LightningModule::on_before_zero_grad, *optimizers_[i]);
+        LightningOptimizer(*optimizers_[i], i, context_).zero_grad();
+      }
+    }
+    context_.backward(accumulate > 1 ? output.loss / static_cast<double>(accumulate) : output.loss);
+    if (!window_end) return false;
+    for (auto* optimizer : optimizers_) {
+      context_.hook(&Callback::on_before_optimizer_step, &LightningModule::on_before_optimizer_step, *optimizer);
+      clip_gradients(*optimizer, settings_);
+      optimizer->step();
+      ++state_.global_step;
+    }
+    return true;
+  }
+
+  LoopContext& context_;
+  TrainerState& state_;
+  LightningModule& module_;
+  const Settings& settings_;
+  DataLoader& train_;
+  std::vector<DataLoader>& val_;
+  std::vector<torch::optim::Optimizer*> optimizers_;
+  ResultCollection train_results_;
+  bool has_validation_ = false;
+  int64_t val_check_batch_ = 1;
+  int64_t total_batch_idx_ = 0;
+};
+
+}  // namespace
+
+void run_fit(LoopContext& context, DataLoader& train, std::vector<DataLoader>& val) {
+  FitLoop(context, train, val).run();
+}
+
+}  // namespace lightning::detail

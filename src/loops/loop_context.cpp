@@ -1,0 +1,58 @@
+#include "loops/loop_context.h"
+
+#include <torch/optim/optimizer.h>
+
+#include <algorithm>
+
+namespace lightning::detail {
+
+LoopContext::LoopContext(LightningModule& module,
+                         const std::vector<std::shared_ptr<Callback>>& callbacks,
+                         const std::vector<std::shared_ptr<Logger>>& loggers, TrainerState& state,
+                         TrainerView& view, const Settings& settings)
+    : module_(module),
+      callbacks_(callbacks),
+      loggers_(loggers),
+      state_(state),
+      view_(view),
+      settings_(settings) {
+  module_.attach_host(this);
+}
+
+LoopContext::~LoopContext() { module_.attach_host(nullptr); }
+
+void LoopContext::log(const std::string& name, double value, const LogOptions& options) {
+  if (!results) return;  // a hook that does not log (setup, configure_optimizers)
+  results->log(dataloader_suffix.empty() ? name : name + dataloader_suffix, value, options, scope,
+               batch_size);
+}
+
+void LoopContext::backward(const at::Tensor& loss) {
+  hook(&Callback::on_before_backward, &LightningModule::on_before_backward, loss);
+  loss.backward();
+  hook(&Callback::on_after_backward, &LightningModule::on_after_backward);
+}
+
+void LoopContext::optimizer_stepped(std::size_t) { ++state_.global_step; }
+
+std::vector<torch::optim::Optimizer*> LoopContext::optimizers() {
+  std::vector<torch::optim::Optimizer*> out;
+  for (const auto& optimizer : optimizer_config.optimizers()) out.push_back(optimizer.get());
+  return out;
+}
+
+std::vector<LRScheduler*> LoopContext::lr_schedulers() {
+  std::vector<LRScheduler*> out;
+  for (auto& config : optimizer_config.schedulers()) out.push_back(config.scheduler.get());
+  return out;
+}
+
+void LoopContext::send_to_loggers(std::map<std::string, double> metrics, int64_t step) {
+  if (metrics.empty()) return;
+  metrics["epoch"] = static_cast<double>(state_.current_epoch);
+  for (const auto& [key, value] : metrics) state_.logged_metrics[key] = value;
+  if (!loggers_active() || state_.global_rank != 0) return;
+  for (const auto& logger : loggers_) logger->log_metrics(metrics, step);
+}
+
+}  // namespace lightning::detail

@@ -1,0 +1,93 @@
+#pragma once
+// What the loops share while one run lasts: the module and its optimizers, the callbacks and
+// loggers, the trainer's state, and what has been logged. It is the module's host for the run.
+
+#include <lightning/callbacks/callback.h>
+#include <lightning/core/module.h>
+#include <lightning/loggers/logger.h>
+
+#include "loops/results.h"
+#include "trainer/connectors/settings.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace lightning::detail {
+
+class LoopContext final : public ModuleHost {
+ public:
+  LoopContext(LightningModule& module, const std::vector<std::shared_ptr<Callback>>& callbacks,
+              const std::vector<std::shared_ptr<Logger>>& loggers, TrainerState& state,
+              TrainerView& view, const Settings& settings);
+  ~LoopContext() override;
+  LoopContext(const LoopContext&) = delete;
+  LoopContext& operator=(const LoopContext&) = delete;
+
+  // ModuleHost
+  void log(const std::string& name, double value, const LogOptions& options) override;
+  void backward(const at::Tensor& loss) override;
+  void optimizer_stepped(std::size_t optimizer_index) override;
+  std::vector<torch::optim::Optimizer*> optimizers() override;
+  std::vector<LRScheduler*> lr_schedulers() override;
+  TrainerView& view() override { return view_; }
+
+  /// Calls a hook on every callback in order, then on the module: the one place hooks are called.
+  template <class... CallbackArgs, class... ModuleArgs, class... Args>
+  void hook(void (Callback::*on_callback)(const TrainerView&, LightningModule&, CallbackArgs...),
+            void (LightningModule::*on_module)(ModuleArgs...), Args&&... args) {
+    for (const auto& callback : callbacks_) ((*callback).*on_callback)(view_, module_, args...);
+    (module_.*on_module)(args...);
+  }
+  /// A hook that only callbacks have (on_sanity_check_start, on_exception, ...).
+  template <class... CallbackArgs, class... Args>
+  void callback_hook(void (Callback::*on_callback)(const TrainerView&, LightningModule&, CallbackArgs...),
+                     Args&&... args) {
+    for (const auto& callback : callbacks_) ((*callback).*on_callback)(view_, module_, args...);
+  }
+
+  /// Sends metrics to every logger (rank zero only), adding "epoch" as Lightning does.
+  void send_to_loggers(std::map<std::string, double> metrics, int64_t step);
+  bool loggers_active() const { return settings_.loggers_enabled && !loggers_.empty(); }
+
+  LightningModule& module() { return module_; }
+  TrainerState& state() { return state_; }
+  const Settings& settings() const { return settings_; }
+  const std::vector<std::shared_ptr<Logger>>& loggers() const { return loggers_; }
+
+  OptimizerConfig optimizer_config;
+  /// Where `log` records and with which defaults: set by the loops around each hook and step.
+  ResultCollection* results = nullptr;
+  LogScope scope = LogScope::kEvaluation;
+  std::string dataloader_suffix;
+  int64_t batch_size = 1;
+  /// Batches after which the optimizer stepped (Lightning's `_batches_that_stepped`): the step
+  /// number the loggers see.
+  int64_t batches_that_stepped = 0;
+
+ private:
+  LightningModule& module_;
+  const std::vector<std::shared_ptr<Callback>>& callbacks_;
+  const std::vector<std::shared_ptr<Logger>>& loggers_;
+  TrainerState& state_;
+  TrainerView& view_;
+  const Settings& settings_;
+};
+
+/// fit's loops: sanity check, epochs of training batches, validation at its interval.
+void run_fit(LoopContext& context, DataLoader& train, std::vector<DataLoader>& val);
+
+/// The kind of evaluation, which names the hooks and steps used.
+enum class EvaluationKind { kValidation, kTest };
+
+/// One pass over evaluation loaders; returns each loader's epoch metrics. `limits` gives each
+/// loader's batch count. During fit's sanity check nothing reaches callback metrics or loggers.
+std::vector<Metrics> run_evaluation(LoopContext& context, EvaluationKind kind,
+                                    std::vector<DataLoader>& loaders,
+                                    const std::vector<int64_t>& limits);
+
+/// One pass over prediction loaders; one output per batch, per loader.
+std::vector<std::vector<Batch>> run_prediction(LoopContext& context, std::vector<DataLoader>& loaders,
+                                               const std::vector<int64_t>& limits);
+
+}  // namespace lightning::detail

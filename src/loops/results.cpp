@@ -1,0 +1,112 @@
+#include "loops/results.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace lightning::detail {
+
+double ResultCollection::Entry::epoch_value() const {
+  if (reduce_fx == "sum") return sum;
+  if (reduce_fx == "max" || reduce_fx == "min") return extreme;
+  return weight > 0 ? sum / weight : 0.0;
+}
+
+void ResultCollection::log(const std::string& key, double value, const LogOptions& options,
+                           LogScope scope, int64_t batch_size) {
+  const bool step_default = scope == LogScope::kTrainingStep;
+  Entry& entry = entries_[key];
+  entry.on_step = options.on_step.value_or(step_default);
+  entry.on_epoch = options.on_epoch.value_or(!step_default);
+  entry.prog_bar = options.prog_bar;
+  entry.logger = options.logger;
+  entry.reduce_fx = options.reduce_fx;
+  if (const auto slash = key.find("/dataloader_idx_"); slash != std::string::npos) {
+    entry.dataloader_suffix = key.substr(slash);
+  }
+  entry.step_value = value;
+  entry.fresh = true;
+  const double weight = static_cast<double>(options.batch_size.value_or(std::max<int64_t>(batch_size, 1)));
+  if (entry.reduce_fx == "sum") {
+    entry.sum += value;
+  } else if (entry.reduce_fx == "max") {
+    entry.extreme = entry.count == 0 ? value : std::max(entry.extreme, value);
+  } else if (entry.reduce_fx == "min") {
+    entry.extreme = entry.count == 0 ? value : std::min(entry.extreme, value);
+  } else {
+    entry.sum += value * weight;
+    entry.weight += weight;
+  }
+  ++entry.count;
+}
+
+namespace {
+// "loss/dataloader_idx_1" with suffix "_step" is "loss_step/dataloader_idx_1", as in Lightning.
+std::string with_suffix(const std::string& key, const char* suffix) {
+  const auto slash = key.find("/dataloader_idx_");
+  if (slash == std::string::npos) return key + suffix;
+  return key.substr(0, slash) + suffix + key.substr(slash);
+}
+}  // namespace
+
+std::map<std::string, double> ResultCollection::take_step_metrics(bool for_logger) {
+  std::map<std::string, double> out;
+  for (auto& [key, entry] : entries_) {
+    if (!entry.fresh || !entry.on_step) continue;
+    entry.fresh = false;
+    if (for_logger && !entry.logger) continue;
+    out[entry.on_epoch ? with_suffix(key, "_step") : key] = entry.step_value;
+  }
+  return out;
+}
+
+std::map<std::string, double> ResultCollection::epoch_metrics(bool for_logger) const {
+  std::map<std::string, double> out;
+  for (const auto& [key, entry] : entries_) {
+    if (!entry.on_epoch || (for_logger && !entry.logger)) continue;
+    out[entry.on_step ? with_suffix(key, "_epoch") : key] = entry.epoch_value();
+  }
+  return out;
+}
+
+void ResultCollection::update_callback_metrics(std::map<std::string, double>& out,
+                                               bool epoch_ended) const {
+  for (const auto& [key, entry] : entries_) {
+    if (entry.on_step && entry.on_epoch) {
+      out[with_suffix(key, "_step")] = entry.step_value;
+      if (epoch_ended) out[with_suffix(key, "_epoch")] = entry.epoch_value();
+      out[key] = epoch_ended ? entry.epoch_value() : entry.step_value;
+    } else if (entry.on_step) {
+      out[key] = entry.step_value;
+    } else if (epoch_ended) {
+      out[key] = entry.epoch_value();
+    }
+  }
+}
+
+void ResultCollection::update_progress_bar_metrics(std::map<std::string, double>& out,
+                                                   bool epoch_ended) const {
+  for (const auto& [key, entry] : entries_) {
+    if (!entry.prog_bar) continue;
+    if (entry.on_step && entry.on_epoch) {
+      out[with_suffix(key, "_step")] = entry.step_value;
+      if (epoch_ended) out[with_suffix(key, "_epoch")] = entry.epoch_value();
+    } else if (entry.on_step) {
+      out[key] = entry.step_value;
+    } else if (epoch_ended) {
+      out[key] = entry.epoch_value();
+    }
+  }
+}
+
+std::map<std::string, double> ResultCollection::epoch_metrics_for_dataloader(
+    const std::string& suffix) const {
+  std::map<std::string, double> out;
+  for (const auto& [key, entry] : entries_) {
+    if (!entry.on_epoch) continue;
+    if (!entry.dataloader_suffix.empty() && entry.dataloader_suffix != suffix) continue;
+    out[entry.on_step ? with_suffix(key, "_epoch") : key] = entry.epoch_value();
+  }
+  return out;
+}
+
+}  // namespace lightning::detail

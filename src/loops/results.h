@@ -1,0 +1,53 @@
+#pragma once
+// What modules log during a loop, and the step and epoch values Lightning derives from it.
+
+#include <lightning/core/module.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+namespace lightning::detail {
+
+/// Lightning's defaults for `on_step`/`on_epoch` depend on the hook that logs.
+enum class LogScope { kTrainingStep, kTrainingEpoch, kEvaluation };
+
+class ResultCollection {
+ public:
+  /// Records one value. `key` already carries the "/dataloader_idx_k" suffix where one applies.
+  void log(const std::string& key, double value, const LogOptions& options, LogScope scope,
+           int64_t batch_size);
+  /// Step values logged since the last call, named as the loggers see them ("loss" or
+  /// "loss_step"), and clears the "logged this step" marks.
+  std::map<std::string, double> take_step_metrics(bool for_logger);
+  /// Epoch values of everything logged with on_epoch ("loss" or "loss_epoch").
+  std::map<std::string, double> epoch_metrics(bool for_logger) const;
+  /// Lightning's callback_metrics forms: "name", and "name_step"/"name_epoch" when both apply.
+  void update_callback_metrics(std::map<std::string, double>& out, bool epoch_ended) const;
+  /// Metrics for the progress bar.
+  void update_progress_bar_metrics(std::map<std::string, double>& out, bool epoch_ended) const;
+  /// Epoch values of keys logged while `dataloader_suffix` applied, or with no suffix at all.
+  std::map<std::string, double> epoch_metrics_for_dataloader(const std::string& suffix) const;
+  void reset() { entries_.clear(); }
+  bool empty() const { return entries_.empty(); }
+
+ private:
+  struct Entry {
+    bool on_step = false;
+    bool on_epoch = false;
+    bool prog_bar = false;
+    bool logger = true;
+    std::string reduce_fx = "mean";
+    std::string dataloader_suffix;
+    double step_value = 0;
+    bool fresh = false;     // logged since the last take_step_metrics
+    double sum = 0;         // of value * weight for "mean", of value for "sum"
+    double weight = 0;
+    double extreme = 0;     // for "max" and "min"
+    int64_t count = 0;
+    double epoch_value() const;
+  };
+  std::map<std::string, Entry> entries_;
+};
+
+}  // namespace lightning::detail

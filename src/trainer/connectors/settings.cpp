@@ -1,0 +1,216 @@
+#include "trainer/connectors/settings.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace lightning::detail {
+namespace {
+
+std::string where(std::string_view option) {
+  return fmt::format("Trainer({{.{} = ...}})", option);
+}
+
+const std::vector<std::string> kAccelerators = {"auto", "cpu", "cuda", "gpu", "mps"};
+const std::vector<std::string> kStrategies = {"auto", "single_device", "ddp", "ddp_spawn"};
+const std::vector<std::string> kPrecisions = {"32-true", "32",        "64-true", "64",
+                                              "bf16-mixed", "bf16", "bf16-true", "16-mixed",
+                                              "16",      "16-true"};
+
+void check_limit(std::vector<Diagnostic>& out, std::string_view name, const CountOrFraction& limit) {
+  const bool bad = limit.is_count() ? limit.count() < 0
+                                    : !(limit.fraction() >= 0.0 && limit.fraction() <= 1.0);
+  if (!bad) return;
+  out.push_back({.code = "LC0108",
+                 .message = fmt::format("Trainer option `{}` must be a batch count >= 0 or a "
+                                        "fraction in [0.0, 1.0]",
+                                        name),
+                 .where = where(name),
+                 .received = limit.to_string(),
+                 .expected = "an integer >= 0 (batches) or a floating-point value in [0.0, 1.0]",
+                 .help = fmt::format("use .{} = 1.0 for every batch, or a count such as 10", name)});
+}
+
+void check_at_least(std::vector<Diagnostic>& out, std::string code, std::string_view name,
+                    int64_t value, int64_t minimum, std::string help) {
+  if (value >= minimum) return;
+  out.push_back({.code = std::move(code),
+                 .message = fmt::format("Trainer option `{}` must be >= {}", name, minimum),
+                 .where = where(name),
+                 .received = std::to_string(value),
+                 .expected = fmt::format("an integer >= {}", minimum),
+                 .help = std::move(help)});
+}
+
+}  // namespace
+
+std::vector<Diagnostic> check_options(const TrainerOptions& o) {
+  std::vector<Diagnostic> out;
+  if (o.max_epochs) {
+    check_at_least(out, "LC0101", "max_epochs", *o.max_epochs, -1,
+                   "use -1 for no limit, or leave it unset for Lightning's default of 1000");
+  }
+  check_at_least(out, "LC0106", "max_steps", o.max_steps, -1, "use -1 for no limit");
+  if (o.min_epochs) {
+    check_at_least(out, "LC0107", "min_epochs", *o.min_epochs, 0, "use 0 or leave it unset");
+    if (o.max_epochs && *o.max_epochs >= 0 && *o.min_epochs > *o.max_epochs) {
+      out.push_back({.code = "LC0107",
+                     .message = "Trainer option `min_epochs` is larger than `max_epochs`",
+                     .where = where("min_epochs"),
+                     .received = fmt::format("min_epochs = {}, max_epochs = {}", *o.min_epochs,
+                                             *o.max_epochs),
+                     .expected = "min_epochs <= max_epochs",
+                     .help = "lower min_epochs or raise max_epochs"});
+    }
+  }
+  if (o.min_steps) {
+    check_at_least(out, "LC0107", "min_steps", *o.min_steps, 0, "use 0 or leave it unset");
+  }
+  if (std::find(kAccelerators.begin(), kAccelerators.end(), o.accelerator) == kAccelerators.end()) {
+    out.push_back(unknown_choice(
+        "LC0102", fmt::format("Trainer option `accelerator` has an unknown value \"{}\"", o.accelerator),
+        where("accelerator"), o.accelerator, kAccelerators));
+  } else if (o.accelerator != "auto" && o.accelerator != "cpu") {
+    out.push_back({.code = "LC0118",
+                   .message = fmt::format("accelerator \"{}\" is not available in this version of "
+                                          "lightning-cpp, which trains on the CPU",
+                                          o.accelerator),
+                   .where = where("accelerator"),
+                   .received = fmt::format("\"{}\"", o.accelerator),
+                   .expected = "\"auto\" or \"cpu\"",
+                   .help = "use .accelerator = \"cpu\""});
+  }
+  if (std::find(kPrecisions.begin(), kPrecisions.end(), o.precision) == kPrecisions.end()) {
+    out.push_back(unknown_choice(
+        "LC0103", fmt::format("Trainer option `precision` has an unknown value \"{}\"", o.precision),
+        where("precision"), o.precision, kPrecisions));
+  } else if (o.precision != "32-true" && o.precision != "32") {
+    out.push_back({.code = "LC0118",
+                   .message = fmt::format("precision \"{}\" is not available in this version of "
+                                          "lightning-cpp, which trains in 32-bit floats",
+                                          o.precision),
+                   .where = where("precision"),
+                   .received = fmt::format("\"{}\"", o.precision),
+                   .expected = "\"32-true\"",
+                   .help = "use .precision = \"32-true\""});
+  }
+  if (std::find(kStrategies.begin(), kStrategies.end(), o.strategy) == kStrategies.end()) {
+    out.push_back(unknown_choice(
+        "LC0104", fmt::format("Trainer option `strategy` has an unknown value \"{}\"", o.strategy),
+        where("strategy"), o.strategy, kStrategies));
+  } else if (o.strategy == "ddp" || o.strategy == "ddp_spawn") {
+    out.push_back({.code = "LC0118",
+                   .message = fmt::format("strategy \"{}\" is not available in this version of "
+                                          "lightning-cpp, which trains in one process",
+                                          o.strategy),
+                   .where = where("strategy"),
+                   .received = fmt::format("\"{}\"", o.strategy),
+                   .expected = "\"auto\" or \"single_device\"",
+                   .help = "use .strategy = \"auto\""});
+  }
+  const auto& devices = o.devices.value();
+  const bool one_device = (std::holds_alternative<int64_t>(devices) && std::get<int64_t>(devices) == 1) ||
+                          (std::holds_alternative<std::string>(devices) &&
+                           (std::get<std::string>(devices) == "auto" || std::get<std::string>(devices) == "1"));
+  if (!one_device) {
+    out.push_back({.code = "LC0105",
+                   .message = "Trainer option `devices` asks for more than one device, which this "
+                              "version of lightning-cpp cannot use yet",
+                   .where = where("devices"),
+                   .received = o.devices.to_string(),
+                   .expected = "1 or \"auto\"",
+                   .help = "use .devices = 1"});
+  }
+  if (o.num_nodes != 1) {
+    out.push_back({.code = "LC0105",
+                   .message = "Trainer option `num_nodes` must be 1 in this version of lightning-cpp",
+                   .where = where("num_nodes"),
+                   .received = std::to_string(o.num_nodes),
+                   .expected = "1",
+                   .help = "use .num_nodes = 1"});
+  }
+  check_limit(out, "limit_train_batches", o.limit_train_batches);
+  check_limit(out, "limit_val_batches", o.limit_val_batches);
+  check_limit(out, "limit_test_batches", o.limit_test_batches);
+  check_limit(out, "limit_predict_batches", o.limit_predict_batches);
+  const auto& interval = o.val_check_interval;
+  if (interval.is_count() ? interval.count() < 1
+                          : !(interval.fraction() > 0.0 && interval.fraction() <= 1.0)) {
+    out.push_back({.code = "LC0109",
+                   .message = "Trainer option `val_check_interval` must be a batch count >= 1 or a "
+                              "fraction of an epoch in (0.0, 1.0]",
+                   .where = where("val_check_interval"),
+                   .received = interval.to_string(),
+                   .expected = "an integer >= 1 (batches) or a floating-point value in (0.0, 1.0]",
+                   .help = "use 0.25 to validate four times per epoch, or 100 for every 100 batches"});
+  }
+  if (o.check_val_every_n_epoch) {
+    check_at_least(out, "LC0110", "check_val_every_n_epoch", *o.check_val_every_n_epoch, 1,
+                   "use 1 to validate every epoch, or std::nullopt to count val_check_interval "
+                   "batches across epochs");
+  }
+  check_at_least(out, "LC0111", "num_sanity_val_steps", o.num_sanity_val_steps, -1,
+                 "use 0 to skip the sanity check, or -1 to run every validation batch");
+  check_at_least(out, "LC0112", "accumulate_grad_batches", o.accumulate_grad_batches, 1,
+                 "use 1 to step the optimizer after every batch");
+  if (o.gradient_clip_val && !(*o.gradient_clip_val >= 0.0)) {
+    out.push_back({.code = "LC0113",
+                   .message = "Trainer option `gradient_clip_val` must be >= 0",
+                   .where = where("gradient_clip_val"),
+                   .received = fmt::format("{}", *o.gradient_clip_val),
+                   .expected = "a value >= 0.0",
+                   .help = "leave it unset (or 0.0) for no clipping"});
+  }
+  if (o.gradient_clip_algorithm != "norm" && o.gradient_clip_algorithm != "value") {
+    out.push_back(unknown_choice(
+        "LC0114",
+        fmt::format("Trainer option `gradient_clip_algorithm` has an unknown value \"{}\"",
+                    o.gradient_clip_algorithm),
+        where("gradient_clip_algorithm"), o.gradient_clip_algorithm, {"norm", "value"}));
+  }
+  check_at_least(out, "LC0115", "log_every_n_steps", o.log_every_n_steps, 1,
+                 "use 1 to log every step, or .logger = false to log nothing");
+  check_at_least(out, "LC0116", "fast_dev_run", o.fast_dev_run, 0,
+                 "use true (one batch), a number of batches, or false");
+  return out;
+}
+
+Settings resolve_settings(const TrainerOptions& o) {
+  Settings s;
+  s.max_steps = o.max_steps;
+  s.max_epochs = o.max_epochs.value_or(o.max_steps == -1 ? 1000 : -1);
+  s.min_epochs = o.min_epochs.value_or(0);
+  s.min_steps = o.min_steps.value_or(0);
+  s.limit_train_batches = o.limit_train_batches;
+  s.limit_val_batches = o.limit_val_batches;
+  s.limit_test_batches = o.limit_test_batches;
+  s.limit_predict_batches = o.limit_predict_batches;
+  s.val_check_interval = o.val_check_interval;
+  s.check_val_every_n_epoch = o.check_val_every_n_epoch;
+  s.num_sanity_val_steps = o.num_sanity_val_steps;
+  s.accumulate_grad_batches = o.accumulate_grad_batches;
+  if (o.gradient_clip_val && *o.gradient_clip_val > 0.0) s.gradient_clip_val = o.gradient_clip_val;
+  s.clip_by_norm = o.gradient_clip_algorithm != "value";
+  s.log_every_n_steps = o.log_every_n_steps;
+  s.loggers_enabled = o.logger.enabled();
+  s.deterministic = o.deterministic;
+  if (o.fast_dev_run > 0) {
+    const int64_t n = o.fast_dev_run;
+    s.limit_train_batches = s.limit_val_batches = s.limit_test_batches = s.limit_predict_batches = n;
+    s.max_epochs = 1;
+    s.max_steps = n;
+    s.num_sanity_val_steps = 0;
+    s.val_check_interval = 1.0;
+    s.check_val_every_n_epoch = 1;
+    s.loggers_enabled = false;
+  }
+  return s;
+}
+
+int64_t limited_batches(const CountOrFraction& limit, int64_t available) {
+  if (limit.is_count()) return std::min(limit.count(), available);
+  return static_cast<int64_t>(std::floor(static_cast<double>(available) * limit.fraction()));
+}
+
+}  // namespace lightning::detail

@@ -1,0 +1,249 @@
+#include <lightning/trainer/trainer.h>
+
+#include <lightning/diagnostics/diagnostic.h>
+
+#include "loops/loop_context.h"
+#include "trainer/connectors/preflight.h"
+#include "trainer/connectors/settings.h"
+
+#include <ATen/Context.h>
+#include <fmt/format.h>
+
+#include <functional>
+
+namespace lightning {
+
+std::string CountOrFraction::to_string() const {
+  return is_count() ? std::to_string(count()) : fmt::format("{}", fraction());
+}
+
+std::string Devices::to_string() const {
+  if (const auto* n = std::get_if<int64_t>(&value_)) return std::to_string(*n);
+  if (const auto* s = std::get_if<std::string>(&value_)) return fmt::format("\"{}\"", *s);
+  return fmt::format("{{{}}}", fmt::join(std::get<std::vector<int64_t>>(value_), ", "));
+}
+
+namespace {
+
+const char* stage_name(Stage stage) {
+  switch (stage) {
+    case Stage::kFit: return "fit";
+    case Stage::kValidate: return "validate";
+    case Stage::kTest: return "test";
+    case Stage::kPredict: return "predict";
+    default: return "";
+  }
+}
+
+[[noreturn]] void throw_no_data(std::string_view entry, std::string_view argument) {
+  throw MisconfigurationException({Diagnostic{
+      .code = "LC0204",
+      .message = fmt::format("`{}` was given no data", entry),
+      .where = fmt::format("Trainer::{}", entry),
+      .received = "no loader",
+      .expected = fmt::format("{} (or a DataModule that provides them)", argument),
+      .help = fmt::format("pass loaders, e.g. trainer.{}(model, pl::DataLoader(dataset, {{.batch_size = 32}}))",
+                          entry)}});
+}
+
+std::vector<int64_t> limits_for(const std::vector<DataLoader>& loaders, const CountOrFraction& limit) {
+  std::vector<int64_t> out;
+  for (const auto& loader : loaders) out.push_back(detail::limited_batches(limit, loader.size()));
+  return out;
+}
+
+}  // namespace
+
+Trainer::Trainer(TrainerOptions options) : options_(std::move(options)) {
+  DiagnosticCollector problems;
+  for (auto& d : detail::check_options(options_)) problems.error(std::move(d));
+  problems.throw_if_errors();
+  if (options_.logger.enabled()) loggers_ = options_.logger.loggers();
+  state_.default_root_dir = options_.default_root_dir.empty() ? "." : options_.default_root_dir;
+}
+
+Trainer::~Trainer() = default;
+
+namespace {
+
+/// Runs one entry point: setup hooks, the stage, teardown hooks; on an exception, tells the
+/// callbacks and the loggers before it propagates.
+void run_stage(detail::LoopContext& context, Stage stage,
+               const std::function<void(detail::LoopContext&)>& body) {
+  auto& state = context.state();
+  state.stage = stage;
+  state.should_stop = false;
+  if (context.settings().deterministic) at::globalContext().setDeterministicAlgorithms(true, false);
+  const std::string name = stage_name(stage);
+  try {
+    context.hook(&Callback::setup, &LightningModule::setup, name);
+    body(context);
+    context.hook(&Callback::teardown, &LightningModule::teardown, name);
+  } catch (const std::exception& error) {
+    context.callback_hook(&Callback::on_exception, error);
+    for (const auto& logger : context.loggers()) logger->finalize("failed");
+    state.stage = Stage::kNone;
+    throw;
+  }
+  if (context.loggers_active()) {
+    for (const auto& logger : context.loggers()) {
+      logger->save();
+      logger->finalize("success");
+    }
+  }
+  state.stage = Stage::kNone;
+}
+
+}  // namespace
+
+void Trainer::fit(LightningModule& model, DataLoader train_dataloader,
+                  std::vector<DataLoader> val_dataloaders) {
+  const auto settings = detail::resolve_settings(options_);
+  DiagnosticCollector problems;
+  detail::check_dataloader(problems, train_dataloader, "train_dataloaders");
+  for (std::size_t k = 0; k < val_dataloaders.size(); ++k) {
+    detail::check_dataloader(problems, val_dataloaders[k],
+                             val_dataloaders.size() == 1 ? "val_dataloaders"
+                                                         : fmt::format("val_dataloaders[{}]", k));
+  }
+  problems.throw_if_errors();
+  const int64_t num_training_batches =
+      detail::limited_batches(settings.limit_train_batches, train_dataloader.size());
+  const auto val_limits = limits_for(val_dataloaders, settings.limit_val_batches);
+  const bool has_validation = std::any_of(val_limits.begin(), val_limits.end(), [](int64_t n) { return n > 0; });
+  detail::check_val_check_interval(problems, settings, num_training_batches, has_validation);
+  problems.throw_if_errors();
+
+  state_.current_epoch = 0;
+  state_.global_step = 0;
+  state_.callback_metrics.clear();
+  state_.logged_metrics.clear();
+  state_.progress_bar_metrics.clear();
+  state_.max_epochs = settings.max_epochs;
+  state_.max_steps = settings.max_steps;
+  state_.accumulate_grad_batches = settings.accumulate_grad_batches;
+  detail::LoopContext context(model, options_.callbacks, loggers_, state_, view_, settings);
+  run_stage(context, Stage::kFit, [&](detail::LoopContext& ctx) {
+    ctx.optimizer_config = model.configure_optimizers();
+    detail::check_optimizer_config(problems, ctx.optimizer_config, model.automatic_optimization, settings);
+    problems.throw_if_errors();
+    if (ctx.loggers_active() && !model.hparams().empty()) {
+      for (const auto& logger : loggers_) logger->log_hyperparams(model.hparams());
+    }
+    detail::run_fit(ctx, train_dataloader, val_dataloaders);
+  });
+}
+
+void Trainer::fit(LightningModule& model, DataLoader train_dataloader, DataLoader val_dataloader) {
+  fit(model, std::move(train_dataloader), std::vector<DataLoader>{std::move(val_dataloader)});
+}
+
+void Trainer::fit(LightningModule& model, DataModule& datamodule) {
+  datamodule.prepare_data();
+  datamodule.setup("fit");
+  auto train = datamodule.train_dataloader();
+  if (!train) throw_no_data("fit", "a training DataLoader");
+  fit(model, std::move(*train), datamodule.val_dataloader());
+  datamodule.teardown("fit");
+}
+
+namespace {
+
+std::string roles(std::string_view base, std::size_t count, std::size_t k) {
+  return count == 1 ? std::string(base) : fmt::format("{}[{}]", base, k);
+}
+
+}  // namespace
+
+std::vector<Metrics> Trainer::validate(LightningModule& model, std::vector<DataLoader> dataloaders) {
+  if (dataloaders.empty()) throw_no_data("validate", "validation DataLoaders");
+  const auto settings = detail::resolve_settings(options_);
+  DiagnosticCollector problems;
+  for (std::size_t k = 0; k < dataloaders.size(); ++k) {
+    detail::check_dataloader(problems, dataloaders[k], roles("dataloaders", dataloaders.size(), k));
+  }
+  problems.throw_if_errors();
+  std::vector<Metrics> metrics;
+  state_.num_val_batches = limits_for(dataloaders, settings.limit_val_batches);
+  detail::LoopContext context(model, options_.callbacks, loggers_, state_, view_, settings);
+  run_stage(context, Stage::kValidate, [&](detail::LoopContext& ctx) {
+    metrics = detail::run_evaluation(ctx, detail::EvaluationKind::kValidation, dataloaders,
+                                     state_.num_val_batches);
+  });
+  return metrics;
+}
+
+std::vector<Metrics> Trainer::validate(LightningModule& model, DataLoader dataloader) {
+  return validate(model, std::vector<DataLoader>{std::move(dataloader)});
+}
+
+std::vector<Metrics> Trainer::validate(LightningModule& model, DataModule& datamodule) {
+  datamodule.prepare_data();
+  datamodule.setup("validate");
+  auto metrics = validate(model, datamodule.val_dataloader());
+  datamodule.teardown("validate");
+  return metrics;
+}
+
+std::vector<Metrics> Trainer::test(LightningModule& model, std::vector<DataLoader> dataloaders) {
+  if (dataloaders.empty()) throw_no_data("test", "test DataLoaders");
+  const auto settings = detail::resolve_settings(options_);
+  DiagnosticCollector problems;
+  for (std::size_t k = 0; k < dataloaders.size(); ++k) {
+    detail::check_dataloader(problems, dataloaders[k], roles("dataloaders", dataloaders.size(), k));
+  }
+  problems.throw_if_errors();
+  std::vector<Metrics> metrics;
+  state_.num_test_batches = limits_for(dataloaders, settings.limit_test_batches);
+  detail::LoopContext context(model, options_.callbacks, loggers_, state_, view_, settings);
+  run_stage(context, Stage::kTest, [&](detail::LoopContext& ctx) {
+    metrics = detail::run_evaluation(ctx, detail::EvaluationKind::kTest, dataloaders,
+                                     state_.num_test_batches);
+  });
+  return metrics;
+}
+
+std::vector<Metrics> Trainer::test(LightningModule& model, DataLoader dataloader) {
+  return test(model, std::vector<DataLoader>{std::move(dataloader)});
+}
+
+std::vector<Metrics> Trainer::test(LightningModule& model, DataModule& datamodule) {
+  datamodule.prepare_data();
+  datamodule.setup("test");
+  auto metrics = test(model, datamodule.test_dataloader());
+  datamodule.teardown("test");
+  return metrics;
+}
+
+std::vector<std::vector<Batch>> Trainer::predict(LightningModule& model,
+                                                 std::vector<DataLoader> dataloaders) {
+  if (dataloaders.empty()) throw_no_data("predict", "prediction DataLoaders");
+  const auto settings = detail::resolve_settings(options_);
+  DiagnosticCollector problems;
+  for (std::size_t k = 0; k < dataloaders.size(); ++k) {
+    detail::check_dataloader(problems, dataloaders[k], roles("dataloaders", dataloaders.size(), k));
+  }
+  problems.throw_if_errors();
+  std::vector<std::vector<Batch>> outputs;
+  state_.num_predict_batches = limits_for(dataloaders, settings.limit_predict_batches);
+  detail::LoopContext context(model, options_.callbacks, loggers_, state_, view_, settings);
+  run_stage(context, Stage::kPredict, [&](detail::LoopContext& ctx) {
+    outputs = detail::run_prediction(ctx, dataloaders, state_.num_predict_batches);
+  });
+  return outputs;
+}
+
+std::vector<Batch> Trainer::predict(LightningModule& model, DataLoader dataloader) {
+  auto outputs = predict(model, std::vector<DataLoader>{std::move(dataloader)});
+  return std::move(outputs.front());
+}
+
+std::vector<std::vector<Batch>> Trainer::predict(LightningModule& model, DataModule& datamodule) {
+  datamodule.prepare_data();
+  datamodule.setup("predict");
+  auto outputs = predict(model, datamodule.predict_dataloader());
+  datamodule.teardown("predict");
+  return outputs;
+}
+
+}  // namespace lightning
