@@ -115,8 +115,8 @@ std::optional<std::string> did_you_mean(std::string_view value,
       best_distance = distance;
     }
   }
-  // A suggestion farther than a third of the word is noise ("cuda" for "tpu").
-  const std::size_t limit = std::max<std::size_t>(2, value.size() / 3);
+  // Up to half the word may differ ("my_cpu" -> "cpu"); farther is noise ("cuda" for "tpu_v4").
+  const std::size_t limit = std::max<std::size_t>(2, value.size() / 2);
   if (best && best_distance <= limit && best_distance < std::max(value.size(), best->size())) {
     return best;
   }

@@ -73,6 +73,8 @@ void run_stage(detail::LoopContext& context, Stage stage,
   auto& state = context.state();
   state.stage = stage;
   state.should_stop = false;
+  state.sanity_checking = false;  // a run that threw may have left it set
+  state.training = false;
   if (context.settings().deterministic) at::globalContext().setDeterministicAlgorithms(true, false);
   const std::string name = stage_name(stage);
   try {

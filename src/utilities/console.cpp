@@ -20,12 +20,20 @@ void info(std::string_view line) {
   std::fprintf(stderr, "%.*s\n", static_cast<int>(line.size()), line.data());
 }
 
+namespace {
+std::mutex warnings_mutex;
+std::set<std::string, std::less<>> warnings_seen;
+}  // namespace
+
 void warn_once(std::string_view text) {
-  static std::mutex mutex;
-  static std::set<std::string, std::less<>> seen;
-  std::lock_guard lock(mutex);
-  if (!seen.emplace(text).second) return;
+  std::lock_guard lock(warnings_mutex);
+  if (!warnings_seen.emplace(text).second) return;
   info(text);
+}
+
+void forget_warnings() {
+  std::lock_guard lock(warnings_mutex);
+  warnings_seen.clear();
 }
 
 }  // namespace lightning::console

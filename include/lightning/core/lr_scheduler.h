@@ -162,6 +162,7 @@ class OneCycleLR : public LRScheduler {
   /// anneal_strategy, or cycle_momentum with an optimizer that has no momentum.
   OneCycleLR(torch::optim::Optimizer& optimizer, OneCycleLROptions options);
   std::string name() const override { return "OneCycleLR"; }
+  using LRScheduler::step;
   void step() override;
   void load_state_dict(const SchedulerState& state) override;
 

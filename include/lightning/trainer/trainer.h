@@ -56,7 +56,8 @@ class Devices {
 class LoggerOption {
  public:
   LoggerOption(bool enabled = true) : enabled_(enabled) {}  // NOLINT: implicit
-  LoggerOption(std::shared_ptr<Logger> logger) : enabled_(true), loggers_{std::move(logger)} {}  // NOLINT
+  template <std::derived_from<Logger> L>
+  LoggerOption(std::shared_ptr<L> logger) : enabled_(true), loggers_{std::move(logger)} {}  // NOLINT
   LoggerOption(std::vector<std::shared_ptr<Logger>> loggers)  // NOLINT: implicit
       : enabled_(true), loggers_(std::move(loggers)) {}
 

@@ -1,0 +1,61 @@
+#pragma once
+// Shared test doubles: a boring module (Lightning's BoringModel), random data, a recording
+// callback and an in-memory logger.
+
+#include <lightning/lightning.h>
+
+#include <torch/nn/functional/loss.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/optim/sgd.h>
+
+#include <string>
+#include <vector>
+
+namespace lightning::testing {
+
+/// Features [n, 32] and integer labels [n] in {0, 1}, from a fixed seed.
+TensorDataset random_dataset(int64_t n, uint64_t seed = 0, int64_t features = 32);
+
+/// A loader over `random_dataset(n)`.
+DataLoader random_loader(int64_t n, int64_t batch_size, bool shuffle = false);
+
+/// Linear(32, 2) with a cross-entropy loss and SGD(lr 0.1); logs "train_loss", "val_loss",
+/// "test_loss". Counts its steps.
+struct BoringModel : LightningModule {
+  torch::nn::Linear layer{nullptr};
+  int64_t training_steps = 0;
+  int64_t validation_steps = 0;
+  int64_t test_steps = 0;
+  double lr = 0.1;
+
+  BoringModel();
+  at::Tensor forward(const at::Tensor& x) { return layer->forward(x); }
+  at::Tensor loss(const Batch& batch) {
+    return torch::nn::functional::cross_entropy(forward(batch[0]), batch[1]);
+  }
+  StepOutput training_step(const Batch& batch, int64_t batch_idx) override;
+  StepOutput validation_step(const Batch& batch, int64_t batch_idx) override;
+  StepOutput test_step(const Batch& batch, int64_t batch_idx) override;
+  Batch predict_step(const Batch& batch, int64_t batch_idx) override;
+  OptimizerConfig configure_optimizers() override;
+};
+
+/// Every parameter of a module flattened into one tensor, for comparisons.
+at::Tensor flat_parameters(torch::nn::Module& module);
+
+/// Keeps every call to log_metrics.
+struct MemoryLogger : Logger {
+  std::vector<std::pair<int64_t, std::map<std::string, double>>> rows;
+  std::vector<HyperParameters> hparams;
+  std::vector<std::string> finalized;
+  std::string name() const override { return "memory"; }
+  std::string version() const override { return "0"; }
+  std::string log_dir() const override { return "."; }
+  void log_metrics(const std::map<std::string, double>& metrics, int64_t step) override {
+    rows.emplace_back(step, metrics);
+  }
+  void log_hyperparams(const HyperParameters& params) override { hparams.push_back(params); }
+  void finalize(const std::string& status) override { finalized.push_back(status); }
+};
+
+}  // namespace lightning::testing

@@ -1,0 +1,234 @@
+// Stage 1 and 2 diagnostics of the Trainer's options, loaders and optimizer configuration: each
+// code with its text, and every problem of a stage reported at once.
+
+#include "support/support.h"
+
+#include <lightning/utilities/console.h>
+
+#include <torch/optim/sgd.h>
+
+#include <gtest/gtest.h>
+
+namespace lightning {
+namespace {
+
+using testing::BoringModel;
+using testing::random_loader;
+
+MisconfigurationException construction_error(TrainerOptions options) {
+  try {
+    Trainer trainer(std::move(options));
+  } catch (const MisconfigurationException& e) {
+    return e;
+  }
+  ADD_FAILURE() << "expected a MisconfigurationException";
+  return MisconfigurationException({});
+}
+
+struct OptionCase {
+  const char* name;
+  TrainerOptions options;
+  const char* code;
+  const char* text;
+};
+
+class TrainerOptionDiagnostics : public ::testing::TestWithParam<OptionCase> {};
+
+TEST_P(TrainerOptionDiagnostics, ReportsTheCodeAndTheFix) {
+  const auto& c = GetParam();
+  auto e = construction_error(c.options);
+  ASSERT_EQ(e.diagnostics().size(), 1u) << e.what();
+  EXPECT_EQ(e.diagnostics()[0].code, c.code);
+  EXPECT_NE(std::string(e.what()).find(c.text), std::string::npos) << e.what();
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    EachOption, TrainerOptionDiagnostics,
+    ::testing::Values(
+        OptionCase{"max_epochs", {.max_epochs = -2}, "LC0101", "Trainer option `max_epochs` must be >= -1"},
+        OptionCase{"accelerator", {.accelerator = "my_cpu"}, "LC0102",
+                   "error[LC0102]: Trainer option `accelerator` has an unknown value \"my_cpu\"\n"
+                   "  --> Trainer({.accelerator = ...})\n"
+                   "   = received: \"my_cpu\"\n"
+                   "   = expected one of: \"auto\", \"cpu\", \"cuda\", \"gpu\", \"mps\"\n"
+                   "   = help: did you mean \"cpu\"?"},
+        OptionCase{"precision", {.precision = "16-mixd"}, "LC0103", "did you mean \"16-mixed\"?"},
+        OptionCase{"strategy", {.strategy = "dpp"}, "LC0104", "did you mean \"ddp\"?"},
+        OptionCase{"devices", {.devices = 4}, "LC0105", "Trainer option `devices` asks for more than one device"},
+        OptionCase{"devices_list", {.devices = {0, 2}}, "LC0105", "received: {0, 2}"},
+        OptionCase{"num_nodes", {.num_nodes = 2}, "LC0105", "Trainer option `num_nodes` must be 1"},
+        OptionCase{"max_steps", {.max_steps = -5}, "LC0106", "Trainer option `max_steps` must be >= -1"},
+        OptionCase{"min_epochs", {.max_epochs = 2, .min_epochs = 3}, "LC0107",
+                   "Trainer option `min_epochs` is larger than `max_epochs`"},
+        OptionCase{"min_steps", {.min_steps = -1}, "LC0107", "Trainer option `min_steps` must be >= 0"},
+        OptionCase{"limit_train_batches", {.limit_train_batches = 1.5}, "LC0108",
+                   "Trainer option `limit_train_batches` must be a batch count >= 0 or a fraction in [0.0, 1.0]"},
+        OptionCase{"limit_val_batches", {.limit_val_batches = -1}, "LC0108", "received: -1"},
+        OptionCase{"val_check_interval", {.val_check_interval = 0.0}, "LC0109",
+                   "Trainer option `val_check_interval` must be a batch count >= 1"},
+        OptionCase{"check_val_every_n_epoch", {.check_val_every_n_epoch = 0}, "LC0110",
+                   "Trainer option `check_val_every_n_epoch` must be >= 1"},
+        OptionCase{"num_sanity_val_steps", {.num_sanity_val_steps = -2}, "LC0111",
+                   "Trainer option `num_sanity_val_steps` must be >= -1"},
+        OptionCase{"accumulate_grad_batches", {.accumulate_grad_batches = 0}, "LC0112",
+                   "Trainer option `accumulate_grad_batches` must be >= 1"},
+        OptionCase{"gradient_clip_val", {.gradient_clip_val = -1.0}, "LC0113",
+                   "Trainer option `gradient_clip_val` must be >= 0"},
+        OptionCase{"gradient_clip_algorithm", {.gradient_clip_algorithm = "nrom"}, "LC0114",
+                   "did you mean \"norm\"?"},
+        OptionCase{"log_every_n_steps", {.log_every_n_steps = 0}, "LC0115",
+                   "Trainer option `log_every_n_steps` must be >= 1"},
+        OptionCase{"fast_dev_run", {.fast_dev_run = -1}, "LC0116", "Trainer option `fast_dev_run` must be >= 0"},
+        OptionCase{"accelerator_cuda", {.accelerator = "cuda"}, "LC0118",
+                   "accelerator \"cuda\" is not available in this version of lightning-cpp"},
+        OptionCase{"precision_bf16", {.precision = "bf16-mixed"}, "LC0118",
+                   "precision \"bf16-mixed\" is not available"},
+        OptionCase{"strategy_ddp", {.strategy = "ddp"}, "LC0118", "strategy \"ddp\" is not available"}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+TEST(TrainerOptions, ReportsEveryProblemAtOnce) {
+  auto e = construction_error({.max_epochs = -3, .accelerator = "tpu", .accumulate_grad_batches = 0,
+                               .gradient_clip_algorithm = "l2"});
+  EXPECT_EQ(e.diagnostics().size(), 4u);
+  for (const char* code : {"LC0101", "LC0102", "LC0112", "LC0114"}) EXPECT_TRUE(e.has(code)) << code;
+  EXPECT_NE(std::string(e.what()).find("4 errors found before training started"), std::string::npos);
+}
+
+TEST(TrainerOptions, DefaultsAndValidValuesAreAccepted) {
+  EXPECT_NO_THROW(Trainer(TrainerOptions{}));
+  EXPECT_NO_THROW(Trainer({.max_epochs = -1, .accelerator = "cpu", .devices = 1, .precision = "32",
+                           .limit_train_batches = 10, .val_check_interval = 0.5, .fast_dev_run = true}));
+}
+
+template <class Run>
+MisconfigurationException run_error(Run&& run) {
+  try {
+    run();
+  } catch (const MisconfigurationException& e) {
+    return e;
+  }
+  ADD_FAILURE() << "expected a MisconfigurationException";
+  return MisconfigurationException({});
+}
+
+TEST(LoaderDiagnostics, EveryBadLoaderIsReportedBeforeTraining) {
+  BoringModel model;
+  Trainer trainer({.max_epochs = 1});
+  auto e = run_error([&] {
+    trainer.fit(model, DataLoader(testing::random_dataset(8), {.batch_size = 0}),
+                std::vector<DataLoader>{DataLoader(testing::random_dataset(8), {.batch_size = 4, .num_workers = -1}),
+                                        DataLoader(testing::random_dataset(3), {.batch_size = 4, .drop_last = true})});
+  });
+  EXPECT_EQ(model.training_steps, 0);
+  ASSERT_EQ(e.diagnostics().size(), 3u) << e.what();
+  const std::string text = e.what();
+  EXPECT_NE(text.find("error[LC0201]: DataLoader option `batch_size` must be >= 1 (train_dataloaders)"), std::string::npos);
+  EXPECT_NE(text.find("error[LC0202]: DataLoader option `num_workers` must be >= 0 (val_dataloaders[0])"), std::string::npos);
+  EXPECT_NE(text.find("error[LC0203]: the DataLoader passed as `val_dataloaders[1]` yields no batch"), std::string::npos);
+  EXPECT_NE(text.find("received: 3 samples, batch_size = 4, drop_last = true"), std::string::npos);
+}
+
+TEST(LoaderDiagnostics, AnEmptyDatasetSaysSo) {
+  BoringModel model;
+  Trainer trainer;
+  auto e = run_error([&] { trainer.test(model, random_loader(0, 4)); });
+  EXPECT_TRUE(e.has("LC0203"));
+  EXPECT_NE(std::string(e.what()).find("the dataset is empty"), std::string::npos);
+}
+
+TEST(LoaderDiagnostics, ValCheckIntervalLongerThanAnEpoch) {
+  BoringModel model;
+  Trainer trainer({.max_epochs = 1, .val_check_interval = 50});
+  auto e = run_error([&] { trainer.fit(model, random_loader(16, 4), random_loader(8, 4)); });
+  EXPECT_TRUE(e.has("LC0117"));
+  EXPECT_NE(std::string(e.what()).find("received: 50 with 4 training batches per epoch"), std::string::npos);
+  EXPECT_EQ(model.training_steps, 0);
+}
+
+/// A module whose configure_optimizers returns what the test sets.
+struct Configurable : BoringModel {
+  std::function<OptimizerConfig(Configurable&)> make;
+  OptimizerConfig configure_optimizers() override { return make(*this); }
+};
+
+std::unique_ptr<torch::optim::SGD> sgd(torch::nn::Module& module) {
+  return std::make_unique<torch::optim::SGD>(module.parameters(), torch::optim::SGDOptions(0.1));
+}
+
+TEST(OptimizerDiagnostics, SchedulerOptionsAreCheckedBeforeTraining) {
+  Configurable model;
+  model.make = [](Configurable& m) {
+    OptimizerConfig config;
+    auto& optimizer = config.add(sgd(m));
+    config.add_scheduler(std::make_unique<StepLR>(optimizer, StepLROptions{}), {.interval = "epoc"});
+    config.add_scheduler(std::make_unique<StepLR>(optimizer, StepLROptions{}), {.frequency = 0});
+    config.add_scheduler(std::make_unique<ReduceLROnPlateau>(optimizer), {});
+    return config;
+  };
+  Trainer trainer({.max_epochs = 1});
+  auto e = run_error([&] { trainer.fit(model, random_loader(8, 4)); });
+  EXPECT_EQ(model.training_steps, 0);
+  const std::string text = e.what();
+  EXPECT_NE(text.find("error[LC0308]: scheduler option `interval` has an unknown value \"epoc\""), std::string::npos);
+  EXPECT_NE(text.find("did you mean \"epoch\"?"), std::string::npos);
+  EXPECT_NE(text.find("error[LC0309]: scheduler option `frequency` must be >= 1"), std::string::npos);
+  EXPECT_NE(text.find("error[LC0307]: ReduceLROnPlateau needs a metric to monitor"), std::string::npos);
+}
+
+TEST(OptimizerDiagnostics, ASchedulerOfAForeignOptimizer) {
+  BoringModel other;
+  auto foreign = sgd(other);
+  Configurable model;
+  model.make = [&](Configurable& m) {
+    OptimizerConfig config;
+    config.add(sgd(m));
+    config.add_scheduler(std::make_unique<StepLR>(*foreign, StepLROptions{}));
+    return config;
+  };
+  Trainer trainer({.max_epochs = 1});
+  auto e = run_error([&] { trainer.fit(model, random_loader(8, 4)); });
+  EXPECT_TRUE(e.has("LC0310"));
+  EXPECT_NE(std::string(e.what()).find("StepLR schedules an optimizer that configure_optimizers did not return"),
+            std::string::npos);
+}
+
+TEST(OptimizerDiagnostics, SeveralOptimizersNeedManualOptimization) {
+  Configurable model;
+  model.make = [](Configurable& m) {
+    OptimizerConfig config;
+    config.add(sgd(m));
+    config.add(sgd(m));
+    return config;
+  };
+  Trainer trainer({.max_epochs = 1});
+  auto e = run_error([&] { trainer.fit(model, random_loader(8, 4)); });
+  EXPECT_TRUE(e.has("LC0312"));
+  EXPECT_NE(std::string(e.what()).find("set `automatic_optimization = false`"), std::string::npos);
+}
+
+TEST(OptimizerDiagnostics, ManualOptimizationRejectsAccumulationAndClipping) {
+  BoringModel model;
+  model.automatic_optimization = false;
+  Trainer trainer({.max_epochs = 1, .accumulate_grad_batches = 2, .gradient_clip_val = 1.0});
+  auto e = run_error([&] { trainer.fit(model, random_loader(8, 4)); });
+  EXPECT_TRUE(e.has("LC0311"));
+  EXPECT_TRUE(e.has("LC0313"));
+  EXPECT_NE(std::string(e.what()).find("`accumulate_grad_batches` does not apply to manual optimization"),
+            std::string::npos);
+}
+
+TEST(OptimizerDiagnostics, NoOptimizerIsAWarningAndTrainingStillRuns) {
+  Configurable model;
+  model.make = [](Configurable&) { return OptimizerConfig(); };
+  Trainer trainer({.max_epochs = 1});
+  console::forget_warnings();
+  ::testing::internal::CaptureStderr();
+  trainer.fit(model, random_loader(8, 4));
+  const std::string printed = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(printed.find("warning[LC0306]: `configure_optimizers` returned no optimizer"), std::string::npos);
+  EXPECT_EQ(model.training_steps, 2);
+  EXPECT_EQ(trainer.global_step(), 0);
+}
+
+}  // namespace
+}  // namespace lightning
