@@ -1,0 +1,102 @@
+// A small CNN on Fashion-MNIST (60,000 training and 10,000 test images of clothes, 28x28), from
+// Debian's dataset-fashion-mnist package: a real workload for the Trainer.
+//
+//   ./fashion_mnist [max_epochs=2] [limit_train_batches=1.0] [data_dir=/usr/share/datasets/fashion-mnist]
+
+#include <lightning/lightning.h>
+
+#include <torch/torch.h>
+#include <zlib.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+
+namespace pl = lightning;
+namespace fs = std::filesystem;
+
+/// LibTorch's MNIST reader wants the IDX files uncompressed: inflate them once into `cache`.
+fs::path unpacked(const fs::path& data_dir, const fs::path& cache) {
+  fs::create_directories(cache);
+  for (const char* name : {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+                           "t10k-labels-idx1-ubyte"}) {
+    const fs::path target = cache / name;
+    if (fs::exists(target)) continue;
+    const fs::path source = data_dir / (std::string(name) + ".gz");
+    std::unique_ptr<gzFile_s, int (*)(gzFile)> in(gzopen(source.c_str(), "rb"), gzclose);
+    if (!in) throw std::runtime_error("cannot open " + source.string() + " (make deps installs dataset-fashion-mnist)");
+    const fs::path partial = target.string() + ".partial";
+    {
+      std::ofstream out(partial, std::ios::binary);
+      char buffer[1 << 16];
+      int n = 0;
+      while ((n = gzread(in.get(), buffer, sizeof buffer)) > 0) out.write(buffer, n);
+      if (n < 0 || !out) throw std::runtime_error("cannot inflate " + source.string() + " into " + partial.string());
+    }
+    fs::rename(partial, target);  // never leave a half-written file under the final name
+  }
+  return cache;
+}
+
+struct FashionCNN : pl::LightningModule {
+  torch::nn::Sequential features{nullptr}, classifier{nullptr};
+  FashionCNN() {
+    features = register_module("features", torch::nn::Sequential(
+        torch::nn::Conv2d(torch::nn::Conv2dOptions(1, 16, 3).padding(1)), torch::nn::ReLU(), torch::nn::MaxPool2d(2),
+        torch::nn::Conv2d(torch::nn::Conv2dOptions(16, 32, 3).padding(1)), torch::nn::ReLU(), torch::nn::MaxPool2d(2)));
+    classifier = register_module("classifier", torch::nn::Sequential(
+        torch::nn::Flatten(), torch::nn::Linear(32 * 7 * 7, 128), torch::nn::ReLU(), torch::nn::Linear(128, 10)));
+  }
+  torch::Tensor forward(const torch::Tensor& x) { return classifier->forward(features->forward(x)); }
+
+  pl::StepOutput training_step(const pl::Batch& batch, int64_t) override {
+    auto loss = torch::nn::functional::cross_entropy(forward(batch[0]), batch[1]);
+    log("train_loss", loss, {.prog_bar = true});
+    return loss;
+  }
+  pl::StepOutput test_step(const pl::Batch& batch, int64_t) override {
+    auto logits = forward(batch[0]);
+    log("test_loss", torch::nn::functional::cross_entropy(logits, batch[1]));
+    log("test_acc", logits.argmax(1).eq(batch[1].tensor()).to(torch::kFloat).mean());
+    return {};
+  }
+  pl::OptimizerConfig configure_optimizers() override {
+    return std::make_unique<torch::optim::Adam>(parameters(), torch::optim::AdamOptions(1e-3));
+  }
+};
+
+pl::DataLoader loader(const fs::path& root, torch::data::datasets::MNIST::Mode mode, bool shuffle) {
+  torch::data::datasets::MNIST mnist(root.string(), mode);
+  return pl::DataLoader(pl::TensorDataset(mnist.images(), mnist.targets()),
+                        {.batch_size = 64, .shuffle = shuffle, .num_workers = 1});
+}
+
+int main(int argc, char** argv) {
+  const int64_t epochs = argc > 1 ? std::stoll(argv[1]) : 2;
+  const double limit = argc > 2 ? std::stod(argv[2]) : 1.0;
+  const fs::path data_dir = argc > 3 ? argv[3] : "/usr/share/datasets/fashion-mnist";
+  try {
+    pl::seed_everything(0);
+    const fs::path root = unpacked(data_dir, fs::temp_directory_path() / "lightning-cpp-fashion-mnist");
+    auto train = loader(root, torch::data::datasets::MNIST::Mode::kTrain, true);
+    auto test = loader(root, torch::data::datasets::MNIST::Mode::kTest, false);
+    FashionCNN model;
+    pl::Trainer trainer({.max_epochs = epochs, .accelerator = "cpu",
+                         .limit_train_batches = limit > 1.0 ? pl::CountOrFraction(static_cast<int64_t>(limit))
+                                                            : pl::CountOrFraction(limit),
+                         .enable_progress_bar = false});
+    trainer.fit(model, train);
+    std::printf("fit: %lld optimizer steps on %lld training images\n", static_cast<long long>(trainer.global_step()),
+                static_cast<long long>(trainer.global_step() * 64));
+    for (const auto& [name, value] : trainer.test(model, test).at(0)) std::printf("%s %.4f\n", name.c_str(), value);
+  } catch (const pl::MisconfigurationException& e) {
+    std::fprintf(stderr, "%s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
