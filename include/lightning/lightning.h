@@ -16,4 +16,5 @@
 #include <lightning/diagnostics/diagnostic.h>
 #include <lightning/loggers/logger.h>
 #include <lightning/trainer/trainer.h>
+#include <lightning/utilities/memory.h>
 #include <lightning/utilities/seed.h>

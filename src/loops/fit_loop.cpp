@@ -163,10 +163,7 @@ class FitLoop {
     return (iteration + 1) % val_check_batch_ == 0;
   }
 
-  void validate() {
-    run_evaluation(context_, EvaluationKind::kValidation, val_, state_.num_val_batches);
-    context_.results = &train_results_;
-  }
+  void validate() { run_evaluation(context_, EvaluationKind::kValidation, val_, state_.num_val_batches); }
 
   void run_epoch() {
     train_.set_epoch(state_.current_epoch);

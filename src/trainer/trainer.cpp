@@ -1,6 +1,7 @@
 #include <lightning/trainer/trainer.h>
 
 #include <lightning/diagnostics/diagnostic.h>
+#include <lightning/utilities/memory.h>
 
 #include "loops/loop_context.h"
 #include "trainer/connectors/preflight.h"
@@ -76,12 +77,14 @@ void run_stage(detail::LoopContext& context, Stage stage,
   state.sanity_checking = false;  // a run that threw may have left it set
   state.training = false;
   if (context.settings().deterministic) at::globalContext().setDeterministicAlgorithms(true, false);
+  tune_malloc_for_training();
   const std::string name = stage_name(stage);
   try {
     context.hook(&Callback::setup, &LightningModule::setup, name);
     body(context);
     context.hook(&Callback::teardown, &LightningModule::teardown, name);
   } catch (const std::exception& error) {
+    context.results = nullptr;  // the loop that owned them is gone; logging now records nothing
     context.callback_hook(&Callback::on_exception, error);
     for (const auto& logger : context.loggers()) logger->finalize("failed");
     state.stage = Stage::kNone;

@@ -261,6 +261,23 @@ TEST(Loops, TestReturnsMetricsPerLoaderWithLightningsSuffixes) {
   EXPECT_EQ(model.test_steps, 2 + 2 + 3);
 }
 
+TEST(Loops, SeveralValidationLoadersDuringFitKeepTheirMetricsApart) {
+  struct PerLoader : BoringModel {
+    StepOutput validation_step(const Batch&, int64_t, int64_t dataloader_idx) override {
+      ++validation_steps;
+      log("val_id", static_cast<double>(dataloader_idx));
+      return {};
+    }
+  };
+  PerLoader model;
+  Trainer trainer({.max_epochs = 1, .num_sanity_val_steps = 0});
+  trainer.fit(model, random_loader(8, 4), std::vector<DataLoader>{random_loader(8, 4), random_loader(12, 4)});
+  EXPECT_EQ(model.validation_steps, 5);
+  EXPECT_EQ(trainer.callback_metrics().at("val_id/dataloader_idx_0"), 0.0);
+  EXPECT_EQ(trainer.callback_metrics().at("val_id/dataloader_idx_1"), 1.0);
+  EXPECT_EQ(trainer.view().num_val_batches(), (std::vector<int64_t>{2, 3}));
+}
+
 TEST(Loops, EvaluationRunsInEvalModeWithoutAutogradAndRestoresTrainingMode) {
   struct Probe : BoringModel {
     bool saw_training = true;
