@@ -29,6 +29,7 @@ void LightningOptimizer::zero_grad(bool set_to_none) {
 }
 
 void LightningOptimizer::step() {
+  if (host_->view().probing()) return;  // the diagnostics probe must leave the weights as they are
   optimizer_->step();
   host_->optimizer_stepped(index_);
 }

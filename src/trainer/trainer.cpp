@@ -4,6 +4,7 @@
 #include <lightning/utilities/memory.h>
 
 #include "loops/loop_context.h"
+#include "loops/probe.h"
 #include "trainer/connectors/preflight.h"
 #include "trainer/connectors/settings.h"
 
@@ -101,22 +102,43 @@ void run_stage(detail::LoopContext& context, Stage stage,
 
 }  // namespace
 
+namespace {
+
+/// Stages 2 and 3 of a fit: loaders, the optimizer configuration, then the probe. Collects into
+/// `problems`; the caller decides whether to throw.
+void check_fit(detail::LoopContext& context, DataLoader& train, std::vector<DataLoader>& val,
+               DiagnosticCollector& problems) {
+  auto& model = context.module();
+  const auto& settings = context.settings();
+  context.optimizer_config = model.configure_optimizers();
+  detail::check_optimizer_config(problems, context.optimizer_config, model.automatic_optimization, settings);
+  if (problems.has_errors()) return;
+  const auto report = detail::probe_fit(context, train, val, problems);
+  if (problems.has_errors()) return;
+  detail::check_monitors(context.optimizer_config, report.logged_keys, problems);
+}
+
+/// Stage 2 checks of the loaders of a fit.
+void check_fit_loaders(const detail::Settings& settings, const DataLoader& train, const std::vector<DataLoader>& val,
+                       DiagnosticCollector& problems) {
+  detail::check_dataloader(problems, train, "train_dataloaders");
+  for (std::size_t k = 0; k < val.size(); ++k) {
+    detail::check_dataloader(problems, val[k], val.size() == 1 ? "val_dataloaders" : fmt::format("val_dataloaders[{}]", k));
+  }
+  if (problems.has_errors()) return;
+  const int64_t num_training_batches = detail::limited_batches(settings.limit_train_batches, train.size());
+  const auto val_limits = limits_for(val, settings.limit_val_batches);
+  const bool has_validation = std::any_of(val_limits.begin(), val_limits.end(), [](int64_t n) { return n > 0; });
+  detail::check_val_check_interval(problems, settings, num_training_batches, has_validation);
+}
+
+}  // namespace
+
 void Trainer::fit(LightningModule& model, DataLoader train_dataloader,
                   std::vector<DataLoader> val_dataloaders) {
   const auto settings = detail::resolve_settings(options_);
   DiagnosticCollector problems;
-  detail::check_dataloader(problems, train_dataloader, "train_dataloaders");
-  for (std::size_t k = 0; k < val_dataloaders.size(); ++k) {
-    detail::check_dataloader(problems, val_dataloaders[k],
-                             val_dataloaders.size() == 1 ? "val_dataloaders"
-                                                         : fmt::format("val_dataloaders[{}]", k));
-  }
-  problems.throw_if_errors();
-  const int64_t num_training_batches =
-      detail::limited_batches(settings.limit_train_batches, train_dataloader.size());
-  const auto val_limits = limits_for(val_dataloaders, settings.limit_val_batches);
-  const bool has_validation = std::any_of(val_limits.begin(), val_limits.end(), [](int64_t n) { return n > 0; });
-  detail::check_val_check_interval(problems, settings, num_training_batches, has_validation);
+  check_fit_loaders(settings, train_dataloader, val_dataloaders, problems);
   problems.throw_if_errors();
 
   state_.current_epoch = 0;
@@ -129,14 +151,29 @@ void Trainer::fit(LightningModule& model, DataLoader train_dataloader,
   state_.accumulate_grad_batches = settings.accumulate_grad_batches;
   detail::LoopContext context(model, options_.callbacks, loggers_, state_, view_, settings);
   run_stage(context, Stage::kFit, [&](detail::LoopContext& ctx) {
-    ctx.optimizer_config = model.configure_optimizers();
-    detail::check_optimizer_config(problems, ctx.optimizer_config, model.automatic_optimization, settings);
+    check_fit(ctx, train_dataloader, val_dataloaders, problems);
     problems.throw_if_errors();
     if (ctx.loggers_active() && !model.hparams().empty()) {
       for (const auto& logger : loggers_) logger->log_hyperparams(model.hparams());
     }
     detail::run_fit(ctx, train_dataloader, val_dataloaders);
   });
+}
+
+std::vector<Diagnostic> Trainer::check(LightningModule& model, DataLoader train_dataloader,
+                                       std::vector<DataLoader> val_dataloaders) {
+  const auto settings = detail::resolve_settings(options_);
+  DiagnosticCollector problems;
+  check_fit_loaders(settings, train_dataloader, val_dataloaders, problems);
+  if (!problems.has_errors()) {
+    detail::LoopContext context(model, options_.callbacks, loggers_, state_, view_, settings);
+    try {
+      check_fit(context, train_dataloader, val_dataloaders, problems);
+    } catch (const MisconfigurationException& e) {
+      for (const auto& d : e.diagnostics()) problems.error(d);
+    }
+  }
+  return problems.diagnostics();
 }
 
 void Trainer::fit(LightningModule& model, DataLoader train_dataloader, DataLoader val_dataloader) {

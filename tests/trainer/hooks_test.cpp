@@ -13,7 +13,7 @@ using Calls = std::vector<std::string>;
 struct RecordingModel : testing::BoringModel {
   Calls* calls;
   explicit RecordingModel(Calls* c) : calls(c) {}
-  void add(const char* name) { calls->push_back(name); }
+  void add(const char* name) { calls->push_back(trainer().probing() ? std::string("probe:") + name : name); }
 
   StepOutput training_step(const Batch& b, int64_t i) override { add("training_step"); return BoringModel::training_step(b, i); }
   StepOutput validation_step(const Batch& b, int64_t i) override { add("validation_step"); return BoringModel::validation_step(b, i); }
@@ -121,6 +121,9 @@ TEST(Hooks, FitCallsLightningsHooksInLightningsOrder) {
   Calls expected;
   both(expected, "setup");
   expected.push_back("configure_optimizers");
+  // The diagnostics probe: steps only, no hooks, undone before training.
+  expected.push_back("probe:training_step");
+  expected.push_back("probe:validation_step");
   both(expected, "on_fit_start");
   expected.push_back("Callback.on_sanity_check_start");
   evaluation(expected, "validation", "validation_step");
@@ -166,7 +169,10 @@ TEST(Hooks, TestAndPredictCallTheirHooksInOrder) {
 
 TEST(Hooks, ExceptionsReachCallbacksBeforePropagating) {
   struct Exploding : testing::BoringModel {
-    StepOutput training_step(const Batch&, int64_t) override { throw std::runtime_error("boom"); }
+    StepOutput training_step(const Batch& batch, int64_t idx) override {
+      if (!trainer().probing()) throw std::runtime_error("boom");
+      return BoringModel::training_step(batch, idx);
+    }
   };
   struct Catcher : Callback {
     std::string seen;

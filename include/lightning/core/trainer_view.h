@@ -25,6 +25,7 @@ struct TrainerState {
   int64_t accumulate_grad_batches = 1;
   bool should_stop = false;
   bool sanity_checking = false;
+  bool probing = false;  ///< the diagnostics probe runs a step that leaves no trace
   int global_rank = 0;
   int world_size = 1;
   std::string default_root_dir = ".";
@@ -45,6 +46,8 @@ class TrainerView {
   Stage stage() const { return state_->stage; }
   bool training() const { return state_->training; }
   bool sanity_checking() const { return state_->sanity_checking; }
+  /// True while the diagnostics probe runs a step before training (its effects are undone).
+  bool probing() const { return state_->probing; }
   int64_t current_epoch() const { return state_->current_epoch; }
   int64_t global_step() const { return state_->global_step; }
   int64_t max_epochs() const { return state_->max_epochs; }

@@ -4,6 +4,7 @@
 #include <lightning/core/datamodule.h>
 #include <lightning/core/module.h>
 #include <lightning/data/dataloader.h>
+#include <lightning/diagnostics/diagnostic.h>
 #include <lightning/loggers/logger.h>
 
 #include <concepts>
@@ -149,6 +150,12 @@ class Trainer {
            std::vector<DataLoader> val_dataloaders = {});
   void fit(LightningModule& model, DataLoader train_dataloader, DataLoader val_dataloader);
   void fit(LightningModule& model, DataModule& datamodule);
+
+  /// Runs every check `fit` would make before its first step (options, loaders, optimizers, and
+  /// the probe: one training batch and one batch of each validation loader, undone afterwards)
+  /// and returns what it found, errors and warnings, without training. Empty means ready.
+  std::vector<Diagnostic> check(LightningModule& model, DataLoader train_dataloader,
+                                std::vector<DataLoader> val_dataloaders = {});
 
   std::vector<Metrics> validate(LightningModule& model, std::vector<DataLoader> dataloaders);
   std::vector<Metrics> validate(LightningModule& model, DataLoader dataloader);

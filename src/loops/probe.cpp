@@ -1,0 +1,291 @@
+#include "loops/probe.h"
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <c10/core/InferenceMode.h>
+#include <c10/util/Exception.h>
+#include <fmt/format.h>
+
+#include <mutex>
+
+namespace lightning::detail {
+namespace {
+
+/// Everything a probed step can change, copied before and put back after.
+class Snapshot {
+ public:
+  Snapshot(LightningModule& module, TrainerState& state)
+      : module_(module), state_(state), training_(module.is_training()), metrics_(state.callback_metrics) {
+    for (const auto& p : module.parameters()) {
+      parameters_.push_back(p.detach().clone());
+      gradients_.push_back(p.grad().defined() ? p.grad().detach().clone() : at::Tensor());
+    }
+    for (const auto& b : module.buffers()) buffers_.push_back(b.detach().clone());
+    auto generator = at::detail::getDefaultCPUGenerator();
+    std::lock_guard lock(generator.mutex());
+    generator_state_ = generator.get_state();
+  }
+
+  ~Snapshot() {
+    at::NoGradGuard no_grad;
+    auto parameters = module_.parameters();
+    for (std::size_t i = 0; i < parameters.size(); ++i) {
+      parameters[i].detach().copy_(parameters_[i]);
+      parameters[i].mutable_grad() = gradients_[i];
+    }
+    auto buffers = module_.buffers();
+    for (std::size_t i = 0; i < buffers.size(); ++i) buffers[i].detach().copy_(buffers_[i]);
+    auto generator = at::detail::getDefaultCPUGenerator();
+    std::lock_guard lock(generator.mutex());
+    generator.set_state(generator_state_);
+    module_.train(training_);
+    state_.callback_metrics = metrics_;
+  }
+  Snapshot(const Snapshot&) = delete;
+  Snapshot& operator=(const Snapshot&) = delete;
+
+ private:
+  LightningModule& module_;
+  TrainerState& state_;
+  bool training_;
+  std::map<std::string, double> metrics_;
+  std::vector<at::Tensor> parameters_, gradients_, buffers_;
+  at::Tensor generator_state_;
+};
+
+std::string describe(const at::Tensor& t) {
+  return fmt::format("[{}] {}", fmt::join(t.sizes(), ", "), c10::toString(t.scalar_type()));
+}
+
+std::string describe_batch(const Batch& batch) {
+  std::vector<std::string> parts;
+  batch.for_each_tensor([&](const at::Tensor& t) { parts.push_back(describe(t)); });
+  return fmt::format("batch tensors: {}", fmt::join(parts, ", "));
+}
+
+std::string describe_parameters(LightningModule& module) {
+  std::vector<std::string> parts;
+  for (const auto& item : module.named_parameters()) parts.push_back(item.key() + " " + describe(item.value()));
+  if (parts.empty()) return "the module has no parameters";
+  return fmt::format("module parameters: {}", fmt::join(parts, ", "));
+}
+
+/// Floating tensors of the batch should have the dtype of the module's floating parameters:
+/// double data into a float model fails deep inside the first matmul otherwise.
+void check_dtypes(const Batch& batch, LightningModule& module, const std::string& step, DiagnosticCollector& problems) {
+  std::optional<at::ScalarType> parameter_type;
+  for (const auto& p : module.parameters()) {
+    if (at::isFloatingType(p.scalar_type())) {
+      parameter_type = p.scalar_type();
+      break;
+    }
+  }
+  if (!parameter_type) return;
+  std::optional<at::ScalarType> mismatch;
+  batch.for_each_tensor([&](const at::Tensor& t) {
+    if (!mismatch && at::isFloatingType(t.scalar_type()) && t.scalar_type() != *parameter_type) mismatch = t.scalar_type();
+  });
+  if (!mismatch) return;
+  problems.error({.code = "LC0331",
+                  .message = fmt::format("the batch holds {} tensors but the module's parameters are {}",
+                                         c10::toString(*mismatch), c10::toString(*parameter_type)),
+                  .where = fmt::format("{}, batch 0", step),
+                  .received = describe_batch(batch),
+                  .expected = fmt::format("floating tensors of {} ({})", c10::toString(*parameter_type),
+                                          describe_parameters(module)),
+                  .help = fmt::format("convert the data once when building the dataset, e.g. "
+                                      "features.to(torch::k{})",
+                                      *parameter_type == at::kFloat ? "Float" : c10::toString(*parameter_type))});
+}
+
+Diagnostic step_failed(const std::string& step, const Batch& batch, LightningModule& module, const std::string& error) {
+  // LibTorch's messages end with a C++ backtrace; its first line says what went wrong.
+  const std::string first_line = error.substr(0, error.find('\n'));
+  return {.code = "LC0330",
+          .message = fmt::format("`{}` failed on the first batch, before training: {}", step, first_line),
+          .where = fmt::format("{}, batch 0", step),
+          .received = describe_batch(batch),
+          .expected = describe_parameters(module),
+          .help = "make the batch's shapes and dtypes fit the module's layers (the first layer's input "
+                  "size is the last dimension of the features)"};
+}
+
+/// Runs `body`, turning what LibTorch or the user's code throws into a diagnostic with context.
+/// Returns false when it failed.
+template <class Body>
+bool guarded(const std::string& step, const Batch& batch, LightningModule& module, DiagnosticCollector& problems,
+             Body&& body) {
+  try {
+    body();
+    return true;
+  } catch (const MisconfigurationException& e) {
+    for (const auto& d : e.diagnostics()) problems.error(d);
+  } catch (const c10::Error& e) {
+    problems.error(step_failed(step, batch, module, e.what_without_backtrace()));
+  } catch (const std::exception& e) {
+    problems.error(step_failed(step, batch, module, e.what()));
+  }
+  return false;
+}
+
+void check_loss(const StepOutput& output, DiagnosticCollector& problems) {
+  const std::string where = "training_step, batch 0";
+  if (!output.loss.defined()) {
+    if (output.extras.empty()) {
+      problems.error({.code = "LC0320",
+                      .message = "`training_step` returned no loss under automatic optimization",
+                      .where = where,
+                      .received = "an empty StepOutput",
+                      .expected = "the loss tensor, or a map with a \"loss\" entry",
+                      .help = "return the loss; to step optimizers yourself, set "
+                              "`automatic_optimization = false`"});
+    } else {
+      std::vector<std::string> keys;
+      for (const auto& [key, value] : output.extras) keys.push_back(key);
+      auto d = unknown_choice("LC0321", "`training_step` returned a map without a \"loss\" entry", where, "",
+                              {"loss"});
+      d.received = fmt::format("a map with keys {}", one_of(keys).substr(8));
+      d.expected = "a map with a \"loss\" entry";
+      d.help = "name the loss \"loss\": return {{\"loss\", loss}, ...}";
+      problems.error(std::move(d));
+    }
+    return;
+  }
+  const at::Tensor& loss = output.loss;
+  if (loss.numel() != 1) {
+    problems.error({.code = "LC0322",
+                    .message = "`training_step` returned a loss that is not a scalar",
+                    .where = where,
+                    .received = fmt::format("a tensor of shape [{}]", fmt::join(loss.sizes(), ", ")),
+                    .expected = "a tensor with one element",
+                    .help = "reduce it, e.g. loss.mean() or a loss function's default reduction"});
+  }
+  if (!loss.requires_grad()) {
+    problems.error({.code = "LC0323",
+                    .message = "`training_step` returned a loss that does not require grad",
+                    .where = where,
+                    .received = "a loss detached from the module's parameters",
+                    .expected = "a loss computed from the module's parameters with autograd on",
+                    .help = "do not detach the loss, call .item() on it or compute it under torch::NoGradGuard"});
+  }
+  if (loss.numel() == 1 && !std::isfinite(loss.item<double>())) {
+    problems.error({.code = "LC0324",
+                    .message = "`training_step` returned a non-finite loss on the first batch",
+                    .where = where,
+                    .received = fmt::format("{}", loss.item<double>()),
+                    .expected = "a finite loss",
+                    .help = "check the data for NaN or infinite values, and the loss for log(0) or division by zero"});
+  }
+}
+
+/// Lightning's callback_metrics names of everything a result collection holds.
+void add_keys(const ResultCollection& results, std::set<std::string>& keys) {
+  std::map<std::string, double> forms;
+  results.update_callback_metrics(forms, /*epoch_ended=*/true);
+  for (const auto& [key, value] : forms) keys.insert(key);
+}
+
+}  // namespace
+
+ProbeReport probe_fit(LoopContext& context, DataLoader& train, std::vector<DataLoader>& val,
+                      DiagnosticCollector& problems) {
+  ProbeReport report;
+  auto& module = context.module();
+  auto& state = context.state();
+  if (detail::limited_batches(context.settings().limit_train_batches, train.size()) == 0) return report;
+
+  Snapshot snapshot(module, state);
+  ResultCollection* previous_results = context.results;
+  state.probing = true;
+  struct Reset {
+    LoopContext& context;
+    ResultCollection* results;
+    ~Reset() {
+      context.state().probing = false;
+      context.results = results;
+      context.dataloader_suffix.clear();
+    }
+  } reset{context, previous_results};
+
+  ResultCollection results;
+  context.results = &results;
+  train.set_epoch(state.current_epoch);
+  const Batch batch = train.batch(0);
+  check_dtypes(batch, module, "training_step", problems);
+  if (problems.has_errors()) return report;
+
+  module.train();
+  context.scope = LogScope::kTrainingStep;
+  context.batch_size = batch.batch_size();
+  StepOutput output;
+  const bool stepped = guarded("training_step", batch, module, problems, [&] { output = module.training_step(batch, 0); });
+  if (stepped && module.step_is_missing("training_step")) {
+    problems.error({.code = "LC0301",
+                    .message = "the module has no `training_step`, which `fit` needs",
+                    .where = "training_step",
+                    .received = "the default LightningModule::training_step",
+                    .expected = "an override of `training_step(const pl::Batch& batch, int64_t batch_idx)`",
+                    .help = "define `training_step` in your LightningModule, returning the loss"});
+  } else if (stepped && module.automatic_optimization) {
+    const std::size_t errors_before = problems.diagnostics().size();
+    check_loss(output, problems);
+    if (problems.diagnostics().size() == errors_before) {
+      guarded("training_step (backward)", batch, module, problems, [&] { output.loss.backward(); });
+    }
+  }
+  add_keys(results, report.logged_keys);
+
+  // One batch of each validation loader, as the sanity check would run it.
+  module.eval();
+  for (std::size_t k = 0; k < val.size() && !problems.has_errors(); ++k) {
+    if (detail::limited_batches(context.settings().limit_val_batches, val[k].size()) == 0) continue;
+    val[k].set_epoch(state.current_epoch);
+    const Batch val_batch = val[k].batch(0);
+    ResultCollection val_results;
+    context.results = &val_results;
+    context.scope = LogScope::kEvaluation;
+    context.dataloader_suffix = val.size() > 1 ? fmt::format("/dataloader_idx_{}", k) : "";
+    context.batch_size = val_batch.batch_size();
+    c10::InferenceMode no_autograd;
+    const bool ran = guarded("validation_step", val_batch, module, problems, [&] {
+      module.validation_step(val_batch, 0, static_cast<int64_t>(k));
+    });
+    if (ran && module.step_is_missing("validation_step")) {
+      problems.error({.code = "LC0303",
+                      .message = "the module has no `validation_step`, which `fit with validation loaders` needs",
+                      .where = "validation_step",
+                      .received = "the default LightningModule::validation_step",
+                      .expected = "an override of `validation_step(const pl::Batch& batch, int64_t batch_idx)`",
+                      .help = "define `validation_step` in your LightningModule, or do not pass validation loaders"});
+    }
+    add_keys(val_results, report.logged_keys);
+  }
+  return report;
+}
+
+void check_monitors(const OptimizerConfig& config, const std::set<std::string>& logged_keys,
+                    DiagnosticCollector& problems) {
+  const std::vector<std::string> available(logged_keys.begin(), logged_keys.end());
+  for (const auto& [scheduler, options] : config.schedulers()) {
+    if (!scheduler->requires_metric() || options.monitor.empty() || logged_keys.contains(options.monitor)) continue;
+    Diagnostic d{.code = "LC0314",
+                 .message = fmt::format("{} is conditioned on metric \"{}\", which the module does not log",
+                                        scheduler->name(), options.monitor),
+                 .where = "configure_optimizers: SchedulerOptions{.monitor}",
+                 .received = fmt::format("\"{}\"", options.monitor),
+                 .expected = available.empty() ? "a logged metric (none was logged)" : one_of(available)};
+    if (auto suggestion = did_you_mean(options.monitor, available)) {
+      d.help = fmt::format("did you mean \"{}\"?", *suggestion);
+    } else {
+      d.help = fmt::format("log it with log(\"{}\", value), or monitor one of the logged metrics", options.monitor);
+    }
+    if (options.strict) {
+      problems.error(std::move(d));
+    } else {
+      d.help += " (strict = false: the scheduler will not be stepped)";
+      problems.warn(std::move(d));
+    }
+  }
+}
+
+}  // namespace lightning::detail

@@ -1,0 +1,30 @@
+#pragma once
+// Stage 3 of the diagnostics engine: one training batch (forward, loss, backward, no optimizer
+// step) and one batch of each validation loader, run before training to learn what the module
+// logs and whether its batches fit it. The probe leaves no trace: parameters, buffers, gradients,
+// the random generators, the module's mode and the trainer's metrics are as they were.
+
+#include <lightning/diagnostics/diagnostic.h>
+
+#include "loops/loop_context.h"
+
+#include <set>
+#include <string>
+#include <vector>
+
+namespace lightning::detail {
+
+struct ProbeReport {
+  /// Every key the probed steps logged, in each form callbacks can monitor ("loss", "loss_step",
+  /// "loss_epoch", "val_loss/dataloader_idx_1").
+  std::set<std::string> logged_keys;
+};
+
+ProbeReport probe_fit(LoopContext& context, DataLoader& train, std::vector<DataLoader>& val,
+                      DiagnosticCollector& problems);
+
+/// Every scheduler's monitor is among the keys the module logs.
+void check_monitors(const OptimizerConfig& config, const std::set<std::string>& logged_keys,
+                    DiagnosticCollector& problems);
+
+}  // namespace lightning::detail
