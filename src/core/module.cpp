@@ -1,6 +1,10 @@
 #include <lightning/core/module.h>
 
+#include <lightning/diagnostics/diagnostic.h>
+
 #include <torch/optim/optimizer.h>
+
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <stdexcept>
@@ -51,7 +55,10 @@ Batch LightningModule::predict_step(const Batch&, int64_t) {
   missing_steps_.emplace_back("predict_step");
   return {};
 }
-OptimizerConfig LightningModule::configure_optimizers() { return {}; }
+OptimizerConfig LightningModule::configure_optimizers() {
+  missing_steps_.emplace_back("configure_optimizers");
+  return {};
+}
 
 bool LightningModule::step_is_missing(std::string_view step_name) const {
   return std::find(missing_steps_.begin(), missing_steps_.end(), step_name) != missing_steps_.end();
@@ -68,6 +75,16 @@ detail::ModuleHost& LightningModule::host() const {
 void LightningModule::log(const std::string& name, const at::Tensor& value,
                           const LogOptions& options) {
   if (!host_) return;
+  if (value.numel() != 1) {
+    throw MisconfigurationException({Diagnostic{
+        .code = "LC0340",
+        .message = fmt::format("log(\"{}\") was given a tensor with {} elements; a logged value is one number",
+                               name, value.numel()),
+        .where = fmt::format("log(\"{}\", ...)", name),
+        .received = fmt::format("a tensor of shape [{}]", fmt::join(value.sizes(), ", ")),
+        .expected = "a tensor with one element, or a number",
+        .help = "reduce it first, e.g. log(name, value.mean())"}});
+  }
   host_->log(name, value.item<double>(), options);
 }
 

@@ -1,6 +1,10 @@
 #include "loops/loop_context.h"
 
+#include <lightning/diagnostics/diagnostic.h>
+
 #include <torch/optim/optimizer.h>
+
+#include <fmt/format.h>
 
 #include <algorithm>
 
@@ -22,7 +26,17 @@ LoopContext::LoopContext(LightningModule& module,
 LoopContext::~LoopContext() { module_.attach_host(nullptr); }
 
 void LoopContext::log(const std::string& name, double value, const LogOptions& options) {
-  if (!results) return;  // a hook that does not log (setup, configure_optimizers)
+  if (!results) {
+    throw MisconfigurationException({Diagnostic{
+        .code = "LC0342",
+        .message = fmt::format("log(\"{}\") was called from a hook that cannot log", name),
+        .where = fmt::format("log(\"{}\", ...)", name),
+        .received = "a call outside the training, validation and test steps and their batch and epoch hooks",
+        .expected = "log from training_step, validation_step, test_step, or their on_*_batch_* and "
+                    "on_*_epoch_* hooks",
+        .help = "setup, configure_optimizers, on_fit_start/end, on_train_start/end, teardown and prediction "
+                "cannot log: move the call into a step or an epoch hook"}});
+  }
   results->log(dataloader_suffix.empty() ? name : name + dataloader_suffix, value, options, scope,
                batch_size);
 }

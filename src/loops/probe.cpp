@@ -211,8 +211,10 @@ ProbeReport probe_fit(LoopContext& context, DataLoader& train, std::vector<DataL
   context.results = &results;
   train.set_epoch(state.current_epoch);
   const Batch batch = train.batch(0);
+  const std::size_t found_before = problems.diagnostics().size();
+  auto found_something = [&] { return problems.diagnostics().size() > found_before; };
   check_dtypes(batch, module, "training_step", problems);
-  if (problems.has_errors()) return report;
+  if (found_something()) return report;
 
   module.train();
   context.scope = LogScope::kTrainingStep;
@@ -227,9 +229,8 @@ ProbeReport probe_fit(LoopContext& context, DataLoader& train, std::vector<DataL
                     .expected = "an override of `training_step(const pl::Batch& batch, int64_t batch_idx)`",
                     .help = "define `training_step` in your LightningModule, returning the loss"});
   } else if (stepped && module.automatic_optimization) {
-    const std::size_t errors_before = problems.diagnostics().size();
     check_loss(output, problems);
-    if (problems.diagnostics().size() == errors_before) {
+    if (!found_something()) {
       guarded("training_step (backward)", batch, module, problems, [&] { output.loss.backward(); });
     }
   }
@@ -237,7 +238,7 @@ ProbeReport probe_fit(LoopContext& context, DataLoader& train, std::vector<DataL
 
   // One batch of each validation loader, as the sanity check would run it.
   module.eval();
-  for (std::size_t k = 0; k < val.size() && !problems.has_errors(); ++k) {
+  for (std::size_t k = 0; k < val.size() && !found_something(); ++k) {
     if (detail::limited_batches(context.settings().limit_val_batches, val[k].size()) == 0) continue;
     val[k].set_epoch(state.current_epoch);
     const Batch val_batch = val[k].batch(0);

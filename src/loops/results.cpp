@@ -1,5 +1,9 @@
 #include "loops/results.h"
 
+#include <lightning/diagnostics/diagnostic.h>
+
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <stdexcept>
 
@@ -14,9 +18,26 @@ double ResultCollection::Entry::epoch_value() const {
 void ResultCollection::log(const std::string& key, double value, const LogOptions& options,
                            LogScope scope, int64_t batch_size) {
   const bool step_default = scope == LogScope::kTrainingStep;
+  const bool on_step = options.on_step.value_or(step_default);
+  const bool on_epoch = options.on_epoch.value_or(!step_default);
   Entry& entry = entries_[key];
-  entry.on_step = options.on_step.value_or(step_default);
-  entry.on_epoch = options.on_epoch.value_or(!step_default);
+  if (entry.count > 0 && (entry.on_step != on_step || entry.on_epoch != on_epoch || entry.prog_bar != options.prog_bar ||
+                          entry.logger != options.logger || entry.reduce_fx != options.reduce_fx)) {
+    auto describe = [](bool step, bool epoch, bool bar, bool logger, const std::string& fx) {
+      return fmt::format("{{.prog_bar = {}, .logger = {}, .on_step = {}, .on_epoch = {}, .reduce_fx = \"{}\"}}", bar,
+                         logger, step, epoch, fx);
+    };
+    throw MisconfigurationException({Diagnostic{
+        .code = "LC0341",
+        .message = fmt::format("\"{}\" is logged twice with different options", key),
+        .where = fmt::format("log(\"{}\", ...)", key),
+        .received = describe(on_step, on_epoch, options.prog_bar, options.logger, options.reduce_fx),
+        .expected = "the options of its first log: " +
+                    describe(entry.on_step, entry.on_epoch, entry.prog_bar, entry.logger, entry.reduce_fx),
+        .help = "log a key with the same options every time, or give the second value its own name"}});
+  }
+  entry.on_step = on_step;
+  entry.on_epoch = on_epoch;
   entry.prog_bar = options.prog_bar;
   entry.logger = options.logger;
   entry.reduce_fx = options.reduce_fx;

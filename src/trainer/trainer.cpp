@@ -111,11 +111,11 @@ void check_fit(detail::LoopContext& context, DataLoader& train, std::vector<Data
   auto& model = context.module();
   const auto& settings = context.settings();
   context.optimizer_config = model.configure_optimizers();
-  detail::check_optimizer_config(problems, context.optimizer_config, model.automatic_optimization, settings);
-  if (problems.has_errors()) return;
+  detail::check_optimizer_config(problems, context.optimizer_config, model, settings);
+  const std::size_t found_before_probe = problems.diagnostics().size();
   const auto report = detail::probe_fit(context, train, val, problems);
-  if (problems.has_errors()) return;
-  detail::check_monitors(context.optimizer_config, report.logged_keys, problems);
+  // The logged keys are complete only when the probed steps ran through.
+  if (problems.diagnostics().size() == found_before_probe) detail::check_monitors(context.optimizer_config, report.logged_keys, problems);
 }
 
 /// Stage 2 checks of the loaders of a fit.

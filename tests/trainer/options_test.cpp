@@ -9,6 +9,9 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+
 namespace lightning {
 namespace {
 
@@ -61,6 +64,12 @@ INSTANTIATE_TEST_SUITE_P(
         OptionCase{"min_epochs", {.max_epochs = 2, .min_epochs = 3}, "LC0107",
                    "Trainer option `min_epochs` is larger than `max_epochs`"},
         OptionCase{"min_steps", {.min_steps = -1}, "LC0107", "Trainer option `min_steps` must be >= 0"},
+        OptionCase{"min_steps_above_max", {.max_steps = 10, .min_steps = 20}, "LC0107",
+                   "Trainer option `min_steps` is larger than `max_steps`"},
+        OptionCase{"devices_zero", {.devices = 0}, "LC0119",
+                   "Trainer option `devices` is malformed: a device count must be >= 1, or -1 for every device"},
+        OptionCase{"devices_negative", {.devices = -3}, "LC0119", "received: -3"},
+        OptionCase{"devices_repeated", {.devices = {1, 0, 1}}, "LC0119", "the list repeats device 1"},
         OptionCase{"limit_train_batches", {.limit_train_batches = 1.5}, "LC0108",
                    "Trainer option `limit_train_batches` must be a batch count >= 0 or a fraction in [0.0, 1.0]"},
         OptionCase{"limit_val_batches", {.limit_val_batches = -1}, "LC0108", "received: -1"},
@@ -86,12 +95,24 @@ INSTANTIATE_TEST_SUITE_P(
         OptionCase{"strategy_ddp", {.strategy = "ddp"}, "LC0118", "strategy \"ddp\" is not available"}),
     [](const auto& info) { return std::string(info.param.name); });
 
-TEST(TrainerOptions, ReportsEveryProblemAtOnce) {
-  auto e = construction_error({.max_epochs = -3, .accelerator = "tpu", .accumulate_grad_batches = 0,
-                               .gradient_clip_algorithm = "l2"});
-  EXPECT_EQ(e.diagnostics().size(), 4u);
-  for (const char* code : {"LC0101", "LC0102", "LC0112", "LC0114"}) EXPECT_TRUE(e.has(code)) << code;
-  EXPECT_NE(std::string(e.what()).find("4 errors found before training started"), std::string::npos);
+TEST(TrainerOptions, ReportsFiveIndependentMistakesInOneException) {
+  auto e = construction_error({.max_epochs = -3, .accelerator = "tpu", .precision = "banana",
+                               .accumulate_grad_batches = 0, .gradient_clip_algorithm = "l2"});
+  EXPECT_EQ(e.diagnostics().size(), 5u);
+  for (const char* code : {"LC0101", "LC0102", "LC0103", "LC0112", "LC0114"}) EXPECT_TRUE(e.has(code)) << code;
+  EXPECT_NE(std::string(e.what()).find("5 errors found before training started"), std::string::npos);
+}
+
+TEST(TrainerOptions, DefaultRootDirMustBeAWritableFolder) {
+  const auto file = std::filesystem::temp_directory_path() / "lightning_root_is_a_file";
+  std::ofstream(file) << "x";
+  auto e = construction_error({.default_root_dir = file.string()});
+  EXPECT_TRUE(e.has("LC0120"));
+  EXPECT_NE(std::string(e.what()).find("cannot hold logs and checkpoints: it is a file, not a folder"), std::string::npos);
+  e = construction_error({.default_root_dir = (file / "runs").string()});
+  EXPECT_NE(std::string(e.what()).find("is a file, so no folder can be created under it"), std::string::npos);
+  std::filesystem::remove(file);
+  EXPECT_NO_THROW(Trainer({.default_root_dir = (std::filesystem::temp_directory_path() / "lightning_new_runs").string()}));
 }
 
 TEST(TrainerOptions, DefaultsAndValidValuesAreAccepted) {
@@ -215,6 +236,65 @@ TEST(OptimizerDiagnostics, ManualOptimizationRejectsAccumulationAndClipping) {
   EXPECT_TRUE(e.has("LC0313"));
   EXPECT_NE(std::string(e.what()).find("`accumulate_grad_batches` does not apply to manual optimization"),
             std::string::npos);
+}
+
+TEST(OptimizerDiagnostics, AnOptimizerOfAnotherModuleAndAMissingConfigureOptimizers) {
+  BoringModel other;
+  Configurable model;
+  model.make = [&](Configurable&) {
+    OptimizerConfig config;
+    config.add(sgd(other));
+    return config;
+  };
+  Trainer trainer({.max_epochs = 1});
+  auto e = run_error([&] { trainer.fit(model, random_loader(8, 4)); });
+  EXPECT_TRUE(e.has("LC0315"));
+  EXPECT_NE(std::string(e.what()).find("optimizer 0 holds no parameter of the module"), std::string::npos);
+
+  struct NoConfigure : LightningModule {
+    torch::nn::Linear layer{nullptr};
+    NoConfigure() { layer = register_module("layer", torch::nn::Linear(32, 2)); }
+    StepOutput training_step(const Batch& batch, int64_t) override {
+      return torch::nn::functional::cross_entropy(layer->forward(batch[0]), batch[1]);
+    }
+  };
+  NoConfigure bare;
+  e = run_error([&] { trainer.fit(bare, random_loader(8, 4)); });
+  EXPECT_TRUE(e.has("LC0316"));
+  EXPECT_NE(std::string(e.what()).find("the module has no `configure_optimizers`, which `fit` needs"), std::string::npos);
+  EXPECT_EQ(trainer.global_step(), 0);
+}
+
+TEST(LogDiagnostics, NonScalarValuesConflictingOptionsAndHooksThatCannotLog) {
+  struct Logging : BoringModel {
+    int mode = 0;
+    StepOutput training_step(const Batch& batch, int64_t) override {
+      auto value = loss(batch);
+      if (mode == 0) log("per_sample", forward(batch[0]).sum(1));
+      if (mode == 1) {
+        log("loss", value);
+        log("loss", value, {.prog_bar = true});
+      }
+      return value;
+    }
+    OptimizerConfig configure_optimizers() override {
+      if (mode == 2) log("lr", 0.1);
+      return BoringModel::configure_optimizers();
+    }
+  };
+  const std::vector<std::pair<const char*, const char*>> expected = {
+      {"LC0340", "log(\"per_sample\") was given a tensor with 4 elements; a logged value is one number"},
+      {"LC0341", "\"loss\" is logged twice with different options"},
+      {"LC0342", "log(\"lr\") was called from a hook that cannot log"}};
+  for (int mode = 0; mode < 3; ++mode) {
+    Logging model;
+    model.mode = mode;
+    Trainer trainer({.max_epochs = 1});
+    auto e = run_error([&] { trainer.fit(model, random_loader(8, 4)); });
+    EXPECT_TRUE(e.has(expected[mode].first)) << e.what();
+    EXPECT_NE(std::string(e.what()).find(expected[mode].second), std::string::npos) << e.what();
+    EXPECT_EQ(trainer.global_step(), 0);
+  }
 }
 
 TEST(OptimizerDiagnostics, NoOptimizerIsAWarningAndTrainingStillRuns) {

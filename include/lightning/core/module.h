@@ -176,7 +176,7 @@ class LightningModule : public torch::nn::Module {
   const HyperParameters& hparams() const { return hparams_; }
 
   /// True once the base version of a step ran ("training_step", "validation_step", "test_step",
-  /// "predict_step"): the module does not define it.
+  /// "predict_step", "configure_optimizers"): the module does not define it.
   bool step_is_missing(std::string_view step_name) const;
 
   // Internal: the trainer attaches itself here for the duration of a run.

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <set>
 
 namespace lightning::detail {
 
@@ -50,9 +51,18 @@ void check_dataloader(DiagnosticCollector& problems, const DataLoader& loader, c
 }
 
 void check_optimizer_config(DiagnosticCollector& problems, const OptimizerConfig& config,
-                            bool automatic_optimization, const Settings& settings) {
+                            const LightningModule& module, const Settings& settings) {
+  const bool automatic_optimization = module.automatic_optimization;
   const auto& optimizers = config.optimizers();
-  if (automatic_optimization && optimizers.empty()) {
+  if (module.step_is_missing("configure_optimizers")) {
+    problems.error({.code = "LC0316",
+                    .message = "the module has no `configure_optimizers`, which `fit` needs",
+                    .where = "configure_optimizers",
+                    .received = "the default LightningModule::configure_optimizers",
+                    .expected = "an override returning the optimizer(s) that train the module",
+                    .help = "define `pl::OptimizerConfig configure_optimizers() override { return "
+                            "std::make_unique<torch::optim::Adam>(parameters()); }`"});
+  } else if (automatic_optimization && optimizers.empty()) {
     problems.warn({.code = "LC0306",
                    .message = "`configure_optimizers` returned no optimizer: this fit runs no "
                               "optimizer step",
@@ -87,6 +97,27 @@ void check_optimizer_config(DiagnosticCollector& problems, const OptimizerConfig
                     .expected = "no gradient_clip_val with automatic_optimization = false",
                     .help = "clip in training_step, between manual_backward and step, with "
                             "torch::nn::utils::clip_grad_norm_"});
+  }
+  std::set<const void*> own;
+  for (const auto& p : module.parameters()) own.insert(p.unsafeGetTensorImpl());
+  for (std::size_t i = 0; i < optimizers.size(); ++i) {
+    bool trains_module = false;
+    std::size_t count = 0;
+    for (const auto& group : optimizers[i]->param_groups()) {
+      for (const auto& p : group.params()) {
+        ++count;
+        trains_module = trains_module || own.contains(p.unsafeGetTensorImpl());
+      }
+    }
+    if (trains_module) continue;
+    problems.error({.code = "LC0315",
+                    .message = fmt::format("optimizer {} holds no parameter of the module", i),
+                    .where = "configure_optimizers",
+                    .received = fmt::format("an optimizer of {} tensors, none of them the module's {} parameters", count,
+                                            own.size()),
+                    .expected = "an optimizer built on this module's parameters",
+                    .help = "build it on `parameters()` of the module being trained (not a copy, nor another "
+                            "module)"});
   }
   for (std::size_t i = 0; i < config.schedulers().size(); ++i) {
     const auto& [scheduler, options] = config.schedulers()[i];

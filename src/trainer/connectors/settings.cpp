@@ -2,8 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 
 namespace lightning::detail {
 namespace {
@@ -43,6 +46,71 @@ void check_at_least(std::vector<Diagnostic>& out, std::string code, std::string_
                  .help = std::move(help)});
 }
 
+/// `devices` must be well formed (-1, "auto", a count >= 1, a list without repeats) and, in this
+/// version, name one device.
+void check_devices(std::vector<Diagnostic>& out, const Devices& devices) {
+  const auto& value = devices.value();
+  std::string malformed;
+  if (const auto* count = std::get_if<int64_t>(&value); count && (*count == 0 || *count < -1)) {
+    malformed = "a device count must be >= 1, or -1 for every device";
+  } else if (const auto* ids = std::get_if<std::vector<int64_t>>(&value)) {
+    std::vector<int64_t> sorted = *ids;
+    std::sort(sorted.begin(), sorted.end());
+    if (sorted.empty()) {
+      malformed = "the list of devices is empty";
+    } else if (sorted.front() < 0) {
+      malformed = "device indices are >= 0";
+    } else if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) {
+      malformed = fmt::format("the list repeats device {}", *std::adjacent_find(sorted.begin(), sorted.end()));
+    }
+  }
+  if (!malformed.empty()) {
+    out.push_back({.code = "LC0119",
+                   .message = fmt::format("Trainer option `devices` is malformed: {}", malformed),
+                   .where = where("devices"),
+                   .received = devices.to_string(),
+                   .expected = "-1, \"auto\", a count >= 1, or a list of distinct device indices",
+                   .help = "use .devices = 1"});
+    return;
+  }
+  const bool one_device = (std::holds_alternative<int64_t>(value) && std::get<int64_t>(value) == 1) ||
+                          (std::holds_alternative<std::string>(value) &&
+                           (std::get<std::string>(value) == "auto" || std::get<std::string>(value) == "1"));
+  if (!one_device) {
+    out.push_back({.code = "LC0105",
+                   .message = "Trainer option `devices` asks for more than one device, which this "
+                              "version of lightning-cpp cannot use yet",
+                   .where = where("devices"),
+                   .received = devices.to_string(),
+                   .expected = "1 or \"auto\"",
+                   .help = "use .devices = 1"});
+  }
+}
+
+/// `default_root_dir` must be a writable folder, or a path one can be created at.
+void check_root_dir(std::vector<Diagnostic>& out, const std::string& dir) {
+  if (dir.empty()) return;
+  namespace fs = std::filesystem;
+  std::error_code error;
+  fs::path existing = fs::absolute(dir, error);
+  while (!existing.empty() && !fs::exists(existing, error)) existing = existing.parent_path();
+  std::string problem;
+  if (fs::exists(dir, error) && !fs::is_directory(dir, error)) {
+    problem = "it is a file, not a folder";
+  } else if (!existing.empty() && !fs::is_directory(existing, error)) {
+    problem = fmt::format("\"{}\" is a file, so no folder can be created under it", existing.string());
+  } else if (existing.empty() || access(existing.c_str(), W_OK) != 0) {
+    problem = fmt::format("\"{}\" is not writable", existing.string());
+  }
+  if (problem.empty()) return;
+  out.push_back({.code = "LC0120",
+                 .message = fmt::format("Trainer option `default_root_dir` cannot hold logs and checkpoints: {}", problem),
+                 .where = where("default_root_dir"),
+                 .received = fmt::format("\"{}\"", dir),
+                 .expected = "a writable folder, or a path where one can be created",
+                 .help = "choose a folder you can write to, e.g. .default_root_dir = \"runs\""});
+}
+
 }  // namespace
 
 std::vector<Diagnostic> check_options(const TrainerOptions& o) {
@@ -66,6 +134,14 @@ std::vector<Diagnostic> check_options(const TrainerOptions& o) {
   }
   if (o.min_steps) {
     check_at_least(out, "LC0107", "min_steps", *o.min_steps, 0, "use 0 or leave it unset");
+    if (o.max_steps >= 0 && *o.min_steps > o.max_steps) {
+      out.push_back({.code = "LC0107",
+                     .message = "Trainer option `min_steps` is larger than `max_steps`",
+                     .where = where("min_steps"),
+                     .received = fmt::format("min_steps = {}, max_steps = {}", *o.min_steps, o.max_steps),
+                     .expected = "min_steps <= max_steps",
+                     .help = "lower min_steps or raise max_steps"});
+    }
   }
   if (std::find(kAccelerators.begin(), kAccelerators.end(), o.accelerator) == kAccelerators.end()) {
     out.push_back(unknown_choice(
@@ -109,19 +185,7 @@ std::vector<Diagnostic> check_options(const TrainerOptions& o) {
                    .expected = "\"auto\" or \"single_device\"",
                    .help = "use .strategy = \"auto\""});
   }
-  const auto& devices = o.devices.value();
-  const bool one_device = (std::holds_alternative<int64_t>(devices) && std::get<int64_t>(devices) == 1) ||
-                          (std::holds_alternative<std::string>(devices) &&
-                           (std::get<std::string>(devices) == "auto" || std::get<std::string>(devices) == "1"));
-  if (!one_device) {
-    out.push_back({.code = "LC0105",
-                   .message = "Trainer option `devices` asks for more than one device, which this "
-                              "version of lightning-cpp cannot use yet",
-                   .where = where("devices"),
-                   .received = o.devices.to_string(),
-                   .expected = "1 or \"auto\"",
-                   .help = "use .devices = 1"});
-  }
+  check_devices(out, o.devices);
   if (o.num_nodes != 1) {
     out.push_back({.code = "LC0105",
                    .message = "Trainer option `num_nodes` must be 1 in this version of lightning-cpp",
@@ -173,6 +237,7 @@ std::vector<Diagnostic> check_options(const TrainerOptions& o) {
                  "use 1 to log every step, or .logger = false to log nothing");
   check_at_least(out, "LC0116", "fast_dev_run", o.fast_dev_run, 0,
                  "use true (one batch), a number of batches, or false");
+  check_root_dir(out, o.default_root_dir);
   return out;
 }
 
