@@ -3,7 +3,9 @@
 //      tests/compile_fail/fit_with_dataset.cpp);
 //   2. a custom Callback overriding on_train_batch_end(trainer, module, outputs, batch, batch_idx);
 //   3. the accelerator chosen by name, "cpu".
-// Each wrong variant is reported before training; docs/errors.md lists them.
+// Each wrong variant is reported before training (docs/errors.md): the end of main shows what a
+// misspelt accelerator gives; a dataset passed as a loader and a mis-declared hook do not compile
+// (tests/compile_fail/).
 
 #include <lightning/lightning.h>
 
@@ -50,5 +52,12 @@ int main() {
   std::printf("batches seen by the callback: %lld\n", static_cast<long long>(tracker->batches));
   std::printf("global_step: %lld\n", static_cast<long long>(trainer.global_step()));
   std::printf("last loss: %.4f\n", tracker->last_loss);
+
+  // The wrong variant of situation 3: a misspelt accelerator, caught when the Trainer is built.
+  try {
+    pl::Trainer wrong({.max_epochs = 5, .accelerator = "my_cpu"});
+  } catch (const pl::MisconfigurationException& e) {
+    std::printf("\nwith .accelerator = \"my_cpu\":\n%s\n", e.what());
+  }
   return 0;
 }
