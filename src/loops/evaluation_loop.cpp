@@ -26,18 +26,6 @@ std::string dataloader_suffix(std::size_t loaders, std::size_t index) {
   return loaders > 1 ? fmt::format("/dataloader_idx_{}", index) : std::string();
 }
 
-[[noreturn]] void throw_missing_step(std::string_view step, std::string_view entry) {
-  throw MisconfigurationException({Diagnostic{
-      .code = step == "validation_step" ? "LC0303" : step == "test_step" ? "LC0304" : "LC0305",
-      .message = fmt::format("the module has no `{}`, which `{}` needs", step, entry),
-      .where = std::string(step),
-      .received = "the default LightningModule::" + std::string(step),
-      .expected = fmt::format("an override of `{}(const pl::Batch& batch, int64_t batch_idx)`", step),
-      .help = fmt::format("define `{}` in your LightningModule, or do not pass {} loaders", step,
-                          step == "validation_step" ? "validation" : step == "test_step" ? "test"
-                                                                                           : "predict")}});
-}
-
 }  // namespace
 
 std::vector<Metrics> run_evaluation(LoopContext& context, EvaluationKind kind,
@@ -78,14 +66,14 @@ std::vector<Metrics> run_evaluation(LoopContext& context, EvaluationKind kind,
         context.hook(&Callback::on_validation_batch_start, &LightningModule::on_validation_batch_start,
                      batch, batch_idx, dataloader_idx);
         StepOutput out = module.validation_step(batch, batch_idx, dataloader_idx);
-        if (module.step_is_missing(step_name)) throw_missing_step(step_name, entry);
+        if (module.step_is_missing(step_name)) throw MisconfigurationException({missing_step(step_name, entry)});
         context.hook(&Callback::on_validation_batch_end, &LightningModule::on_validation_batch_end,
                      out, batch, batch_idx, dataloader_idx);
       } else {
         context.hook(&Callback::on_test_batch_start, &LightningModule::on_test_batch_start, batch,
                      batch_idx, dataloader_idx);
         StepOutput out = module.test_step(batch, batch_idx, dataloader_idx);
-        if (module.step_is_missing(step_name)) throw_missing_step(step_name, entry);
+        if (module.step_is_missing(step_name)) throw MisconfigurationException({missing_step(step_name, entry)});
         context.hook(&Callback::on_test_batch_end, &LightningModule::on_test_batch_end, out, batch,
                      batch_idx, dataloader_idx);
       }
@@ -134,7 +122,7 @@ std::vector<std::vector<Batch>> run_prediction(LoopContext& context, std::vector
       context.hook(&Callback::on_predict_batch_start, &LightningModule::on_predict_batch_start, batch,
                    batch_idx, dataloader_idx);
       Batch out = module.predict_step(batch, batch_idx, dataloader_idx);
-      if (module.step_is_missing("predict_step")) throw_missing_step("predict_step", "predict");
+      if (module.step_is_missing("predict_step")) throw MisconfigurationException({missing_step("predict_step", "predict")});
       context.hook(&Callback::on_predict_batch_end, &LightningModule::on_predict_batch_end, out, batch,
                    batch_idx, dataloader_idx);
       outputs[k].push_back(std::move(out));

@@ -47,34 +47,12 @@ void step_schedulers(LoopContext& context, std::string_view interval, int64_t co
     }
     std::vector<std::string> available;
     for (const auto& [key, value] : state.callback_metrics) available.push_back(key);
-    Diagnostic d{.code = "LC0314",
-                 .message = fmt::format("{} is conditioned on metric \"{}\", which was not logged",
-                                        scheduler->name(), options.monitor),
-                 .where = "configure_optimizers: SchedulerOptions{.monitor}",
-                 .received = fmt::format("\"{}\"", options.monitor),
-                 .expected = available.empty() ? "a logged metric (none was logged)" : one_of(available)};
-    if (auto suggestion = did_you_mean(options.monitor, available)) {
-      d.help = fmt::format("did you mean \"{}\"?", *suggestion);
-    } else {
-      d.help = fmt::format("log it with log(\"{}\", value), or monitor one of the logged metrics",
-                           options.monitor);
-    }
+    Diagnostic d = unlogged_monitor(*scheduler, options, available);
     if (options.strict) throw MisconfigurationException({std::move(d)});
-    d.severity = Severity::kWarning;
-    d.help += " (strict = false: the scheduler is not stepped)";
     console::warn_once(d.render());
   }
 }
 
-[[noreturn]] void throw_missing_training_step() {
-  throw MisconfigurationException({Diagnostic{
-      .code = "LC0301",
-      .message = "the module has no `training_step`, which `fit` needs",
-      .where = "training_step",
-      .received = "the default LightningModule::training_step",
-      .expected = "an override of `training_step(const pl::Batch& batch, int64_t batch_idx)`",
-      .help = "define `training_step` in your LightningModule, returning the loss"}});
-}
 
 class FitLoop {
  public:
@@ -195,7 +173,7 @@ class FitLoop {
     context_.batch_size = batch.batch_size();
     context_.hook(&Callback::on_train_batch_start, &LightningModule::on_train_batch_start, batch, batch_idx);
     StepOutput output = module_.training_step(batch, batch_idx);
-    if (module_.step_is_missing("training_step")) throw_missing_training_step();
+    if (module_.step_is_missing("training_step")) throw MisconfigurationException({missing_step("training_step", "fit")});
     bool stepped = true;
     if (module_.automatic_optimization) stepped = optimize(output, batch_idx, is_last_batch);
     if (output.loss.defined()) output.loss = output.loss.detach();

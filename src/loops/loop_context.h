@@ -74,6 +74,14 @@ class LoopContext final : public ModuleHost {
   const Settings& settings_;
 };
 
+/// The module does not define `step` ("training_step", "validation_step", "test_step",
+/// "predict_step"), which `entry` ("fit", "validate", ...) needs: LC0301, LC0303, LC0304, LC0305.
+Diagnostic missing_step(std::string_view step, std::string_view entry);
+
+/// A scheduler's `monitor` names no logged key (LC0314); `available` lists the logged keys.
+Diagnostic unlogged_monitor(const LRScheduler& scheduler, const SchedulerOptions& options,
+                            const std::vector<std::string>& available);
+
 /// fit's loops: sanity check, epochs of training batches, validation at its interval.
 void run_fit(LoopContext& context, DataLoader& train, std::vector<DataLoader>& val);
 

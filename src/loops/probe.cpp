@@ -222,12 +222,7 @@ ProbeReport probe_fit(LoopContext& context, DataLoader& train, std::vector<DataL
   StepOutput output;
   const bool stepped = guarded("training_step", batch, module, problems, [&] { output = module.training_step(batch, 0); });
   if (stepped && module.step_is_missing("training_step")) {
-    problems.error({.code = "LC0301",
-                    .message = "the module has no `training_step`, which `fit` needs",
-                    .where = "training_step",
-                    .received = "the default LightningModule::training_step",
-                    .expected = "an override of `training_step(const pl::Batch& batch, int64_t batch_idx)`",
-                    .help = "define `training_step` in your LightningModule, returning the loss"});
+    problems.error(missing_step("training_step", "fit"));
   } else if (stepped && module.automatic_optimization) {
     check_loss(output, problems);
     if (!found_something()) {
@@ -252,12 +247,7 @@ ProbeReport probe_fit(LoopContext& context, DataLoader& train, std::vector<DataL
       module.validation_step(val_batch, 0, static_cast<int64_t>(k));
     });
     if (ran && module.step_is_missing("validation_step")) {
-      problems.error({.code = "LC0303",
-                      .message = "the module has no `validation_step`, which `fit with validation loaders` needs",
-                      .where = "validation_step",
-                      .received = "the default LightningModule::validation_step",
-                      .expected = "an override of `validation_step(const pl::Batch& batch, int64_t batch_idx)`",
-                      .help = "define `validation_step` in your LightningModule, or do not pass validation loaders"});
+      problems.error(missing_step("validation_step", "fit with validation loaders"));
     }
     add_keys(val_results, report.logged_keys);
   }
@@ -269,21 +259,10 @@ void check_monitors(const OptimizerConfig& config, const std::set<std::string>& 
   const std::vector<std::string> available(logged_keys.begin(), logged_keys.end());
   for (const auto& [scheduler, options] : config.schedulers()) {
     if (!scheduler->requires_metric() || options.monitor.empty() || logged_keys.contains(options.monitor)) continue;
-    Diagnostic d{.code = "LC0314",
-                 .message = fmt::format("{} is conditioned on metric \"{}\", which the module does not log",
-                                        scheduler->name(), options.monitor),
-                 .where = "configure_optimizers: SchedulerOptions{.monitor}",
-                 .received = fmt::format("\"{}\"", options.monitor),
-                 .expected = available.empty() ? "a logged metric (none was logged)" : one_of(available)};
-    if (auto suggestion = did_you_mean(options.monitor, available)) {
-      d.help = fmt::format("did you mean \"{}\"?", *suggestion);
-    } else {
-      d.help = fmt::format("log it with log(\"{}\", value), or monitor one of the logged metrics", options.monitor);
-    }
-    if (options.strict) {
+    Diagnostic d = unlogged_monitor(*scheduler, options, available);
+    if (d.severity == Severity::kError) {
       problems.error(std::move(d));
     } else {
-      d.help += " (strict = false: the scheduler will not be stepped)";
       problems.warn(std::move(d));
     }
   }
