@@ -8,7 +8,9 @@
 // machine); a second line gives the medians and the minor page faults per step. The Trainer logs
 // the loss every step; the raw loop does not read it at all.
 //
-//   ./trainer_overhead [repetitions=5] [workload=all|mlp|tiny]
+//   ./trainer_overhead [repetitions=5] [workload=all|mlp|tiny] [side=both|trainer|raw]
+//
+// One side alone (for `perf stat` or callgrind of one loop) prints that side's rate only.
 
 #include <lightning/lightning.h>
 
@@ -124,6 +126,7 @@ double fastest(const std::vector<double>& values) { return *std::min_element(val
 int main(int argc, char** argv) {
   const int repetitions = argc > 1 ? std::stoi(argv[1]) : 5;
   const std::string only = argc > 2 ? argv[2] : "all";
+  const std::string side = argc > 3 ? argv[3] : "both";
   const std::vector<Workload> workloads = {
       {"mlp", 60000, 784, 10, 64,
        [] { return torch::nn::Sequential(torch::nn::Linear(784, 256), torch::nn::ReLU(), torch::nn::Linear(256, 10)); },
@@ -141,6 +144,12 @@ int main(int argc, char** argv) {
   for (const auto& w : workloads) {
     if (only != "all" && only != w.name) continue;
     const Data data = make_data(w);
+    if (side != "both") {
+      std::vector<double> seconds;
+      for (int r = 0; r < repetitions; ++r) seconds.push_back((side == "trainer" ? run_trainer(w, data) : run_raw(w, data)).seconds);
+      std::printf("workload=%s side=%s samples_per_s=%.0f\n", w.name.c_str(), side.c_str(), double(w.samples) / fastest(seconds));
+      continue;
+    }
     run_raw(w, data);  // warm-up: allocator, caches
     std::vector<double> trainer_s, raw_s, trainer_faults, raw_faults;
     bool identical = true;

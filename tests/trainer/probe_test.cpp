@@ -148,6 +148,20 @@ TEST(Probe, ABatchThatDoesNotFitTheModelIsReportedWithShapes) {
   EXPECT_EQ(model.training_steps, 0);
 }
 
+TEST(Probe, TargetsOfTheWrongDtypeForTheLossAreReportedWithTheBatch) {
+  BoringModel model;  // cross_entropy wants int64 class indices
+  auto data = testing::random_dataset(8);
+  Trainer trainer({.max_epochs = 1});
+  try {
+    trainer.fit(model, DataLoader(TensorDataset(data.tensors()[0], data.tensors()[1].to(at::kFloat)), {.batch_size = 4}));
+    FAIL();
+  } catch (const MisconfigurationException& e) {
+    ASSERT_TRUE(e.has("LC0330")) << e.what();
+    EXPECT_NE(std::string(e.what()).find("received: batch tensors: [4, 32] Float, [4] Float"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(trainer.global_step(), 0);
+}
+
 TEST(Probe, DoubleDataIntoAFloatModelIsReportedBeforeItFails) {
   BoringModel model;
   auto data = testing::random_dataset(8);
