@@ -48,6 +48,11 @@ const char* stage_name(Stage stage) {
                           entry)}});
 }
 
+/// How the user passed loader `k` of `count`: "val_dataloaders", or "val_dataloaders[1]" among several.
+std::string role(std::string_view base, std::size_t count, std::size_t k) {
+  return count == 1 ? std::string(base) : fmt::format("{}[{}]", base, k);
+}
+
 std::vector<int64_t> limits_for(const std::vector<DataLoader>& loaders, const CountOrFraction& limit) {
   std::vector<int64_t> out;
   for (const auto& loader : loaders) out.push_back(detail::limited_batches(limit, loader.size()));
@@ -123,7 +128,7 @@ void check_fit_loaders(const detail::Settings& settings, const DataLoader& train
                        DiagnosticCollector& problems) {
   detail::check_dataloader(problems, train, "train_dataloaders");
   for (std::size_t k = 0; k < val.size(); ++k) {
-    detail::check_dataloader(problems, val[k], val.size() == 1 ? "val_dataloaders" : fmt::format("val_dataloaders[{}]", k));
+    detail::check_dataloader(problems, val[k], role("val_dataloaders", val.size(), k));
   }
   if (problems.has_errors()) return;
   const int64_t num_training_batches = detail::limited_batches(settings.limit_train_batches, train.size());
@@ -180,37 +185,50 @@ void Trainer::fit(LightningModule& model, DataLoader train_dataloader, DataLoade
   fit(model, std::move(train_dataloader), std::vector<DataLoader>{std::move(val_dataloader)});
 }
 
-void Trainer::fit(LightningModule& model, DataModule& datamodule) {
-  datamodule.prepare_data();
-  datamodule.setup("fit");
-  auto train = datamodule.train_dataloader();
-  if (!train) throw_no_data("fit", "a training DataLoader");
-  fit(model, std::move(*train), datamodule.val_dataloader());
-  datamodule.teardown("fit");
-}
-
 namespace {
 
-std::string roles(std::string_view base, std::size_t count, std::size_t k) {
-  return count == 1 ? std::string(base) : fmt::format("{}[{}]", base, k);
+/// The preflight of validate, test and predict: some data, and every loader readable. Returns each
+/// loader's batch count under `limit`.
+std::vector<int64_t> check_evaluation_loaders(std::string_view entry, std::string_view what,
+                                              const std::vector<DataLoader>& loaders, const CountOrFraction& limit) {
+  if (loaders.empty()) throw_no_data(entry, what);
+  DiagnosticCollector problems;
+  for (std::size_t k = 0; k < loaders.size(); ++k) {
+    detail::check_dataloader(problems, loaders[k], role("dataloaders", loaders.size(), k));
+  }
+  problems.throw_if_errors();
+  return limits_for(loaders, limit);
+}
+
+/// A DataModule's part of an entry point: prepare_data, setup(stage), the run, teardown(stage).
+template <class Run>
+auto with_datamodule(DataModule& datamodule, const std::string& stage, Run&& run) {
+  datamodule.prepare_data();
+  datamodule.setup(stage);
+  auto result = run();
+  datamodule.teardown(stage);
+  return result;
 }
 
 }  // namespace
 
+void Trainer::fit(LightningModule& model, DataModule& datamodule) {
+  with_datamodule(datamodule, "fit", [&] {
+    auto train = datamodule.train_dataloader();
+    if (!train) throw_no_data("fit", "a training DataLoader");
+    fit(model, std::move(*train), datamodule.val_dataloader());
+    return true;
+  });
+}
+
 std::vector<Metrics> Trainer::validate(LightningModule& model, std::vector<DataLoader> dataloaders) {
-  if (dataloaders.empty()) throw_no_data("validate", "validation DataLoaders");
   const auto settings = detail::resolve_settings(options_);
-  DiagnosticCollector problems;
-  for (std::size_t k = 0; k < dataloaders.size(); ++k) {
-    detail::check_dataloader(problems, dataloaders[k], roles("dataloaders", dataloaders.size(), k));
-  }
-  problems.throw_if_errors();
+  state_.num_val_batches =
+      check_evaluation_loaders("validate", "validation DataLoaders", dataloaders, settings.limit_val_batches);
   std::vector<Metrics> metrics;
-  state_.num_val_batches = limits_for(dataloaders, settings.limit_val_batches);
   detail::LoopContext context(model, options_.callbacks, loggers_, state_, view_, settings);
   run_stage(context, Stage::kValidate, [&](detail::LoopContext& ctx) {
-    metrics = detail::run_evaluation(ctx, detail::EvaluationKind::kValidation, dataloaders,
-                                     state_.num_val_batches);
+    metrics = detail::run_evaluation(ctx, detail::EvaluationKind::kValidation, dataloaders, state_.num_val_batches);
   });
   return metrics;
 }
@@ -220,27 +238,16 @@ std::vector<Metrics> Trainer::validate(LightningModule& model, DataLoader datalo
 }
 
 std::vector<Metrics> Trainer::validate(LightningModule& model, DataModule& datamodule) {
-  datamodule.prepare_data();
-  datamodule.setup("validate");
-  auto metrics = validate(model, datamodule.val_dataloader());
-  datamodule.teardown("validate");
-  return metrics;
+  return with_datamodule(datamodule, "validate", [&] { return validate(model, datamodule.val_dataloader()); });
 }
 
 std::vector<Metrics> Trainer::test(LightningModule& model, std::vector<DataLoader> dataloaders) {
-  if (dataloaders.empty()) throw_no_data("test", "test DataLoaders");
   const auto settings = detail::resolve_settings(options_);
-  DiagnosticCollector problems;
-  for (std::size_t k = 0; k < dataloaders.size(); ++k) {
-    detail::check_dataloader(problems, dataloaders[k], roles("dataloaders", dataloaders.size(), k));
-  }
-  problems.throw_if_errors();
+  state_.num_test_batches = check_evaluation_loaders("test", "test DataLoaders", dataloaders, settings.limit_test_batches);
   std::vector<Metrics> metrics;
-  state_.num_test_batches = limits_for(dataloaders, settings.limit_test_batches);
   detail::LoopContext context(model, options_.callbacks, loggers_, state_, view_, settings);
   run_stage(context, Stage::kTest, [&](detail::LoopContext& ctx) {
-    metrics = detail::run_evaluation(ctx, detail::EvaluationKind::kTest, dataloaders,
-                                     state_.num_test_batches);
+    metrics = detail::run_evaluation(ctx, detail::EvaluationKind::kTest, dataloaders, state_.num_test_batches);
   });
   return metrics;
 }
@@ -250,24 +257,14 @@ std::vector<Metrics> Trainer::test(LightningModule& model, DataLoader dataloader
 }
 
 std::vector<Metrics> Trainer::test(LightningModule& model, DataModule& datamodule) {
-  datamodule.prepare_data();
-  datamodule.setup("test");
-  auto metrics = test(model, datamodule.test_dataloader());
-  datamodule.teardown("test");
-  return metrics;
+  return with_datamodule(datamodule, "test", [&] { return test(model, datamodule.test_dataloader()); });
 }
 
-std::vector<std::vector<Batch>> Trainer::predict(LightningModule& model,
-                                                 std::vector<DataLoader> dataloaders) {
-  if (dataloaders.empty()) throw_no_data("predict", "prediction DataLoaders");
+std::vector<std::vector<Batch>> Trainer::predict(LightningModule& model, std::vector<DataLoader> dataloaders) {
   const auto settings = detail::resolve_settings(options_);
-  DiagnosticCollector problems;
-  for (std::size_t k = 0; k < dataloaders.size(); ++k) {
-    detail::check_dataloader(problems, dataloaders[k], roles("dataloaders", dataloaders.size(), k));
-  }
-  problems.throw_if_errors();
+  state_.num_predict_batches =
+      check_evaluation_loaders("predict", "prediction DataLoaders", dataloaders, settings.limit_predict_batches);
   std::vector<std::vector<Batch>> outputs;
-  state_.num_predict_batches = limits_for(dataloaders, settings.limit_predict_batches);
   detail::LoopContext context(model, options_.callbacks, loggers_, state_, view_, settings);
   run_stage(context, Stage::kPredict, [&](detail::LoopContext& ctx) {
     outputs = detail::run_prediction(ctx, dataloaders, state_.num_predict_batches);
@@ -281,11 +278,7 @@ std::vector<Batch> Trainer::predict(LightningModule& model, DataLoader dataloade
 }
 
 std::vector<std::vector<Batch>> Trainer::predict(LightningModule& model, DataModule& datamodule) {
-  datamodule.prepare_data();
-  datamodule.setup("predict");
-  auto outputs = predict(model, datamodule.predict_dataloader());
-  datamodule.teardown("predict");
-  return outputs;
+  return with_datamodule(datamodule, "predict", [&] { return predict(model, datamodule.predict_dataloader()); });
 }
 
 }  // namespace lightning
