@@ -6,6 +6,7 @@
 #include <lightning/lightning.h>
 
 #include <torch/torch.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <cstdio>
@@ -27,7 +28,8 @@ fs::path unpacked(const fs::path& data_dir, const fs::path& cache) {
     const fs::path source = data_dir / (std::string(name) + ".gz");
     std::unique_ptr<gzFile_s, int (*)(gzFile)> in(gzopen(source.c_str(), "rb"), gzclose);
     if (!in) throw std::runtime_error("cannot open " + source.string() + " (make deps installs dataset-fashion-mnist)");
-    const fs::path partial = target.string() + ".partial";
+    // A name of this process's own, so two runs unpacking at once never write the same file.
+    const fs::path partial = target.string() + ".partial." + std::to_string(::getpid());
     {
       std::ofstream out(partial, std::ios::binary);
       char buffer[1 << 16];
