@@ -90,8 +90,8 @@ int main(int argc, char** argv) {
                                                             : pl::CountOrFraction(limit),
                          .enable_progress_bar = false});
     trainer.fit(model, train);
-    std::printf("fit: %lld optimizer steps on %lld training images\n", static_cast<long long>(trainer.global_step()),
-                static_cast<long long>(trainer.global_step() * 64));
+    std::printf("fit: %lld optimizer steps, batches of 64 from %lld training images\n",
+                static_cast<long long>(trainer.global_step()), static_cast<long long>(train.dataset().size()));
     for (const auto& [name, value] : trainer.test(model, test).at(0)) std::printf("%s %.4f\n", name.c_str(), value);
   } catch (const pl::MisconfigurationException& e) {
     std::fprintf(stderr, "%s\n", e.what());
