@@ -42,6 +42,10 @@ void LoopContext::log(const std::string& name, double value, const LogOptions& o
 }
 
 void LoopContext::backward(const at::Tensor& loss) {
+  if (state_.probing) {  // no hook sees the probe
+    loss.backward();
+    return;
+  }
   hook(&Callback::on_before_backward, &LightningModule::on_before_backward, loss);
   loss.backward();
   hook(&Callback::on_after_backward, &LightningModule::on_after_backward);

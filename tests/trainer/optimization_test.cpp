@@ -198,9 +198,15 @@ TEST(Optimization, ManualOptimizationStepsTwoOptimizersAndCountsEachStep) {
   TwoOptimizers model;
   auto g_before = torch::nn::utils::parameters_to_vector(model.generator->parameters()).detach().clone();
   auto d_before = torch::nn::utils::parameters_to_vector(model.discriminator->parameters()).detach().clone();
-  Trainer trainer({.max_epochs = 1});
+  struct BackwardCounter : Callback {
+    int calls = 0;
+    void on_after_backward(const TrainerView&, LightningModule&) override { ++calls; }
+  };
+  auto counter = std::make_shared<BackwardCounter>();
+  Trainer trainer({.max_epochs = 1, .callbacks = {counter}});
   trainer.fit(model, DataLoader(TensorDataset(at::randn({12, 4})), {.batch_size = 4}));
   EXPECT_EQ(trainer.global_step(), 6) << "3 batches x 2 optimizer steps";
+  EXPECT_EQ(counter->calls, 6) << "manual_backward runs the hooks, except inside the probe";
   EXPECT_FALSE(torch::nn::utils::parameters_to_vector(model.generator->parameters()).equal(g_before));
   EXPECT_FALSE(torch::nn::utils::parameters_to_vector(model.discriminator->parameters()).equal(d_before));
   EXPECT_TRUE(trainer.callback_metrics().contains("g_loss"));
