@@ -171,6 +171,7 @@ class FitLoop {
   void run_batch(const Batch& batch, int64_t batch_idx, bool is_last_batch) {
     context_.scope = LogScope::kTrainingStep;
     context_.batch_size = batch.batch_size();
+    train_results_.begin_step();
     context_.hook(&Callback::on_train_batch_start, &LightningModule::on_train_batch_start, batch, batch_idx);
     StepOutput output = module_.training_step(batch, batch_idx);
     if (module_.step_is_missing("training_step")) throw MisconfigurationException({missing_step("training_step", "fit")});
@@ -185,9 +186,8 @@ class FitLoop {
     }
     train_results_.update_callback_metrics(state_.callback_metrics, /*epoch_ended=*/false);
     train_results_.update_progress_bar_metrics(state_.progress_bar_metrics, /*epoch_ended=*/false);
-    auto step_metrics = train_results_.take_step_metrics(/*for_logger=*/true);
     if (stepped && context_.batches_that_stepped % settings_.log_every_n_steps == 0) {
-      context_.send_to_loggers(std::move(step_metrics), context_.batches_that_stepped - 1);
+      context_.send_to_loggers(train_results_.step_metrics(/*for_logger=*/true), context_.batches_that_stepped - 1);
     }
   }
 

@@ -142,12 +142,12 @@ void check_loss(const StepOutput& output, DiagnosticCollector& problems) {
     } else {
       std::vector<std::string> keys;
       for (const auto& [key, value] : output.extras) keys.push_back(key);
-      auto d = unknown_choice("LC0321", "`training_step` returned a map without a \"loss\" entry", where, "",
-                              {"loss"});
-      d.received = fmt::format("a map with keys {}", one_of(keys).substr(8));
-      d.expected = "a map with a \"loss\" entry";
-      d.help = "name the loss \"loss\": return {{\"loss\", loss}, ...}";
-      problems.error(std::move(d));
+      problems.error({.code = "LC0321",
+                      .message = "`training_step` returned a map without a \"loss\" entry",
+                      .where = where,
+                      .received = fmt::format("a map with keys \"{}\"", fmt::join(keys, "\", \"")),
+                      .expected = "a map with a \"loss\" entry",
+                      .help = "name the loss \"loss\": return {{\"loss\", loss}, ...}"});
     }
     return;
   }

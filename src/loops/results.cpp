@@ -41,11 +41,13 @@ void ResultCollection::log(const std::string& key, double value, const LogOption
   entry.prog_bar = options.prog_bar;
   entry.logger = options.logger;
   entry.reduce_fx = options.reduce_fx;
-  if (const auto slash = key.find("/dataloader_idx_"); slash != std::string::npos) {
-    entry.dataloader_suffix = key.substr(slash);
+  if (entry.count == 0) {
+    if (const auto slash = key.find("/dataloader_idx_"); slash != std::string::npos) {
+      entry.dataloader_suffix = key.substr(slash);
+    }
   }
   entry.step_value = value;
-  entry.fresh = true;
+  entry.logged_in_step = step_;
   const double weight = static_cast<double>(options.batch_size.value_or(std::max<int64_t>(batch_size, 1)));
   if (entry.reduce_fx == "sum") {
     entry.sum += value;
@@ -69,11 +71,10 @@ std::string with_suffix(const std::string& key, const char* suffix) {
 }
 }  // namespace
 
-std::map<std::string, double> ResultCollection::take_step_metrics(bool for_logger) {
+std::map<std::string, double> ResultCollection::step_metrics(bool for_logger) const {
   std::map<std::string, double> out;
-  for (auto& [key, entry] : entries_) {
-    if (!entry.fresh || !entry.on_step) continue;
-    entry.fresh = false;
+  for (const auto& [key, entry] : entries_) {
+    if (entry.logged_in_step != step_ || !entry.on_step) continue;
     if (for_logger && !entry.logger) continue;
     out[entry.on_epoch ? with_suffix(key, "_step") : key] = entry.step_value;
   }

@@ -17,9 +17,11 @@ class ResultCollection {
   /// Records one value. `key` already carries the "/dataloader_idx_k" suffix where one applies.
   void log(const std::string& key, double value, const LogOptions& options, LogScope scope,
            int64_t batch_size);
-  /// Step values logged since the last call, named as the loggers see them ("loss" or
-  /// "loss_step"), and clears the "logged this step" marks.
-  std::map<std::string, double> take_step_metrics(bool for_logger);
+  /// Starts a new step: `step_metrics` then returns only what is logged from here on. O(1), so the
+  /// training loop can call it every batch and build the map only when the loggers want it.
+  void begin_step() { ++step_; }
+  /// Values logged in the current step, named as the loggers see them ("loss" or "loss_step").
+  std::map<std::string, double> step_metrics(bool for_logger) const;
   /// Epoch values of everything logged with on_epoch ("loss" or "loss_epoch").
   std::map<std::string, double> epoch_metrics(bool for_logger) const;
   /// Lightning's callback_metrics forms: "name", and "name_step"/"name_epoch" when both apply.
@@ -40,7 +42,7 @@ class ResultCollection {
     std::string reduce_fx = "mean";
     std::string dataloader_suffix;
     double step_value = 0;
-    bool fresh = false;     // logged since the last take_step_metrics
+    int64_t logged_in_step = -1;  // the collection's step when last logged
     double sum = 0;         // of value * weight for "mean", of value for "sum"
     double weight = 0;
     double extreme = 0;     // for "max" and "min"
@@ -48,6 +50,7 @@ class ResultCollection {
     double epoch_value() const;
   };
   std::map<std::string, Entry> entries_;
+  int64_t step_ = 0;
 };
 
 }  // namespace lightning::detail

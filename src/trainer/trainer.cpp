@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include <functional>
+#include <type_traits>
 
 namespace lightning {
 
@@ -205,9 +206,14 @@ template <class Run>
 auto with_datamodule(DataModule& datamodule, const std::string& stage, Run&& run) {
   datamodule.prepare_data();
   datamodule.setup(stage);
-  auto result = run();
-  datamodule.teardown(stage);
-  return result;
+  if constexpr (std::is_void_v<decltype(run())>) {
+    run();
+    datamodule.teardown(stage);
+  } else {
+    auto result = run();
+    datamodule.teardown(stage);
+    return result;
+  }
 }
 
 }  // namespace
@@ -217,7 +223,6 @@ void Trainer::fit(LightningModule& model, DataModule& datamodule) {
     auto train = datamodule.train_dataloader();
     if (!train) throw_no_data("fit", "a training DataLoader");
     fit(model, std::move(*train), datamodule.val_dataloader());
-    return true;
   });
 }
 

@@ -149,6 +149,16 @@ TEST(LoaderDiagnostics, EveryBadLoaderIsReportedBeforeTraining) {
   EXPECT_NE(text.find("received: 3 samples, batch_size = 4, drop_last = true"), std::string::npos);
 }
 
+TEST(LoaderDiagnostics, PrefetchFactorBelowOne) {
+  BoringModel model;
+  Trainer trainer;
+  auto e = run_error([&] {
+    trainer.test(model, DataLoader(testing::random_dataset(8), {.batch_size = 4, .num_workers = 1, .prefetch_factor = 0}));
+  });
+  EXPECT_TRUE(e.has("LC0202"));
+  EXPECT_NE(std::string(e.what()).find("DataLoader option `prefetch_factor` must be >= 1 (dataloaders)"), std::string::npos);
+}
+
 TEST(LoaderDiagnostics, AnEmptyDatasetSaysSo) {
   BoringModel model;
   Trainer trainer;
