@@ -4,6 +4,9 @@
 // its narrower headers, which this header does not include (they cost ~20 s per file to compile).
 
 #include <lightning/callbacks/callback.h>
+#include <lightning/callbacks/early_stopping.h>
+#include <lightning/callbacks/model_checkpoint.h>
+#include <lightning/checkpoint/checkpoint_io.h>
 #include <lightning/core/batch.h>
 #include <lightning/core/datamodule.h>
 #include <lightning/core/lr_scheduler.h>

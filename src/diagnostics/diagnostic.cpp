@@ -120,7 +120,14 @@ std::optional<std::string> did_you_mean(std::string_view value,
   if (best && best_distance <= limit && best_distance < std::max(value.size(), best->size())) {
     return best;
   }
-  return std::nullopt;
+  // A longer or shorter spelling of the same word ("minimum" -> "min", "val" -> "val_loss").
+  std::optional<std::string> abbreviation;
+  for (const auto& candidate : candidates) {
+    const bool related = (candidate.size() >= 3 && value.starts_with(candidate)) ||
+                         (value.size() >= 3 && std::string_view(candidate).starts_with(value));
+    if (related && (!abbreviation || candidate.size() > abbreviation->size())) abbreviation = candidate;
+  }
+  return abbreviation;
 }
 
 std::string one_of(const std::vector<std::string>& candidates) {

@@ -94,7 +94,7 @@ std::vector<Metrics> run_evaluation(LoopContext& context, EvaluationKind kind,
     results.update_callback_metrics(state.callback_metrics, /*epoch_ended=*/true);
     results.update_progress_bar_metrics(state.progress_bar_metrics, /*epoch_ended=*/true);
     context.send_to_loggers(results.epoch_metrics(/*for_logger=*/true),
-                            std::max<int64_t>(context.batches_that_stepped - 1, 0));
+                            std::max<int64_t>(context.progress.batches_that_stepped - 1, 0));
   }
   if (validation) {
     context.hook(&Callback::on_validation_end, &LightningModule::on_validation_end);

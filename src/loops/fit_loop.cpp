@@ -85,6 +85,7 @@ class FitLoop {
     state_.training = true;
     module_.train();
     context_.hook(&Callback::on_train_start, &LightningModule::on_train_start);
+    if (context_.resumed && context_.progress.epoch_finished) finish_epoch();
     while (!done()) run_epoch();
     state_.training = false;
     context_.results = nullptr;
@@ -134,11 +135,11 @@ class FitLoop {
     const auto& every = settings_.check_val_every_n_epoch;
     if (every && (state_.current_epoch + 1) % *every != 0) return false;
     if (state_.should_stop && can_stop_early()) return true;
-    const int64_t iteration = every ? batch_idx : total_batch_idx_;
     if (!settings_.val_check_interval.is_count() && settings_.val_check_interval.fraction() == 1.0) {
       return is_last_batch;
     }
-    return (iteration + 1) % val_check_batch_ == 0;
+    const int64_t done = every ? batch_idx + 1 : context_.progress.total_batches_done;
+    return done % val_check_batch_ == 0;
   }
 
   void validate() { run_evaluation(context_, EvaluationKind::kValidation, val_, state_.num_val_batches); }
@@ -149,9 +150,11 @@ class FitLoop {
     context_.results = &train_results_;
     context_.scope = LogScope::kTrainingEpoch;
     context_.hook(&Callback::on_train_epoch_start, &LightningModule::on_train_epoch_start);
-    int64_t batch_idx = 0;
-    for (auto it = train_.begin(); it != train_.end() && batch_idx < state_.num_training_batches;
-         ++it, ++batch_idx, ++total_batch_idx_) {
+    // A resumed run starts after the batches its checkpoint had done; the data order is the
+    // epoch's own, so the batches that follow are the ones the interrupted run would have seen.
+    int64_t batch_idx = std::exchange(context_.progress.batches_done_in_epoch, 0);
+    for (auto it = train_.begin(batch_idx); it != train_.end() && batch_idx < state_.num_training_batches;
+         ++it, ++batch_idx) {
       const bool is_last_batch = batch_idx + 1 == state_.num_training_batches;
       run_batch(*it, batch_idx, is_last_batch);
       if (should_validate(batch_idx, is_last_batch)) validate();
@@ -159,13 +162,22 @@ class FitLoop {
     }
     context_.results = &train_results_;
     context_.scope = LogScope::kTrainingEpoch;
+    context_.progress.epoch_finished = true;
     context_.hook(&Callback::on_train_epoch_end, &LightningModule::on_train_epoch_end);
     train_results_.update_callback_metrics(state_.callback_metrics, /*epoch_ended=*/true);
     train_results_.update_progress_bar_metrics(state_.progress_bar_metrics, /*epoch_ended=*/true);
     context_.send_to_loggers(train_results_.epoch_metrics(/*for_logger=*/true),
-                             std::max<int64_t>(context_.batches_that_stepped - 1, 0));
+                             std::max<int64_t>(context_.progress.batches_that_stepped - 1, 0));
+    finish_epoch();
+  }
+
+  /// What follows on_train_epoch_end: epoch schedulers and the epoch count. A run resumed from a
+  /// checkpoint saved in on_train_epoch_end does only this before its next epoch.
+  void finish_epoch() {
     if (module_.automatic_optimization) step_schedulers(context_, "epoch", state_.current_epoch + 1);
     ++state_.current_epoch;
+    context_.progress.epoch_finished = false;
+    context_.progress.batches_done_in_epoch = 0;
   }
 
   void run_batch(const Batch& batch, int64_t batch_idx, bool is_last_batch) {
@@ -178,16 +190,24 @@ class FitLoop {
     bool stepped = true;
     if (module_.automatic_optimization) stepped = optimize(output, batch_idx, is_last_batch);
     if (output.loss.defined()) output.loss = output.loss.detach();
+    // The batch is done before on_train_batch_end, as in Lightning: step schedulers have stepped,
+    // and a checkpoint saved by the hook resumes with the next batch.
+    auto& progress = context_.progress;
+    if (stepped) {
+      ++progress.batches_that_stepped;
+      if (module_.automatic_optimization) step_schedulers(context_, "step", progress.batches_that_stepped);
+    }
+    progress.batches_done_in_epoch = batch_idx + 1;
+    ++progress.total_batches_done;
+    // Callbacks see this step's metrics (ModelCheckpoint may monitor "train_loss"), and what the
+    // hooks log reaches them too.
+    train_results_.update_callback_metrics(state_.callback_metrics, /*epoch_ended=*/false);
     context_.hook(&Callback::on_train_batch_end, &LightningModule::on_train_batch_end, output, batch,
                   batch_idx);
-    if (stepped) {
-      ++context_.batches_that_stepped;
-      if (module_.automatic_optimization) step_schedulers(context_, "step", context_.batches_that_stepped);
-    }
     train_results_.update_callback_metrics(state_.callback_metrics, /*epoch_ended=*/false);
     train_results_.update_progress_bar_metrics(state_.progress_bar_metrics, /*epoch_ended=*/false);
-    if (stepped && context_.batches_that_stepped % settings_.log_every_n_steps == 0) {
-      context_.send_to_loggers(train_results_.step_metrics(/*for_logger=*/true), context_.batches_that_stepped - 1);
+    if (stepped && progress.batches_that_stepped % settings_.log_every_n_steps == 0) {
+      context_.send_to_loggers(train_results_.step_metrics(/*for_logger=*/true), progress.batches_that_stepped - 1);
     }
   }
 
@@ -225,7 +245,6 @@ class FitLoop {
   ResultCollection train_results_;
   bool has_validation_ = false;
   int64_t val_check_batch_ = 1;
-  int64_t total_batch_idx_ = 0;
 };
 
 }  // namespace

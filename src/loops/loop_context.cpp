@@ -1,6 +1,9 @@
 #include "loops/loop_context.h"
 
+#include <lightning/checkpoint/checkpoint_io.h>
 #include <lightning/diagnostics/diagnostic.h>
+
+#include "trainer/connectors/checkpoint_connector.h"
 
 #include <torch/optim/optimizer.h>
 
@@ -21,9 +24,25 @@ LoopContext::LoopContext(LightningModule& module,
       view_(view),
       settings_(settings) {
   module_.attach_host(this);
+  state_.actions = this;
+  state_.optimizer_config = &optimizer_config;
 }
 
-LoopContext::~LoopContext() { module_.attach_host(nullptr); }
+LoopContext::~LoopContext() {
+  module_.attach_host(nullptr);
+  state_.actions = nullptr;
+  state_.optimizer_config = nullptr;
+}
+
+void LoopContext::save_checkpoint(const std::string& filepath, bool weights_only) {
+  if (state_.probing) return;  // the probe leaves no trace, files included
+  save_checkpoint_file(dump_checkpoint(*this, weights_only), filepath);
+}
+
+void LoopContext::log_metrics(const std::map<std::string, double>& metrics) {
+  if (metrics.empty() || !loggers_active() || state_.global_rank != 0 || state_.probing) return;
+  for (const auto& logger : loggers_) logger->log_metrics(metrics, progress.batches_that_stepped);
+}
 
 void LoopContext::log(const std::string& name, double value, const LogOptions& options) {
   if (!results) {

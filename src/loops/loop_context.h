@@ -15,7 +15,21 @@
 
 namespace lightning::detail {
 
-class LoopContext final : public ModuleHost {
+/// Where fit stands inside its epochs: what a checkpoint records so a resumed run continues with
+/// the next batch. Each field is updated before the hooks that may save a checkpoint run.
+struct FitProgress {
+  /// Batches of the current epoch fully processed (optimizer and schedulers stepped).
+  int64_t batches_done_in_epoch = 0;
+  /// on_train_epoch_end has begun: a resumed run starts the next epoch.
+  bool epoch_finished = false;
+  /// Batches processed in all epochs (validation counts them when check_val_every_n_epoch is unset).
+  int64_t total_batches_done = 0;
+  /// Batches after which the optimizer stepped (Lightning's `_batches_that_stepped`): the step
+  /// number the loggers see.
+  int64_t batches_that_stepped = 0;
+};
+
+class LoopContext final : public ModuleHost, public TrainerActions {
  public:
   LoopContext(LightningModule& module, const std::vector<std::shared_ptr<Callback>>& callbacks,
               const std::vector<std::shared_ptr<Logger>>& loggers, TrainerState& state,
@@ -31,6 +45,10 @@ class LoopContext final : public ModuleHost {
   std::vector<torch::optim::Optimizer*> optimizers() override;
   std::vector<LRScheduler*> lr_schedulers() override;
   TrainerView& view() override { return view_; }
+
+  // TrainerActions
+  void save_checkpoint(const std::string& filepath, bool weights_only) override;
+  void log_metrics(const std::map<std::string, double>& metrics) override;
 
   /// Calls a hook on every callback in order, then on the module: the one place hooks are called.
   template <class... CallbackArgs, class... ModuleArgs, class... Args>
@@ -54,6 +72,7 @@ class LoopContext final : public ModuleHost {
   TrainerState& state() { return state_; }
   const Settings& settings() const { return settings_; }
   const std::vector<std::shared_ptr<Logger>>& loggers() const { return loggers_; }
+  const std::vector<std::shared_ptr<Callback>>& callbacks() const { return callbacks_; }
 
   OptimizerConfig optimizer_config;
   /// Where `log` records and with which defaults: set by the loops around each hook and step.
@@ -61,9 +80,9 @@ class LoopContext final : public ModuleHost {
   LogScope scope = LogScope::kEvaluation;
   std::string dataloader_suffix;
   int64_t batch_size = 1;
-  /// Batches after which the optimizer stepped (Lightning's `_batches_that_stepped`): the step
-  /// number the loggers see.
-  int64_t batches_that_stepped = 0;
+  FitProgress progress;
+  /// A fit resumed from a checkpoint: FitLoop continues from `progress`.
+  bool resumed = false;
 
  private:
   LightningModule& module_;

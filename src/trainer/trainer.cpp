@@ -5,6 +5,7 @@
 
 #include "loops/loop_context.h"
 #include "loops/probe.h"
+#include "trainer/connectors/checkpoint_connector.h"
 #include "trainer/connectors/preflight.h"
 #include "trainer/connectors/settings.h"
 
@@ -67,7 +68,14 @@ Trainer::Trainer(TrainerOptions options) : options_(std::move(options)) {
   for (auto& d : detail::check_options(options_)) problems.error(std::move(d));
   problems.throw_if_errors();
   if (options_.logger.enabled()) loggers_ = options_.logger.loggers();
+  callbacks_ = options_.callbacks;
   state_.default_root_dir = options_.default_root_dir.empty() ? "." : options_.default_root_dir;
+  state_.log_dir = loggers_.empty() ? state_.default_root_dir : loggers_.front()->log_dir();
+  for (const auto& logger : loggers_) state_.logger_names.push_back(logger->name());
+  state_.fast_dev_run = options_.fast_dev_run > 0;
+  state_.check_val_every_n_epoch = options_.check_val_every_n_epoch;
+  state_.val_check_interval_is_one_epoch =
+      !options_.val_check_interval.is_count() && options_.val_check_interval.fraction() == 1.0;
 }
 
 Trainer::~Trainer() = default;
@@ -110,18 +118,45 @@ void run_stage(detail::LoopContext& context, Stage stage,
 
 namespace {
 
-/// Stages 2 and 3 of a fit: loaders, the optimizer configuration, then the probe. Collects into
-/// `problems`; the caller decides whether to throw.
-void check_fit(detail::LoopContext& context, DataLoader& train, std::vector<DataLoader>& val,
+/// A checkpoint to resume from, read and checked against the model before anything runs.
+struct Resume {
+  std::string path;
+  std::optional<Checkpoint> checkpoint;
+};
+
+/// Stage 2 for `ckpt_path`: the file exists, is a checkpoint, and its weights fit the model (then
+/// they are loaded). Collects into `problems`.
+Resume load_resume_checkpoint(detail::LoopContext& context, const std::string& ckpt_path, DiagnosticCollector& problems) {
+  Resume resume;
+  if (ckpt_path.empty()) return resume;
+  try {
+    resume.path = detail::resolve_ckpt_path(ckpt_path, context).string();
+    resume.checkpoint = load_checkpoint_file(resume.path);
+    detail::restore_module(context, *resume.checkpoint, resume.path);
+  } catch (const MisconfigurationException& e) {
+    for (const auto& d : e.diagnostics()) problems.error(d);
+    resume.checkpoint.reset();
+  }
+  return resume;
+}
+
+/// Stages 2 and 3 of a fit: the optimizer configuration (and its state when resuming), then the
+/// probe, then what callbacks and schedulers monitor. Collects into `problems`; the caller decides
+/// whether to throw.
+void check_fit(detail::LoopContext& context, DataLoader& train, std::vector<DataLoader>& val, const Resume& resume,
                DiagnosticCollector& problems) {
   auto& model = context.module();
   const auto& settings = context.settings();
   context.optimizer_config = model.configure_optimizers();
   detail::check_optimizer_config(problems, context.optimizer_config, model, settings);
+  if (resume.checkpoint && !problems.has_errors()) detail::restore_optimizers(context, *resume.checkpoint, resume.path, problems);
   const std::size_t found_before_probe = problems.diagnostics().size();
-  const auto report = detail::probe_fit(context, train, val, problems);
+  auto report = detail::probe_fit(context, train, val, problems);
   // The logged keys are complete only when the probed steps ran through.
-  if (problems.diagnostics().size() == found_before_probe) detail::check_monitors(context.optimizer_config, report.logged_keys, problems);
+  if (problems.diagnostics().size() != found_before_probe) return;
+  detail::check_monitors(context.optimizer_config, report.logged_keys, problems);
+  report.logged_keys.insert({"epoch", "step"});
+  for (const auto& callback : context.callbacks()) callback->preflight(context.view(), report.logged_keys, problems);
 }
 
 /// Stage 2 checks of the loaders of a fit.
@@ -141,7 +176,7 @@ void check_fit_loaders(const detail::Settings& settings, const DataLoader& train
 }  // namespace
 
 void Trainer::fit(LightningModule& model, DataLoader train_dataloader,
-                  std::vector<DataLoader> val_dataloaders) {
+                  std::vector<DataLoader> val_dataloaders, const std::string& ckpt_path) {
   const auto settings = detail::resolve_settings(options_);
   DiagnosticCollector problems;
   check_fit_loaders(settings, train_dataloader, val_dataloaders, problems);
@@ -155,10 +190,12 @@ void Trainer::fit(LightningModule& model, DataLoader train_dataloader,
   state_.max_epochs = settings.max_epochs;
   state_.max_steps = settings.max_steps;
   state_.accumulate_grad_batches = settings.accumulate_grad_batches;
-  detail::LoopContext context(model, options_.callbacks, loggers_, state_, view_, settings);
+  detail::LoopContext context(model, callbacks_, loggers_, state_, view_, settings);
   run_stage(context, Stage::kFit, [&](detail::LoopContext& ctx) {
-    check_fit(ctx, train_dataloader, val_dataloaders, problems);
+    const Resume resume = load_resume_checkpoint(ctx, ckpt_path, problems);
+    check_fit(ctx, train_dataloader, val_dataloaders, resume, problems);
     problems.throw_if_errors();
+    if (resume.checkpoint) detail::restore_training_state(ctx, *resume.checkpoint);
     if (ctx.loggers_active() && !model.hparams().empty()) {
       for (const auto& logger : loggers_) logger->log_hyperparams(model.hparams());
     }
@@ -172,9 +209,9 @@ std::vector<Diagnostic> Trainer::check(LightningModule& model, DataLoader train_
   DiagnosticCollector problems;
   check_fit_loaders(settings, train_dataloader, val_dataloaders, problems);
   if (!problems.has_errors()) {
-    detail::LoopContext context(model, options_.callbacks, loggers_, state_, view_, settings);
+    detail::LoopContext context(model, callbacks_, loggers_, state_, view_, settings);
     try {
-      check_fit(context, train_dataloader, val_dataloaders, problems);
+      check_fit(context, train_dataloader, val_dataloaders, Resume{}, problems);
     } catch (const MisconfigurationException& e) {
       for (const auto& d : e.diagnostics()) problems.error(d);
     }
@@ -182,8 +219,9 @@ std::vector<Diagnostic> Trainer::check(LightningModule& model, DataLoader train_
   return problems.diagnostics();
 }
 
-void Trainer::fit(LightningModule& model, DataLoader train_dataloader, DataLoader val_dataloader) {
-  fit(model, std::move(train_dataloader), std::vector<DataLoader>{std::move(val_dataloader)});
+void Trainer::fit(LightningModule& model, DataLoader train_dataloader, DataLoader val_dataloader,
+                  const std::string& ckpt_path) {
+  fit(model, std::move(train_dataloader), std::vector<DataLoader>{std::move(val_dataloader)}, ckpt_path);
 }
 
 namespace {
@@ -216,74 +254,89 @@ auto with_datamodule(DataModule& datamodule, const std::string& stage, Run&& run
   }
 }
 
+/// The weights of `ckpt_path` ("" for none), loaded before an evaluation starts.
+void load_evaluation_weights(detail::LoopContext& context, const std::string& ckpt_path) {
+  if (ckpt_path.empty()) return;
+  const std::string path = detail::resolve_ckpt_path(ckpt_path, context).string();
+  detail::restore_module(context, load_checkpoint_file(path), path);
+}
+
 }  // namespace
 
-void Trainer::fit(LightningModule& model, DataModule& datamodule) {
+void Trainer::fit(LightningModule& model, DataModule& datamodule, const std::string& ckpt_path) {
   with_datamodule(datamodule, "fit", [&] {
     auto train = datamodule.train_dataloader();
     if (!train) throw_no_data("fit", "a training DataLoader");
-    fit(model, std::move(*train), datamodule.val_dataloader());
+    fit(model, std::move(*train), datamodule.val_dataloader(), ckpt_path);
   });
 }
 
-std::vector<Metrics> Trainer::validate(LightningModule& model, std::vector<DataLoader> dataloaders) {
+template <class Body>
+void Trainer::run_evaluation_stage(LightningModule& model, Stage stage, const detail::Settings& settings,
+                                   const std::string& ckpt_path, Body&& body) {
+  detail::LoopContext context(model, callbacks_, loggers_, state_, view_, settings);
+  load_evaluation_weights(context, ckpt_path);
+  run_stage(context, stage, body);
+}
+
+std::vector<Metrics> Trainer::validate(LightningModule& model, std::vector<DataLoader> dataloaders,
+                                       const std::string& ckpt_path) {
   const auto settings = detail::resolve_settings(options_);
   state_.num_val_batches =
       check_evaluation_loaders("validate", "validation DataLoaders", dataloaders, settings.limit_val_batches);
   std::vector<Metrics> metrics;
-  detail::LoopContext context(model, options_.callbacks, loggers_, state_, view_, settings);
-  run_stage(context, Stage::kValidate, [&](detail::LoopContext& ctx) {
+  run_evaluation_stage(model, Stage::kValidate, settings, ckpt_path, [&](detail::LoopContext& ctx) {
     metrics = detail::run_evaluation(ctx, detail::EvaluationKind::kValidation, dataloaders, state_.num_val_batches);
   });
   return metrics;
 }
 
-std::vector<Metrics> Trainer::validate(LightningModule& model, DataLoader dataloader) {
-  return validate(model, std::vector<DataLoader>{std::move(dataloader)});
+std::vector<Metrics> Trainer::validate(LightningModule& model, DataLoader dataloader, const std::string& ckpt_path) {
+  return validate(model, std::vector<DataLoader>{std::move(dataloader)}, ckpt_path);
 }
 
-std::vector<Metrics> Trainer::validate(LightningModule& model, DataModule& datamodule) {
-  return with_datamodule(datamodule, "validate", [&] { return validate(model, datamodule.val_dataloader()); });
+std::vector<Metrics> Trainer::validate(LightningModule& model, DataModule& datamodule, const std::string& ckpt_path) {
+  return with_datamodule(datamodule, "validate", [&] { return validate(model, datamodule.val_dataloader(), ckpt_path); });
 }
 
-std::vector<Metrics> Trainer::test(LightningModule& model, std::vector<DataLoader> dataloaders) {
+std::vector<Metrics> Trainer::test(LightningModule& model, std::vector<DataLoader> dataloaders, const std::string& ckpt_path) {
   const auto settings = detail::resolve_settings(options_);
   state_.num_test_batches = check_evaluation_loaders("test", "test DataLoaders", dataloaders, settings.limit_test_batches);
   std::vector<Metrics> metrics;
-  detail::LoopContext context(model, options_.callbacks, loggers_, state_, view_, settings);
-  run_stage(context, Stage::kTest, [&](detail::LoopContext& ctx) {
+  run_evaluation_stage(model, Stage::kTest, settings, ckpt_path, [&](detail::LoopContext& ctx) {
     metrics = detail::run_evaluation(ctx, detail::EvaluationKind::kTest, dataloaders, state_.num_test_batches);
   });
   return metrics;
 }
 
-std::vector<Metrics> Trainer::test(LightningModule& model, DataLoader dataloader) {
-  return test(model, std::vector<DataLoader>{std::move(dataloader)});
+std::vector<Metrics> Trainer::test(LightningModule& model, DataLoader dataloader, const std::string& ckpt_path) {
+  return test(model, std::vector<DataLoader>{std::move(dataloader)}, ckpt_path);
 }
 
-std::vector<Metrics> Trainer::test(LightningModule& model, DataModule& datamodule) {
-  return with_datamodule(datamodule, "test", [&] { return test(model, datamodule.test_dataloader()); });
+std::vector<Metrics> Trainer::test(LightningModule& model, DataModule& datamodule, const std::string& ckpt_path) {
+  return with_datamodule(datamodule, "test", [&] { return test(model, datamodule.test_dataloader(), ckpt_path); });
 }
 
-std::vector<std::vector<Batch>> Trainer::predict(LightningModule& model, std::vector<DataLoader> dataloaders) {
+std::vector<std::vector<Batch>> Trainer::predict(LightningModule& model, std::vector<DataLoader> dataloaders,
+                                                 const std::string& ckpt_path) {
   const auto settings = detail::resolve_settings(options_);
   state_.num_predict_batches =
       check_evaluation_loaders("predict", "prediction DataLoaders", dataloaders, settings.limit_predict_batches);
   std::vector<std::vector<Batch>> outputs;
-  detail::LoopContext context(model, options_.callbacks, loggers_, state_, view_, settings);
-  run_stage(context, Stage::kPredict, [&](detail::LoopContext& ctx) {
+  run_evaluation_stage(model, Stage::kPredict, settings, ckpt_path, [&](detail::LoopContext& ctx) {
     outputs = detail::run_prediction(ctx, dataloaders, state_.num_predict_batches);
   });
   return outputs;
 }
 
-std::vector<Batch> Trainer::predict(LightningModule& model, DataLoader dataloader) {
-  auto outputs = predict(model, std::vector<DataLoader>{std::move(dataloader)});
+std::vector<Batch> Trainer::predict(LightningModule& model, DataLoader dataloader, const std::string& ckpt_path) {
+  auto outputs = predict(model, std::vector<DataLoader>{std::move(dataloader)}, ckpt_path);
   return std::move(outputs.front());
 }
 
-std::vector<std::vector<Batch>> Trainer::predict(LightningModule& model, DataModule& datamodule) {
-  return with_datamodule(datamodule, "predict", [&] { return predict(model, datamodule.predict_dataloader()); });
+std::vector<std::vector<Batch>> Trainer::predict(LightningModule& model, DataModule& datamodule,
+                                                 const std::string& ckpt_path) {
+  return with_datamodule(datamodule, "predict", [&] { return predict(model, datamodule.predict_dataloader(), ckpt_path); });
 }
 
 }  // namespace lightning

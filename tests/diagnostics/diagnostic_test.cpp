@@ -27,6 +27,12 @@ TEST(Diagnostic, SuggestsTheClosestCandidateOnlyWhenItIsClose) {
   EXPECT_EQ(did_you_mean("x", {}), std::nullopt);
 }
 
+TEST(Diagnostic, SuggestsTheShortOrLongSpellingOfTheSameWord) {
+  EXPECT_EQ(did_you_mean("minimum", {"min", "max"}), "min");
+  EXPECT_EQ(did_you_mean("val", {"train_loss", "val_loss"}), "val_loss");
+  EXPECT_EQ(did_you_mean("va", {"train_loss", "val_loss"}), std::nullopt) << "two letters are too little to go on";
+}
+
 TEST(MisconfigurationException, CarriesEveryErrorAndCountsThem) {
   DiagnosticCollector problems;
   problems.error(accelerator_typo());

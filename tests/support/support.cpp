@@ -4,7 +4,71 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/nn/utils/convert_parameters.h>
 
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+
 namespace lightning::testing {
+
+TempDir::TempDir() {
+  std::string pattern = (std::filesystem::temp_directory_path() / "lightning-cpp-test-XXXXXX").string();
+  if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed for " + pattern);
+  path_ = pattern;
+}
+
+TempDir::~TempDir() {
+  std::error_code ignored;
+  std::filesystem::remove_all(path_, ignored);
+}
+
+std::vector<std::string> files_in(const std::filesystem::path& folder) {
+  std::vector<std::string> names;
+  std::error_code error;
+  for (std::filesystem::directory_iterator it(folder, error), end; !error && it != end; it.increment(error)) {
+    names.push_back(it->path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::string run_command(const std::string& command) {
+  std::string output;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) {
+    ADD_FAILURE() << "cannot run: " << command;
+    return output;
+  }
+  std::array<char, 4096> buffer{};
+  while (std::size_t n = std::fread(buffer.data(), 1, buffer.size(), pipe)) output.append(buffer.data(), n);
+  const int status = ::pclose(pipe);
+  EXPECT_EQ(status, 0) << command << "\n" << output;
+  return output;
+}
+
+namespace {
+/// Every test binary runs in a fresh empty folder: default loggers and checkpoints write into
+/// the working directory, as in Lightning, and must not litter the build tree.
+class FreshWorkingDirectory : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    dir_ = std::make_unique<TempDir>();
+    previous_ = std::filesystem::current_path();
+    std::filesystem::current_path(dir_->path());
+  }
+  void TearDown() override {
+    std::filesystem::current_path(previous_);
+    dir_.reset();
+  }
+
+ private:
+  std::unique_ptr<TempDir> dir_;
+  std::filesystem::path previous_;
+};
+[[maybe_unused]] auto* const kFreshWorkingDirectory = ::testing::AddGlobalTestEnvironment(new FreshWorkingDirectory);
+}  // namespace
 
 TensorDataset random_dataset(int64_t n, uint64_t seed, int64_t features) {
   auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
@@ -45,6 +109,12 @@ Batch BoringModel::predict_step(const Batch& batch, int64_t) { return Batch(forw
 
 OptimizerConfig BoringModel::configure_optimizers() {
   return std::make_unique<torch::optim::SGD>(parameters(), torch::optim::SGDOptions(lr));
+}
+
+StepOutput ScriptedMetricModel::validation_step(const Batch& batch, int64_t) {
+  const auto epoch = static_cast<std::size_t>(current_epoch());
+  log("val_loss", values.at(std::min(epoch, values.size() - 1)));
+  return loss(batch);
 }
 
 at::Tensor flat_parameters(torch::nn::Module& module) {

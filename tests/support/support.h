@@ -8,10 +8,32 @@
 #include <torch/nn/modules/linear.h>
 #include <torch/optim/sgd.h>
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
 namespace lightning::testing {
+
+/// A fresh folder under the system's temporary folder, removed with everything in it at the end
+/// of the scope.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+/// Names of the files in `folder`, sorted.
+std::vector<std::string> files_in(const std::filesystem::path& folder);
+
+/// Runs a shell command and returns what it printed on stdout; fails the test when it exits non-zero.
+std::string run_command(const std::string& command);
 
 /// Features [n, 32] and integer labels [n] in {0, 1}, from a fixed seed.
 TensorDataset random_dataset(int64_t n, uint64_t seed = 0, int64_t features = 32);
@@ -38,6 +60,14 @@ struct BoringModel : LightningModule {
   StepOutput test_step(const Batch& batch, int64_t batch_idx) override;
   Batch predict_step(const Batch& batch, int64_t batch_idx) override;
   OptimizerConfig configure_optimizers() override;
+};
+
+/// A BoringModel whose validation logs "val_loss" = values[current_epoch] (the last value after
+/// the list ends), so callbacks that monitor it see a scripted sequence.
+struct ScriptedMetricModel : BoringModel {
+  std::vector<double> values;
+  explicit ScriptedMetricModel(std::vector<double> values) : values(std::move(values)) {}
+  StepOutput validation_step(const Batch& batch, int64_t batch_idx) override;
 };
 
 /// Every parameter of a module flattened into one tensor, for comparisons.

@@ -1,10 +1,13 @@
 #pragma once
 
+#include <lightning/checkpoint/checkpoint_io.h>
 #include <lightning/core/batch.h>
 #include <lightning/core/module.h>
 #include <lightning/core/trainer_view.h>
+#include <lightning/diagnostics/diagnostic.h>
 
 #include <exception>
+#include <set>
 #include <string>
 
 namespace lightning {
@@ -16,6 +19,19 @@ namespace lightning {
 class Callback {
  public:
   virtual ~Callback() = default;
+
+  /// Identifies this callback's state in a checkpoint's "callbacks" (Lightning's `state_key`): the
+  /// class name by default. Two callbacks of one class that keep state need distinct keys.
+  virtual std::string state_key() const;
+  /// What the callback must remember across a resume; None (the default) saves nothing.
+  virtual c10::IValue state_dict() const { return {}; }
+  virtual void load_state_dict(const c10::IValue& state) {}
+
+  /// lightning-cpp's preflight, before fit's first step: add to `problems` whatever cannot work in
+  /// this run. `logged_keys` holds every metric the module logs (as the probe saw it, in each form
+  /// a callback can monitor, plus "epoch" and "step").
+  virtual void preflight(const TrainerView& trainer, const std::set<std::string>& logged_keys,
+                         DiagnosticCollector& problems) const {}
 
   virtual void setup(const TrainerView& trainer, LightningModule& module, const std::string& stage) {}
   virtual void teardown(const TrainerView& trainer, LightningModule& module, const std::string& stage) {}
@@ -66,6 +82,11 @@ class Callback {
   virtual void on_after_backward(const TrainerView& trainer, LightningModule& module) {}
   virtual void on_before_optimizer_step(const TrainerView& trainer, LightningModule& module,
                                         torch::optim::Optimizer& optimizer) {}
+  /// Called while a checkpoint is written; may add entries to it.
+  virtual void on_save_checkpoint(const TrainerView& trainer, LightningModule& module, Checkpoint& checkpoint) {}
+  /// Called when fit resumes from a checkpoint, after this callback's state was loaded.
+  virtual void on_load_checkpoint(const TrainerView& trainer, LightningModule& module,
+                                  const Checkpoint& checkpoint) {}
   /// Called when a run ends with an exception, before it propagates.
   virtual void on_exception(const TrainerView& trainer, LightningModule& module,
                             const std::exception& exception) {}

@@ -4,6 +4,8 @@
 #include <lightning/core/optimizer_config.h>
 #include <lightning/core/trainer_view.h>
 
+#include <ATen/core/Dict.h>
+#include <ATen/core/ivalue.h>
 #include <torch/nn/module.h>
 
 #include <cstdint>
@@ -147,6 +149,10 @@ class LightningModule : public torch::nn::Module {
   virtual void on_before_backward(const at::Tensor& loss) {}
   virtual void on_after_backward() {}
   virtual void on_before_optimizer_step(torch::optim::Optimizer& optimizer) {}
+  /// Called while a checkpoint is written (after the callbacks); may add entries to it.
+  virtual void on_save_checkpoint(c10::Dict<std::string, c10::IValue>& checkpoint) {}
+  /// Called when fit resumes from a checkpoint, after the weights were loaded.
+  virtual void on_load_checkpoint(const c10::Dict<std::string, c10::IValue>& checkpoint) {}
 
   // ---- logging ----
   /// Records a metric for the loggers, the progress bar and callbacks (Lightning's `self.log`).

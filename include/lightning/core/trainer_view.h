@@ -1,7 +1,10 @@
 #pragma once
 
+#include <lightning/core/optimizer_config.h>
+
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -9,6 +12,17 @@ namespace lightning {
 
 /// What the trainer is doing; Lightning's `trainer.state.stage`.
 enum class Stage { kNone, kFit, kSanityCheck, kValidate, kTest, kPredict };
+
+/// What callbacks may ask of a running trainer, beyond its state: the trainer implements it for
+/// the length of each run.
+class TrainerActions {
+ public:
+  virtual ~TrainerActions() = default;
+  /// Writes a checkpoint of the run to `filepath` (atomically); only the weights when `weights_only`.
+  virtual void save_checkpoint(const std::string& filepath, bool weights_only) = 0;
+  /// Sends metrics to the loggers (rank zero) at the current logging step.
+  virtual void log_metrics(const std::map<std::string, double>& metrics) = 0;
+};
 
 /// The trainer's progress and results, written by the trainer's loops and read through TrainerView.
 struct TrainerState {
@@ -29,6 +43,18 @@ struct TrainerState {
   int global_rank = 0;
   int world_size = 1;
   std::string default_root_dir = ".";
+  /// The first logger's folder, or default_root_dir without loggers (Lightning's `trainer.log_dir`).
+  std::string log_dir = ".";
+  /// Names of the loggers of this trainer, in order (empty without loggers).
+  std::vector<std::string> logger_names;
+  bool fast_dev_run = false;
+  /// Validation every this many epochs; unset when it counts batches across epochs.
+  std::optional<int64_t> check_val_every_n_epoch = 1;
+  /// `val_check_interval` is 1.0: validation runs once, at the end of each (validated) epoch.
+  bool val_check_interval_is_one_epoch = true;
+  /// The optimizers and schedulers of the running fit; null outside fit.
+  const OptimizerConfig* optimizer_config = nullptr;
+  TrainerActions* actions = nullptr;
   /// Last values of everything logged: Lightning's `callback_metrics`.
   std::map<std::string, double> callback_metrics;
   /// What was sent to the loggers last.
@@ -61,6 +87,15 @@ class TrainerView {
   int world_size() const { return state_->world_size; }
   bool is_global_zero() const { return state_->global_rank == 0; }
   const std::string& default_root_dir() const { return state_->default_root_dir; }
+  const std::string& log_dir() const { return state_->log_dir; }
+  const std::vector<std::string>& logger_names() const { return state_->logger_names; }
+  bool fast_dev_run() const { return state_->fast_dev_run; }
+  std::optional<int64_t> check_val_every_n_epoch() const { return state_->check_val_every_n_epoch; }
+  bool val_check_interval_is_one_epoch() const { return state_->val_check_interval_is_one_epoch; }
+  /// The optimizers and schedulers of the running fit (Lightning's `trainer.optimizers` and
+  /// `trainer.lr_scheduler_configs`); empty outside fit.
+  std::vector<torch::optim::Optimizer*> optimizers() const;
+  const std::vector<SchedulerConfig>& lr_scheduler_configs() const;
   const std::map<std::string, double>& callback_metrics() const { return state_->callback_metrics; }
   const std::map<std::string, double>& logged_metrics() const { return state_->logged_metrics; }
   const std::map<std::string, double>& progress_bar_metrics() const {
@@ -69,6 +104,12 @@ class TrainerView {
   bool should_stop() const { return state_->should_stop; }
   /// Asks the trainer to stop at the next point Lightning would (EarlyStopping does this).
   void request_stop() const { state_->should_stop = true; }
+  /// Saves a checkpoint of the running trainer (Lightning's `trainer.save_checkpoint`). Throws
+  /// std::logic_error outside a run.
+  void save_checkpoint(const std::string& filepath, bool weights_only = false) const;
+  /// Sends metrics straight to the loggers at the current step (what LearningRateMonitor does);
+  /// does nothing without loggers or outside a run.
+  void log_metrics(const std::map<std::string, double>& metrics) const;
 
  private:
   TrainerState* state_;

@@ -69,6 +69,7 @@ class LoggerOption {
  private:
   bool enabled_;
   std::vector<std::shared_ptr<Logger>> loggers_;
+  std::vector<std::shared_ptr<Callback>> callbacks_;
 };
 
 /// The Trainer's options, with Lightning's names, meanings and defaults. Fill them with designated
@@ -127,6 +128,7 @@ struct TrainerOptions {
 using Metrics = std::map<std::string, double>;
 
 namespace detail {
+struct Settings;
 template <class T>
 inline constexpr bool kIsDataset = std::derived_from<std::remove_cvref_t<T>, Dataset>;
 }
@@ -146,10 +148,14 @@ class Trainer {
   Trainer(const Trainer&) = delete;
   Trainer& operator=(const Trainer&) = delete;
 
+  /// Trains. `ckpt_path` resumes from a checkpoint: a file, "last" (the newest last*.ckpt of the
+  /// ModelCheckpoint callbacks) or "best"; model, optimizers, schedulers, callbacks, the position in
+  /// the epoch and the random generator continue where the checkpoint left them.
   void fit(LightningModule& model, DataLoader train_dataloader,
-           std::vector<DataLoader> val_dataloaders = {});
-  void fit(LightningModule& model, DataLoader train_dataloader, DataLoader val_dataloader);
-  void fit(LightningModule& model, DataModule& datamodule);
+           std::vector<DataLoader> val_dataloaders = {}, const std::string& ckpt_path = "");
+  void fit(LightningModule& model, DataLoader train_dataloader, DataLoader val_dataloader,
+           const std::string& ckpt_path = "");
+  void fit(LightningModule& model, DataModule& datamodule, const std::string& ckpt_path = "");
 
   /// Runs every check `fit` would make before its first step (options, loaders, optimizers, and
   /// the probe: one training batch and one batch of each validation loader, undone afterwards)
@@ -157,19 +163,24 @@ class Trainer {
   std::vector<Diagnostic> check(LightningModule& model, DataLoader train_dataloader,
                                 std::vector<DataLoader> val_dataloaders = {});
 
-  std::vector<Metrics> validate(LightningModule& model, std::vector<DataLoader> dataloaders);
-  std::vector<Metrics> validate(LightningModule& model, DataLoader dataloader);
-  std::vector<Metrics> validate(LightningModule& model, DataModule& datamodule);
+  /// Evaluates; `ckpt_path` (a file, "best" or "last") loads those weights first.
+  std::vector<Metrics> validate(LightningModule& model, std::vector<DataLoader> dataloaders,
+                                const std::string& ckpt_path = "");
+  std::vector<Metrics> validate(LightningModule& model, DataLoader dataloader, const std::string& ckpt_path = "");
+  std::vector<Metrics> validate(LightningModule& model, DataModule& datamodule, const std::string& ckpt_path = "");
 
-  std::vector<Metrics> test(LightningModule& model, std::vector<DataLoader> dataloaders);
-  std::vector<Metrics> test(LightningModule& model, DataLoader dataloader);
-  std::vector<Metrics> test(LightningModule& model, DataModule& datamodule);
+  std::vector<Metrics> test(LightningModule& model, std::vector<DataLoader> dataloaders,
+                            const std::string& ckpt_path = "");
+  std::vector<Metrics> test(LightningModule& model, DataLoader dataloader, const std::string& ckpt_path = "");
+  std::vector<Metrics> test(LightningModule& model, DataModule& datamodule, const std::string& ckpt_path = "");
 
   /// One output per batch.
-  std::vector<Batch> predict(LightningModule& model, DataLoader dataloader);
+  std::vector<Batch> predict(LightningModule& model, DataLoader dataloader, const std::string& ckpt_path = "");
   /// One list of outputs per loader.
-  std::vector<std::vector<Batch>> predict(LightningModule& model, std::vector<DataLoader> dataloaders);
-  std::vector<std::vector<Batch>> predict(LightningModule& model, DataModule& datamodule);
+  std::vector<std::vector<Batch>> predict(LightningModule& model, std::vector<DataLoader> dataloaders,
+                                          const std::string& ckpt_path = "");
+  std::vector<std::vector<Batch>> predict(LightningModule& model, DataModule& datamodule,
+                                          const std::string& ckpt_path = "");
 
   /// A dataset where a loader belongs is a compile error that says how to fix it.
   template <class M, class D, class... Rest>
@@ -187,14 +198,22 @@ class Trainer {
   int64_t global_step() const { return state_.global_step; }
   const std::map<std::string, double>& callback_metrics() const { return state_.callback_metrics; }
   const std::map<std::string, double>& logged_metrics() const { return state_.logged_metrics; }
-  const std::vector<std::shared_ptr<Callback>>& callbacks() const { return options_.callbacks; }
+  /// The callbacks in the order they run: the user's, the defaults that `enable_*` add, and the
+  /// ModelCheckpoint callbacks last (they see what the others logged), as in Lightning.
+  const std::vector<std::shared_ptr<Callback>>& callbacks() const { return callbacks_; }
   const std::vector<std::shared_ptr<Logger>>& loggers() const { return loggers_; }
 
  private:
+  /// validate, test and predict: the module's weights from `ckpt_path`, then `body` inside a stage.
+  template <class Body>
+  void run_evaluation_stage(LightningModule& model, Stage stage, const detail::Settings& settings,
+                            const std::string& ckpt_path, Body&& body);
+
   TrainerOptions options_;
   TrainerState state_;
   TrainerView view_{state_};
   std::vector<std::shared_ptr<Logger>> loggers_;
+  std::vector<std::shared_ptr<Callback>> callbacks_;
 };
 
 }  // namespace lightning

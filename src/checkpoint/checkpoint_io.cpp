@@ -1,0 +1,511 @@
+#include <lightning/checkpoint/checkpoint_io.h>
+
+#include <lightning/diagnostics/diagnostic.h>
+
+#include "checkpoint/python_pickle.h"
+
+#include <torch/csrc/jit/serialization/pickle.h>
+#include <torch/nn/module.h>
+#include <torch/optim/adagrad.h>
+#include <torch/optim/adam.h>
+#include <torch/optim/adamw.h>
+#include <torch/optim/rmsprop.h>
+#include <torch/optim/sgd.h>
+#include <torch/serialize/archive.h>
+
+#include <fmt/format.h>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <system_error>
+#include <type_traits>
+
+namespace lightning {
+namespace fs = std::filesystem;
+
+namespace {
+
+[[noreturn]] void throw_io_error(const std::string& what, const fs::path& path) {
+  throw fs::filesystem_error(what, path, std::error_code(errno, std::generic_category()));
+}
+
+/// Writes all of `bytes` to a new file and flushes it to the disk.
+void write_durably(const fs::path& path, const std::vector<char>& bytes) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw_io_error("cannot create checkpoint file", path);
+  std::size_t written = 0;
+  while (written < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int saved = errno;
+      ::close(fd);
+      errno = saved;
+      throw_io_error("cannot write checkpoint file", path);
+    }
+    written += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) throw_io_error("cannot flush checkpoint file", path);
+}
+
+/// Makes a rename inside `folder` survive a power loss.
+void sync_folder(const fs::path& folder) {
+  const int fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;  // best effort: some file systems do not open folders
+  ::fsync(fd);
+  ::close(fd);
+}
+
+Diagnostic unreadable(const fs::path& path, std::string received) {
+  return Diagnostic{
+      .code = "LC0402",
+      .message = fmt::format("checkpoint file \"{}\" is not a readable checkpoint", path.string()),
+      .where = path.string(),
+      .received = std::move(received),
+      .expected = "a file written by lightning-cpp or by Python's torch.save of a dictionary",
+      .help = "the file may be truncated by a crash or a full disk, or be another kind of file: "
+              "resume from an earlier checkpoint"};
+}
+
+std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+std::string shape_of(const at::Tensor& t) { return fmt::format("[{}]", fmt::join(t.sizes(), ", ")); }
+
+}  // namespace
+
+Checkpoint make_checkpoint() {
+  return c10::impl::toTypedDict<std::string, c10::IValue>(
+      c10::impl::GenericDict(c10::StringType::get(), c10::AnyType::get()));
+}
+
+void save_checkpoint_file(const Checkpoint& checkpoint, const fs::path& path) {
+  const std::vector<char> bytes = torch::jit::pickle_save(checkpoint);
+  const fs::path folder = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  fs::create_directories(folder);
+  const fs::path temporary = folder / fmt::format(".{}.tmp-{}", path.filename().string(), ::getpid());
+  try {
+    write_durably(temporary, bytes);
+    fs::rename(temporary, path);
+  } catch (...) {
+    std::error_code ignored;
+    fs::remove(temporary, ignored);
+    throw;
+  }
+  sync_folder(folder);
+}
+
+Checkpoint load_checkpoint_file(const fs::path& path) {
+  std::error_code error;
+  if (!fs::is_regular_file(path, error)) {
+    throw MisconfigurationException({Diagnostic{
+        .code = "LC0401",
+        .message = fmt::format("checkpoint file \"{}\" does not exist", path.string()),
+        .where = path.string(),
+        .received = fs::exists(path, error) ? "a folder" : "no such file",
+        .expected = "a checkpoint file",
+        .help = "check the path; ModelCheckpoint writes to <log_dir>/checkpoints by default"}});
+  }
+  std::ifstream in(path, std::ios::binary);
+  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!in.good() && !in.eof()) throw_io_error("cannot read checkpoint file", path);
+  if (bytes.empty()) throw MisconfigurationException({unreadable(path, "an empty file")});
+  c10::IValue loaded;
+  try {
+    try {
+      loaded = torch::jit::pickle_load(bytes);
+    } catch (const c10::Error&) {
+      // Python's torch.save(model.state_dict()) pickles an OrderedDict, which LibTorch 1.13 reads
+      // as None; read it again as a plain dictionary.
+      if (!detail::pickles_ordered_dict(bytes)) throw;
+      loaded = detail::without_attributes(torch::jit::pickle_load(detail::with_plain_dicts(bytes)));
+    }
+  } catch (const c10::Error& e) {
+    throw MisconfigurationException(
+        {unreadable(path, fmt::format("{} bytes that LibTorch cannot read: {}", bytes.size(), first_line(e.what_without_backtrace())))});
+  }
+  if (!loaded.isGenericDict()) {
+    throw MisconfigurationException({unreadable(path, fmt::format("a {}", loaded.type()->str()))});
+  }
+  Checkpoint checkpoint = make_checkpoint();
+  for (const auto& entry : loaded.toGenericDict()) {
+    if (!entry.key().isString()) {
+      throw MisconfigurationException({unreadable(path, fmt::format("a dictionary with a {} key", entry.key().type()->str()))});
+    }
+    checkpoint.insert(entry.key().toStringRef(), entry.value());
+  }
+  return checkpoint;
+}
+
+c10::Dict<std::string, at::Tensor> module_state_dict(const torch::nn::Module& module) {
+  c10::Dict<std::string, at::Tensor> out;
+  for (const auto& item : module.named_parameters(/*recurse=*/true)) out.insert(item.key(), item.value().detach());
+  for (const auto& item : module.named_buffers(/*recurse=*/true)) out.insert(item.key(), item.value().detach());
+  return out;
+}
+
+void load_module_state_dict(torch::nn::Module& module, const c10::IValue& state_dict, const std::string& source) {
+  if (!state_dict.isGenericDict()) {
+    throw MisconfigurationException({Diagnostic{
+        .code = "LC0403",
+        .message = fmt::format("\"{}\" holds no weights", source),
+        .where = source,
+        .received = fmt::format("\"state_dict\" is a {}", state_dict.type()->str()),
+        .expected = "a dictionary of tensors by parameter name",
+        .help = "load a checkpoint written by lightning-cpp, or a Python `torch.save(model.state_dict(), path)`"}});
+  }
+  std::map<std::string, at::Tensor> given;
+  for (const auto& entry : state_dict.toGenericDict()) {
+    if (entry.key().isString() && entry.value().isTensor()) given.emplace(entry.key().toStringRef(), entry.value().toTensor());
+  }
+  std::map<std::string, at::Tensor> wanted;
+  for (const auto& item : module.named_parameters(true)) wanted.emplace(item.key(), item.value());
+  for (const auto& item : module.named_buffers(true)) wanted.emplace(item.key(), item.value());
+
+  std::vector<std::string> missing, unexpected, mismatched;
+  for (const auto& [name, tensor] : wanted) {
+    auto found = given.find(name);
+    if (found == given.end()) {
+      missing.push_back(name);
+    } else if (found->second.sizes() != tensor.sizes()) {
+      mismatched.push_back(fmt::format("{} is {} in the file, {} in the model", name, shape_of(found->second), shape_of(tensor)));
+    }
+  }
+  for (const auto& [name, tensor] : given) {
+    if (!wanted.count(name)) unexpected.push_back(name);
+  }
+  if (!missing.empty() || !unexpected.empty() || !mismatched.empty()) {
+    std::vector<std::string> parts;
+    if (!missing.empty()) parts.push_back(fmt::format("missing {}", fmt::join(missing, ", ")));
+    if (!unexpected.empty()) parts.push_back(fmt::format("unexpected {}", fmt::join(unexpected, ", ")));
+    if (!mismatched.empty()) parts.push_back(fmt::format("shapes differ: {}", fmt::join(mismatched, "; ")));
+    throw MisconfigurationException({Diagnostic{
+        .code = "LC0403",
+        .message = fmt::format("the weights in \"{}\" do not fit this model", source),
+        .where = source,
+        .received = fmt::format("{}", fmt::join(parts, "; ")),
+        .expected = fmt::format("the model's {} parameters and buffers with their shapes", wanted.size()),
+        .help = "load a checkpoint of the same model class built with the same hyperparameters"}});
+  }
+  torch::NoGradGuard no_grad;
+  for (auto& [name, tensor] : wanted) tensor.copy_(given.at(name));
+}
+
+// ---- optimizers -------------------------------------------------------------------------------
+
+namespace {
+
+using GenericDict = c10::impl::GenericDict;
+
+GenericDict string_dict() { return GenericDict(c10::StringType::get(), c10::AnyType::get()); }
+
+/// The optimizer's state map is keyed by a string in LibTorch 1.13 and by a pointer in 2.x.
+template <class StateMap>
+auto state_key(const StateMap&, const at::Tensor& param) {
+  using Key = typename std::remove_cvref_t<StateMap>::key_type;
+  if constexpr (std::is_same_v<Key, std::string>) {
+    return c10::guts::to_string(param.unsafeGetTensorImpl());
+  } else {
+    return static_cast<Key>(param.unsafeGetTensorImpl());
+  }
+}
+
+double number(const GenericDict& d, const char* key, double fallback) {
+  auto it = d.find(key);
+  return it == d.end() ? fallback : it->value().toDouble();
+}
+bool flag(const GenericDict& d, const char* key, bool fallback) {
+  auto it = d.find(key);
+  return it == d.end() ? fallback : it->value().toBool();
+}
+at::Tensor tensor_or_undefined(const GenericDict& d, const char* key) {
+  auto it = d.find(key);
+  return it == d.end() || !it->value().isTensor() ? at::Tensor() : it->value().toTensor().clone();
+}
+int64_t step_of(const GenericDict& d) {
+  auto it = d.find("step");
+  if (it == d.end()) return 0;
+  return it->value().isTensor() ? static_cast<int64_t>(it->value().toTensor().item<double>()) : it->value().toInt();
+}
+/// PyTorch keeps Adam's step as a float tensor.
+at::Tensor step_tensor(int64_t step) { return at::scalar_tensor(static_cast<double>(step), at::kFloat); }
+
+void put(GenericDict& d, const char* key, const at::Tensor& t) {
+  if (t.defined()) d.insert(key, t);
+}
+
+/// How one optimizer class maps to Python's layout: group options and per-parameter state.
+struct OptimizerFormat {
+  std::function<void(const torch::optim::OptimizerOptions&, GenericDict&)> write_options;
+  std::function<void(torch::optim::OptimizerOptions&, const GenericDict&)> read_options;
+  std::function<void(const torch::optim::OptimizerParamState&, GenericDict&)> write_state;
+  std::function<std::unique_ptr<torch::optim::OptimizerParamState>(const GenericDict&)> read_state;
+};
+
+template <class Options, class State, class WriteOptions, class ReadOptions, class WriteState, class ReadState>
+OptimizerFormat format_of(WriteOptions wo, ReadOptions ro, WriteState ws, ReadState rs) {
+  return OptimizerFormat{
+      [wo](const torch::optim::OptimizerOptions& o, GenericDict& d) { wo(static_cast<const Options&>(o), d); },
+      [ro](torch::optim::OptimizerOptions& o, const GenericDict& d) { ro(static_cast<Options&>(o), d); },
+      [ws](const torch::optim::OptimizerParamState& s, GenericDict& d) { ws(static_cast<const State&>(s), d); },
+      [rs](const GenericDict& d) -> std::unique_ptr<torch::optim::OptimizerParamState> {
+        auto state = std::make_unique<State>();
+        rs(*state, d);
+        return state;
+      }};
+}
+
+template <class Options>
+void write_betas(const Options& o, GenericDict& d) {
+  d.insert("betas", c10::ivalue::Tuple::create({std::get<0>(o.betas()), std::get<1>(o.betas())}));
+}
+template <class Options>
+void read_betas(Options& o, const GenericDict& d) {
+  auto it = d.find("betas");
+  if (it == d.end()) return;
+  const auto& elements = it->value().toTupleRef().elements();
+  o.betas(std::make_tuple(elements[0].toDouble(), elements[1].toDouble()));
+}
+
+template <class Options, class State>
+OptimizerFormat adam_like() {
+  return format_of<Options, State>(
+      [](const Options& o, GenericDict& d) {
+        d.insert("lr", o.lr());
+        write_betas(o, d);
+        d.insert("eps", o.eps());
+        d.insert("weight_decay", o.weight_decay());
+        d.insert("amsgrad", o.amsgrad());
+      },
+      [](Options& o, const GenericDict& d) {
+        o.lr(number(d, "lr", o.lr()));
+        read_betas(o, d);
+        o.eps(number(d, "eps", o.eps()));
+        o.weight_decay(number(d, "weight_decay", o.weight_decay()));
+        o.amsgrad(flag(d, "amsgrad", o.amsgrad()));
+      },
+      [](const State& s, GenericDict& d) {
+        d.insert("step", step_tensor(s.step()));
+        put(d, "exp_avg", s.exp_avg());
+        put(d, "exp_avg_sq", s.exp_avg_sq());
+        put(d, "max_exp_avg_sq", s.max_exp_avg_sq());
+      },
+      [](State& s, const GenericDict& d) {
+        s.step(step_of(d));
+        s.exp_avg(tensor_or_undefined(d, "exp_avg"));
+        s.exp_avg_sq(tensor_or_undefined(d, "exp_avg_sq"));
+        s.max_exp_avg_sq(tensor_or_undefined(d, "max_exp_avg_sq"));
+      });
+}
+
+/// The formats we know, by optimizer class; others use LibTorch's archive.
+const OptimizerFormat* format_for(const torch::optim::Optimizer& optimizer, std::string& name) {
+  using namespace torch::optim;
+  static const OptimizerFormat sgd = format_of<SGDOptions, SGDParamState>(
+      [](const SGDOptions& o, GenericDict& d) {
+        d.insert("lr", o.lr());
+        d.insert("momentum", o.momentum());
+        d.insert("dampening", o.dampening());
+        d.insert("weight_decay", o.weight_decay());
+        d.insert("nesterov", o.nesterov());
+      },
+      [](SGDOptions& o, const GenericDict& d) {
+        o.lr(number(d, "lr", o.lr()));
+        o.momentum(number(d, "momentum", o.momentum()));
+        o.dampening(number(d, "dampening", o.dampening()));
+        o.weight_decay(number(d, "weight_decay", o.weight_decay()));
+        o.nesterov(flag(d, "nesterov", o.nesterov()));
+      },
+      [](const SGDParamState& s, GenericDict& d) { put(d, "momentum_buffer", s.momentum_buffer()); },
+      [](SGDParamState& s, const GenericDict& d) { s.momentum_buffer(tensor_or_undefined(d, "momentum_buffer")); });
+  static const OptimizerFormat adam = adam_like<AdamOptions, AdamParamState>();
+  static const OptimizerFormat adamw = adam_like<AdamWOptions, AdamWParamState>();
+  static const OptimizerFormat rmsprop = format_of<RMSpropOptions, RMSpropParamState>(
+      [](const RMSpropOptions& o, GenericDict& d) {
+        d.insert("lr", o.lr());
+        d.insert("alpha", o.alpha());
+        d.insert("eps", o.eps());
+        d.insert("weight_decay", o.weight_decay());
+        d.insert("momentum", o.momentum());
+        d.insert("centered", o.centered());
+      },
+      [](RMSpropOptions& o, const GenericDict& d) {
+        o.lr(number(d, "lr", o.lr()));
+        o.alpha(number(d, "alpha", o.alpha()));
+        o.eps(number(d, "eps", o.eps()));
+        o.weight_decay(number(d, "weight_decay", o.weight_decay()));
+        o.momentum(number(d, "momentum", o.momentum()));
+        o.centered(flag(d, "centered", o.centered()));
+      },
+      [](const RMSpropParamState& s, GenericDict& d) {
+        d.insert("step", step_tensor(s.step()));
+        put(d, "square_avg", s.square_avg());
+        put(d, "momentum_buffer", s.momentum_buffer());
+        put(d, "grad_avg", s.grad_avg());
+      },
+      [](RMSpropParamState& s, const GenericDict& d) {
+        s.step(step_of(d));
+        s.square_avg(tensor_or_undefined(d, "square_avg"));
+        s.momentum_buffer(tensor_or_undefined(d, "momentum_buffer"));
+        s.grad_avg(tensor_or_undefined(d, "grad_avg"));
+      });
+  static const OptimizerFormat adagrad = format_of<AdagradOptions, AdagradParamState>(
+      [](const AdagradOptions& o, GenericDict& d) {
+        d.insert("lr", o.lr());
+        d.insert("lr_decay", o.lr_decay());
+        d.insert("weight_decay", o.weight_decay());
+        d.insert("initial_accumulator_value", o.initial_accumulator_value());
+        d.insert("eps", o.eps());
+      },
+      [](AdagradOptions& o, const GenericDict& d) {
+        o.lr(number(d, "lr", o.lr()));
+        o.lr_decay(number(d, "lr_decay", o.lr_decay()));
+        o.weight_decay(number(d, "weight_decay", o.weight_decay()));
+        o.initial_accumulator_value(number(d, "initial_accumulator_value", o.initial_accumulator_value()));
+        o.eps(number(d, "eps", o.eps()));
+      },
+      [](const AdagradParamState& s, GenericDict& d) {
+        d.insert("step", step_tensor(s.step()));
+        put(d, "sum", s.sum());
+      },
+      [](AdagradParamState& s, const GenericDict& d) {
+        s.step(step_of(d));
+        s.sum(tensor_or_undefined(d, "sum"));
+      });
+  // AdamW derives from nothing Adam-like, so dynamic_cast tells them apart.
+  if (dynamic_cast<const SGD*>(&optimizer)) return name = "SGD", &sgd;
+  if (dynamic_cast<const AdamW*>(&optimizer)) return name = "AdamW", &adamw;
+  if (dynamic_cast<const Adam*>(&optimizer)) return name = "Adam", &adam;
+  if (dynamic_cast<const RMSprop*>(&optimizer)) return name = "RMSprop", &rmsprop;
+  if (dynamic_cast<const Adagrad*>(&optimizer)) return name = "Adagrad", &adagrad;
+  name = "other";
+  return nullptr;
+}
+
+Diagnostic optimizer_mismatch(const std::string& source, std::string received, std::string expected) {
+  return Diagnostic{.code = "LC0405",
+                    .message = fmt::format("the optimizer state in \"{}\" does not fit the optimizers of "
+                                           "configure_optimizers",
+                                           source),
+                    .where = source,
+                    .received = std::move(received),
+                    .expected = std::move(expected),
+                    .help = "resume with the optimizers the checkpoint was trained with, or load only the "
+                            "weights (pl::load_weights) to start a new optimization"};
+}
+
+}  // namespace
+
+c10::IValue optimizer_state_dict(torch::optim::Optimizer& optimizer) {
+  std::string name;
+  const OptimizerFormat* format = format_for(optimizer, name);
+  GenericDict out = string_dict();
+  out.insert("optimizer", name);
+  c10::impl::GenericDict state(c10::IntType::get(), c10::AnyType::get());
+  c10::impl::GenericList groups(c10::AnyType::get());
+  auto& states = optimizer.state();
+  int64_t index = 0;
+  for (auto& group : optimizer.param_groups()) {
+    GenericDict g = string_dict();
+    if (format) {
+      format->write_options(group.options(), g);
+    } else {
+      g.insert("lr", group.options().get_lr());
+    }
+    c10::List<int64_t> params;
+    for (const auto& param : group.params()) {
+      auto found = states.find(state_key(states, param));
+      if (format && found != states.end()) {
+        GenericDict s = string_dict();
+        format->write_state(*found->second, s);
+        state.insert(index, s);
+      }
+      params.push_back(index++);
+    }
+    g.insert("params", params);
+    groups.push_back(g);
+  }
+  out.insert("state", state);
+  out.insert("param_groups", groups);
+  if (!format) {
+    torch::serialize::OutputArchive archive;
+    optimizer.save(archive);
+    std::ostringstream bytes;
+    archive.save_to(bytes);
+    out.insert("libtorch_archive", bytes.str());
+  }
+  return out;
+}
+
+void load_optimizer_state_dict(torch::optim::Optimizer& optimizer, const c10::IValue& saved, const std::string& source) {
+  std::string name;
+  const OptimizerFormat* format = format_for(optimizer, name);
+  if (!saved.isGenericDict()) throw MisconfigurationException({optimizer_mismatch(source, saved.type()->str(), "a dictionary")});
+  const auto dict = saved.toGenericDict();
+  const std::string saved_name = dict.contains("optimizer") ? dict.at("optimizer").toStringRef() : "";
+  if (!dict.contains("param_groups") || !dict.contains("state")) {
+    throw MisconfigurationException({optimizer_mismatch(source, "a dictionary without \"state\" and \"param_groups\"",
+                                                        "an optimizer state dict")});
+  }
+  const auto groups = dict.at("param_groups").toList();
+  auto& param_groups = optimizer.param_groups();
+  std::vector<std::string> problems;
+  if (!saved_name.empty() && saved_name != name) problems.push_back(fmt::format("the state of {} given to {}", saved_name, name));
+  if (groups.size() != param_groups.size()) {
+    problems.push_back(fmt::format("{} parameter groups for {}", groups.size(), param_groups.size()));
+  } else {
+    for (std::size_t g = 0; g < groups.size(); ++g) {
+      const auto count = groups.get(g).toGenericDict().at("params").toList().size();
+      if (count != param_groups[g].params().size()) {
+        problems.push_back(fmt::format("group {} has {} parameters, the optimizer {}", g, count, param_groups[g].params().size()));
+      }
+    }
+  }
+  if (!problems.empty()) {
+    throw MisconfigurationException({optimizer_mismatch(source, fmt::format("{}", fmt::join(problems, "; ")),
+                                                        fmt::format("a {} state with the same parameter groups", name))});
+  }
+  if (!format) {
+    std::istringstream bytes(dict.at("libtorch_archive").toStringRef());
+    torch::serialize::InputArchive archive;
+    archive.load_from(bytes);
+    optimizer.load(archive);
+  }
+  const auto state = dict.at("state").toGenericDict();
+  auto& states = optimizer.state();
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    const auto group = groups.get(g).toGenericDict();
+    auto& options = param_groups[g].options();
+    if (format) {
+      format->read_options(options, group);
+    } else {
+      options.set_lr(group.at("lr").toDouble());
+    }
+    if (!format) continue;
+    const auto indices = group.at("params").toList();
+    for (std::size_t k = 0; k < indices.size(); ++k) {
+      const auto& param = param_groups[g].params()[k];
+      const auto key = state_key(states, param);
+      auto found = state.find(indices.get(k).toInt());
+      if (found == state.end()) {
+        states.erase(key);
+      } else {
+        states[key] = format->read_state(found->value().toGenericDict());
+      }
+    }
+  }
+}
+
+void load_weights(torch::nn::Module& module, const fs::path& path) {
+  const Checkpoint checkpoint = load_checkpoint_file(path);
+  // A Lightning checkpoint holds its weights under "state_dict"; Python's torch.save(model.state_dict())
+  // is the state dict itself.
+  const c10::IValue weights = checkpoint.contains("state_dict") ? checkpoint.at("state_dict") : c10::IValue(checkpoint);
+  load_module_state_dict(module, weights, path.string());
+}
+
+}  // namespace lightning

@@ -1,0 +1,180 @@
+#include "checkpoint/python_pickle.h"
+
+#include <caffe2/serialize/inline_container.h>
+#include <c10/util/Exception.h>
+
+#include <cstdint>
+#include <cstring>
+#include <set>
+#include <sstream>
+#include <string>
+#include <string_view>
+
+namespace lightning::detail {
+namespace {
+
+constexpr std::string_view kOrderedDictGlobal = "collections\nOrderedDict\n";
+
+/// The data.pkl record of an archive, by its name without the archive's folder.
+std::string pickle_record_name(caffe2::serialize::PyTorchStreamReader& reader) {
+  for (const auto& name : reader.getAllRecords()) {
+    if (name == "data.pkl" || name.ends_with("/data.pkl")) return name;
+  }
+  TORCH_CHECK(false, "the archive has no data.pkl");
+}
+
+/// Rewrites the opcodes of a pickle (protocols 2 to 5, as torch.save writes them).
+class PickleRewriter {
+ public:
+  explicit PickleRewriter(std::string_view in) : in_(in) {}
+
+  std::string run() {
+    while (position_ < in_.size()) {
+      const char opcode = in_[position_];
+      const std::size_t start = position_++;
+      skip_argument(opcode);
+      const std::string_view whole = in_.substr(start, position_ - start);
+      if (opcode == 'c' && whole.substr(1) == kOrderedDictGlobal && calls_without_arguments(/*after_put=*/true)) {
+        // `OrderedDict()`: an empty dict, kept in the class's memo slot, which later calls stop
+        // reading (they become empty dicts of their own below).
+        out_ += '}';
+        skip_put_and_call();
+        continue;
+      }
+      if ((opcode == 'h' || opcode == 'j') && class_memo_.contains(memo_index(opcode, whole)) &&
+          calls_without_arguments(/*after_put=*/false)) {
+        out_ += '}';
+        position_ += 2;  // EMPTY_TUPLE, REDUCE
+        continue;
+      }
+      // LibTorch has neither BUILD, which sets attributes (`_metadata`), nor SETITEM, which Python
+      // uses for a dict of one item: keep their operands as tuples that `without_attributes` takes
+      // apart.
+      if (opcode == 'b') {
+        out_ += '\x86';  // TUPLE2: (dict, attributes)
+      } else if (opcode == 's') {
+        out_ += '\x87';  // TUPLE3: (dict, key, value)
+      } else {
+        out_ += whole;
+      }
+    }
+    return out_;
+  }
+
+ private:
+  /// After the class: an optional BINPUT (which memoizes the class), then EMPTY_TUPLE and REDUCE.
+  bool calls_without_arguments(bool after_put) const {
+    std::size_t at = position_;
+    if (after_put && at < in_.size() && in_[at] == 'q') at += 2;
+    else if (after_put && at < in_.size() && in_[at] == 'r') at += 5;
+    return at + 1 < in_.size() && in_[at] == ')' && in_[at + 1] == 'R';
+  }
+  /// Emits the class's BINPUT (remembering its memo slot) and skips EMPTY_TUPLE, REDUCE.
+  void skip_put_and_call() {
+    if (in_[position_] == 'q' || in_[position_] == 'r') {
+      const std::size_t length = in_[position_] == 'q' ? 2 : 5;
+      const std::string_view put = in_.substr(position_, length);
+      class_memo_.insert(memo_index(put[0], put));
+      out_ += put;
+      position_ += length;
+    }
+    position_ += 2;
+  }
+
+  std::size_t memo_index(char opcode, std::string_view whole) {
+    if (opcode == 'q' || opcode == 'h') return static_cast<unsigned char>(whole[1]);
+    uint32_t index = 0;
+    std::memcpy(&index, whole.data() + 1, 4);  // little-endian, as on every platform LibTorch runs
+    return index;
+  }
+
+  void skip_bytes(std::size_t n) {
+    TORCH_CHECK(position_ + n <= in_.size(), "truncated pickle");
+    position_ += n;
+  }
+  void skip_line() {
+    const auto end = in_.find('\n', position_);
+    TORCH_CHECK(end != std::string_view::npos, "truncated pickle");
+    position_ = end + 1;
+  }
+  template <class Length>
+  void skip_counted() {
+    Length length{};
+    TORCH_CHECK(position_ + sizeof(Length) <= in_.size(), "truncated pickle");
+    std::memcpy(&length, in_.data() + position_, sizeof(Length));
+    skip_bytes(sizeof(Length) + static_cast<std::size_t>(length));
+  }
+
+  void skip_argument(char opcode) {
+    switch (opcode) {
+      case 'c': case 'i': skip_line(); skip_line(); break;  // GLOBAL, INST: module and name
+      case 'p': case 'g': case 'I': case 'L': case 'F': case 'S': case 'V': case 'P': skip_line(); break;
+      case 'q': case 'h': case 'K': case '\x80': case '\x82': skip_bytes(1); break;
+      case 'M': case '\x83': skip_bytes(2); break;
+      case 'r': case 'j': case 'J': case '\x84': skip_bytes(4); break;
+      case 'G': case '\x95': skip_bytes(8); break;
+      case 'U': case 'C': case '\x8c': case '\x8a': skip_counted<uint8_t>(); break;
+      case 'X': case 'T': case 'B': case '\x8b': skip_counted<uint32_t>(); break;
+      case '\x8d': case '\x8e': case '\x96': skip_counted<uint64_t>(); break;
+      default: break;  // opcodes without an argument
+    }
+  }
+
+  std::string_view in_;
+  std::size_t position_ = 0;
+  std::string out_;
+  std::set<std::size_t> class_memo_;
+};
+
+}  // namespace
+
+c10::IValue without_attributes(const c10::IValue& value) {
+  if (value.isTuple()) {
+    std::vector<c10::IValue> elements;
+    for (const auto& element : value.toTupleRef().elements()) elements.push_back(without_attributes(element));
+    if (elements.size() == 2 && elements[0].isGenericDict()) return elements[0];  // BUILD: (dict, attributes)
+    if (elements.size() == 3 && elements[0].isGenericDict()) {                    // SETITEM: (dict, key, value)
+      elements[0].toGenericDict().insert_or_assign(elements[1], elements[2]);
+      return elements[0];
+    }
+    return c10::ivalue::Tuple::create(std::move(elements));
+  }
+  if (value.isGenericDict()) {
+    for (auto& entry : value.toGenericDict()) entry.setValue(without_attributes(entry.value()));
+  }
+  return value;
+}
+
+bool pickles_ordered_dict(const std::vector<char>& bytes) {
+  return std::string_view(bytes.data(), bytes.size()).find(kOrderedDictGlobal) != std::string_view::npos;
+}
+
+std::vector<char> with_plain_dicts(const std::vector<char>& bytes) {
+  std::string text(bytes.begin(), bytes.end());
+  std::istringstream in(text);
+  caffe2::serialize::PyTorchStreamReader reader(&in);
+  std::vector<char> out;
+  {
+    caffe2::serialize::PyTorchStreamWriter writer([&](const void* data, std::size_t size) {
+      const auto* begin = static_cast<const char*>(data);
+      out.insert(out.end(), begin, begin + size);
+      return size;
+    });
+    const std::string pickle_name = pickle_record_name(reader);
+    for (const auto& name : reader.getAllRecords()) {
+      if (name == "version" || name == ".data/version") continue;  // the writer writes its own
+      auto [data, size] = reader.getRecord(name);
+      if (name == pickle_name) {
+        const std::string rewritten =
+            PickleRewriter(std::string_view(static_cast<const char*>(data.get()), size)).run();
+        writer.writeRecord("data.pkl", rewritten.data(), rewritten.size());
+      } else {
+        writer.writeRecord(name, data.get(), size);
+      }
+    }
+    writer.writeEndOfFile();
+  }
+  return out;
+}
+
+}  // namespace lightning::detail

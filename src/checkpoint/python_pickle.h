@@ -1,0 +1,26 @@
+#pragma once
+// Python's `torch.save(model.state_dict(), path)` pickles a collections.OrderedDict (with a
+// `_metadata` attribute), which LibTorch's unpickler turns into None: it knows OrderedDict only as
+// the unused backward-hooks argument of a tensor. This rewrites such an archive so that each
+// OrderedDict becomes a plain dictionary (and its attributes are dropped) before LibTorch reads it.
+
+#include <ATen/core/ivalue.h>
+
+#include <vector>
+
+namespace lightning::detail {
+
+/// True when the zip archive `bytes` pickles a collections.OrderedDict.
+bool pickles_ordered_dict(const std::vector<char>& bytes);
+
+/// The same archive, with every `OrderedDict()` of its data.pkl built as an empty dict, every BUILD
+/// (setting attributes such as `_metadata`) turned into a pair (dict, attributes) and every
+/// SETITEM into a triple (dict, key, value), which LibTorch can read. Throws c10::Error on a
+/// malformed archive.
+std::vector<char> with_plain_dicts(const std::vector<char>& bytes);
+
+/// What LibTorch reads from `with_plain_dicts`, with each pair back to its dict and each triple
+/// inserted into its dict.
+c10::IValue without_attributes(const c10::IValue& value);
+
+}  // namespace lightning::detail

@@ -1,0 +1,30 @@
+#include <lightning/core/trainer_view.h>
+
+#include <stdexcept>
+
+namespace lightning {
+
+std::vector<torch::optim::Optimizer*> TrainerView::optimizers() const {
+  std::vector<torch::optim::Optimizer*> out;
+  if (state_->optimizer_config == nullptr) return out;
+  for (const auto& optimizer : state_->optimizer_config->optimizers()) out.push_back(optimizer.get());
+  return out;
+}
+
+const std::vector<SchedulerConfig>& TrainerView::lr_scheduler_configs() const {
+  static const std::vector<SchedulerConfig> kNone;
+  return state_->optimizer_config == nullptr ? kNone : state_->optimizer_config->schedulers();
+}
+
+void TrainerView::save_checkpoint(const std::string& filepath, bool weights_only) const {
+  if (state_->actions == nullptr) {
+    throw std::logic_error("TrainerView::save_checkpoint: the trainer is not running; call it from a hook");
+  }
+  state_->actions->save_checkpoint(filepath, weights_only);
+}
+
+void TrainerView::log_metrics(const std::map<std::string, double>& metrics) const {
+  if (state_->actions != nullptr) state_->actions->log_metrics(metrics);
+}
+
+}  // namespace lightning

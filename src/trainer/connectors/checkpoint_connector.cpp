@@ -1,0 +1,226 @@
+#include "trainer/connectors/checkpoint_connector.h"
+
+#include <lightning/callbacks/model_checkpoint.h>
+
+#include "loops/loop_context.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <fmt/format.h>
+
+#include <mutex>
+#include <set>
+
+namespace lightning::detail {
+namespace fs = std::filesystem;
+
+namespace {
+
+using GenericDict = c10::impl::GenericDict;
+GenericDict string_dict() { return GenericDict(c10::StringType::get(), c10::AnyType::get()); }
+
+c10::IValue to_ivalue(const HyperValue& value) {
+  return std::visit([](const auto& v) { return c10::IValue(v); }, value);
+}
+
+c10::IValue scheduler_state(const LRScheduler& scheduler) {
+  GenericDict out = string_dict();
+  for (const auto& [key, values] : scheduler.state_dict()) out.insert(key, c10::List<double>(values));
+  out.insert("name", scheduler.name());
+  return out;
+}
+
+SchedulerState to_scheduler_state(const c10::IValue& saved) {
+  SchedulerState state;
+  for (const auto& entry : saved.toGenericDict()) {
+    if (entry.value().isDoubleList()) state[entry.key().toStringRef()] = entry.value().toDoubleVector();
+  }
+  return state;
+}
+
+at::Tensor cpu_generator_state() {
+  auto generator = at::detail::getDefaultCPUGenerator();
+  std::lock_guard lock(generator.mutex());
+  return generator.get_state();
+}
+
+void set_cpu_generator_state(const at::Tensor& state) {
+  auto generator = at::detail::getDefaultCPUGenerator();
+  std::lock_guard lock(generator.mutex());
+  generator.set_state(state);
+}
+
+Diagnostic incomplete_checkpoint(const std::string& path, const std::string& missing) {
+  return {.code = "LC0405",
+          .message = fmt::format("\"{}\" cannot resume training: it has no \"{}\"", path, missing),
+          .where = path,
+          .received = "a checkpoint with the weights only (ModelCheckpoint save_weights_only, or a plain state dict)",
+          .expected = "a full checkpoint with optimizer_states, lr_schedulers and loops",
+          .help = "resume from a checkpoint saved with save_weights_only = false, or load only the weights with "
+                  "pl::load_weights(model, path) and start a new fit"};
+}
+
+}  // namespace
+
+Checkpoint dump_checkpoint(LoopContext& context, bool weights_only) {
+  const TrainerState& state = context.state();
+  LightningModule& module = context.module();
+  Checkpoint checkpoint = make_checkpoint();
+  checkpoint.insert("epoch", state.current_epoch);
+  checkpoint.insert("global_step", state.global_step);
+  checkpoint.insert("lightning_cpp_version", LIGHTNING_CPP_VERSION);
+  checkpoint.insert("state_dict", module_state_dict(module));
+
+  const FitProgress& progress = context.progress;
+  GenericDict fit_loop = string_dict();
+  fit_loop.insert("epoch", state.current_epoch);
+  fit_loop.insert("batches_done_in_epoch", progress.batches_done_in_epoch);
+  fit_loop.insert("epoch_finished", progress.epoch_finished);
+  fit_loop.insert("total_batches_done", progress.total_batches_done);
+  fit_loop.insert("batches_that_stepped", progress.batches_that_stepped);
+  fit_loop.insert("global_step", state.global_step);
+  c10::Dict<std::string, double> metrics;
+  for (const auto& [key, value] : state.callback_metrics) metrics.insert(key, value);
+  fit_loop.insert("callback_metrics", metrics);
+  GenericDict loops = string_dict();
+  loops.insert("fit_loop", fit_loop);
+  checkpoint.insert("loops", loops);
+
+  if (!weights_only) {
+    c10::impl::GenericList optimizers(c10::AnyType::get());
+    for (const auto& optimizer : context.optimizer_config.optimizers()) optimizers.push_back(optimizer_state_dict(*optimizer));
+    checkpoint.insert("optimizer_states", optimizers);
+    c10::impl::GenericList schedulers(c10::AnyType::get());
+    for (const auto& config : context.optimizer_config.schedulers()) schedulers.push_back(scheduler_state(*config.scheduler));
+    checkpoint.insert("lr_schedulers", schedulers);
+    GenericDict callbacks = string_dict();
+    for (const auto& callback : context.callbacks()) {
+      c10::IValue callback_state = callback->state_dict();
+      if (!callback_state.isNone()) callbacks.insert(callback->state_key(), callback_state);
+    }
+    checkpoint.insert("callbacks", callbacks);
+    GenericDict rng = string_dict();
+    rng.insert("torch", cpu_generator_state());
+    checkpoint.insert("rng_states", rng);
+  }
+  GenericDict hparams = string_dict();
+  for (const auto& [key, value] : module.hparams()) hparams.insert(key, to_ivalue(value));
+  checkpoint.insert("hyper_parameters", hparams);
+
+  if (!weights_only) context.callback_hook(&Callback::on_save_checkpoint, checkpoint);
+  module.on_save_checkpoint(checkpoint);
+  return checkpoint;
+}
+
+fs::path resolve_ckpt_path(const std::string& ckpt_path, LoopContext& context) {
+  if (ckpt_path != "last" && ckpt_path != "best") return ckpt_path;
+  std::vector<const ModelCheckpoint*> checkpointers;
+  for (const auto& callback : context.callbacks()) {
+    if (const auto* found = dynamic_cast<const ModelCheckpoint*>(callback.get())) checkpointers.push_back(found);
+  }
+  fs::path chosen;
+  if (ckpt_path == "best") {
+    for (const auto* checkpointer : checkpointers) {
+      if (!checkpointer->best_model_path().empty()) {
+        chosen = checkpointer->best_model_path();
+        break;
+      }
+    }
+  } else {
+    // The newest last*.ckpt: this trainer's, or one a previous process left in the same folder.
+    fs::file_time_type newest{};
+    std::error_code error;
+    for (const auto* checkpointer : checkpointers) {
+      const fs::path folder = checkpointer->dirpath().empty() ? fs::path(checkpointer->resolve_dirpath(context.view()))
+                                                              : fs::path(checkpointer->dirpath());
+      for (fs::directory_iterator it(folder, error), end; !error && it != end; it.increment(error)) {
+        const std::string name = it->path().filename().string();
+        if (!name.starts_with("last") || it->path().extension() != ".ckpt") continue;
+        const auto time = fs::last_write_time(it->path(), error);
+        if (chosen.empty() || time > newest) chosen = it->path(), newest = time;
+      }
+    }
+  }
+  if (chosen.empty()) {
+    throw MisconfigurationException({Diagnostic{
+        .code = "LC0404",
+        .message = fmt::format("ckpt_path = \"{}\" found no checkpoint", ckpt_path),
+        .where = "Trainer::fit(..., ckpt_path)",
+        .received = fmt::format("\"{}\" with {} ModelCheckpoint callback{}", ckpt_path, checkpointers.size(),
+                                checkpointers.size() == 1 ? "" : "s"),
+        .expected = ckpt_path == "best" ? "a ModelCheckpoint that saved a best checkpoint in this process"
+                                        : "a last*.ckpt file in a ModelCheckpoint's folder (save_last = true)",
+        .help = checkpointers.empty() ? "add a ModelCheckpoint callback, or pass the checkpoint's path"
+                                      : "pass the checkpoint's path, or set ModelCheckpoint's save_last = true"}});
+  }
+  return chosen;
+}
+
+void restore_module(LoopContext& context, const Checkpoint& checkpoint, const std::string& path) {
+  const c10::IValue weights = checkpoint.contains("state_dict") ? checkpoint.at("state_dict") : c10::IValue(checkpoint);
+  load_module_state_dict(context.module(), weights, path);
+}
+
+void restore_optimizers(LoopContext& context, const Checkpoint& checkpoint, const std::string& path,
+                        DiagnosticCollector& problems) {
+  for (const char* key : {"optimizer_states", "lr_schedulers", "loops"}) {
+    if (!checkpoint.contains(key)) {
+      problems.error(incomplete_checkpoint(path, key));
+      return;
+    }
+  }
+  const auto& optimizers = context.optimizer_config.optimizers();
+  auto& schedulers = context.optimizer_config.schedulers();
+  const auto saved_optimizers = checkpoint.at("optimizer_states").toList();
+  const auto saved_schedulers = checkpoint.at("lr_schedulers").toList();
+  if (saved_optimizers.size() != optimizers.size() || saved_schedulers.size() != schedulers.size()) {
+    problems.error({.code = "LC0405",
+                    .message = fmt::format("the optimizer state in \"{}\" does not fit the optimizers of configure_optimizers", path),
+                    .where = path,
+                    .received = fmt::format("{} optimizers and {} schedulers", saved_optimizers.size(), saved_schedulers.size()),
+                    .expected = fmt::format("{} optimizers and {} schedulers, as configure_optimizers returns",
+                                            optimizers.size(), schedulers.size()),
+                    .help = "resume with the optimizers the checkpoint was trained with, or load only the weights "
+                            "(pl::load_weights) to start a new optimization"});
+    return;
+  }
+  try {
+    for (std::size_t i = 0; i < optimizers.size(); ++i) load_optimizer_state_dict(*optimizers[i], saved_optimizers.get(i), path);
+    for (std::size_t i = 0; i < schedulers.size(); ++i) {
+      schedulers[i].scheduler->load_state_dict(to_scheduler_state(saved_schedulers.get(i)));
+    }
+  } catch (const MisconfigurationException& e) {
+    for (const auto& d : e.diagnostics()) problems.error(d);
+  }
+}
+
+void restore_training_state(LoopContext& context, const Checkpoint& checkpoint) {
+  TrainerState& state = context.state();
+  const auto fit_loop = checkpoint.at("loops").toGenericDict().at("fit_loop").toGenericDict();
+  state.current_epoch = fit_loop.at("epoch").toInt();
+  state.global_step = fit_loop.at("global_step").toInt();
+  FitProgress& progress = context.progress;
+  progress.batches_done_in_epoch = fit_loop.at("batches_done_in_epoch").toInt();
+  progress.epoch_finished = fit_loop.at("epoch_finished").toBool();
+  progress.total_batches_done = fit_loop.at("total_batches_done").toInt();
+  progress.batches_that_stepped = fit_loop.at("batches_that_stepped").toInt();
+  state.callback_metrics.clear();
+  for (const auto& entry : fit_loop.at("callback_metrics").toGenericDict()) {
+    state.callback_metrics[entry.key().toStringRef()] = entry.value().toDouble();
+  }
+  context.resumed = true;
+
+  if (checkpoint.contains("rng_states")) {
+    set_cpu_generator_state(checkpoint.at("rng_states").toGenericDict().at("torch").toTensor());
+  }
+  if (checkpoint.contains("callbacks")) {
+    const auto saved = checkpoint.at("callbacks").toGenericDict();
+    for (const auto& callback : context.callbacks()) {
+      auto found = saved.find(callback->state_key());
+      if (found != saved.end()) callback->load_state_dict(found->value());
+    }
+  }
+  context.callback_hook(&Callback::on_load_checkpoint, checkpoint);
+  context.module().on_load_checkpoint(checkpoint);
+}
+
+}  // namespace lightning::detail

@@ -1,0 +1,36 @@
+#pragma once
+// What a checkpoint holds and how a run comes back from one: the trainer's side of checkpoint/.
+
+#include <lightning/checkpoint/checkpoint_io.h>
+#include <lightning/diagnostics/diagnostic.h>
+
+#include <filesystem>
+#include <string>
+
+namespace lightning::detail {
+
+class LoopContext;
+
+/// Lightning's checkpoint of the running fit: epoch, global_step, state_dict, loops, hyper_parameters,
+/// lightning_cpp_version; unless `weights_only`, also optimizer_states, lr_schedulers, callbacks
+/// and rng_states. Calls on_save_checkpoint on the callbacks (not with weights_only), then the module.
+Checkpoint dump_checkpoint(LoopContext& context, bool weights_only);
+
+/// The file `ckpt_path` names: a path, "last" (the newest last*.ckpt of the ModelCheckpoint
+/// callbacks) or "best" (their best_model_path). Throws MisconfigurationException (LC0404) when
+/// "last" or "best" finds nothing.
+std::filesystem::path resolve_ckpt_path(const std::string& ckpt_path, LoopContext& context);
+
+/// Loads the weights (LC0401-LC0403 as MisconfigurationException).
+void restore_module(LoopContext& context, const Checkpoint& checkpoint, const std::string& path);
+
+/// Loads the optimizers' and schedulers' states into those of configure_optimizers; adds LC0405 to
+/// `problems` when they do not fit.
+void restore_optimizers(LoopContext& context, const Checkpoint& checkpoint, const std::string& path,
+                        DiagnosticCollector& problems);
+
+/// Loads the loops' progress, the callbacks' states and the random generator, then calls
+/// on_load_checkpoint (callbacks, then the module): the last step before fit's loops start.
+void restore_training_state(LoopContext& context, const Checkpoint& checkpoint);
+
+}  // namespace lightning::detail

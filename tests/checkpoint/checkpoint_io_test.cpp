@@ -1,0 +1,206 @@
+// Checkpoint files: the format Python reads, atomic writes, clear errors for bad files, and
+// optimizer state that round-trips exactly.
+
+#include "support/support.h"
+
+#include <lightning/checkpoint/checkpoint_io.h>
+
+#include <torch/optim/adagrad.h>
+#include <torch/optim/adam.h>
+#include <torch/optim/adamw.h>
+#include <torch/optim/lbfgs.h>
+#include <torch/optim/rmsprop.h>
+#include <torch/optim/sgd.h>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+
+namespace lightning {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::BoringModel;
+using testing::TempDir;
+
+Checkpoint small_checkpoint(double value) {
+  Checkpoint checkpoint = make_checkpoint();
+  checkpoint.insert("epoch", int64_t{3});
+  checkpoint.insert("name", std::string("boring"));
+  checkpoint.insert("weights", at::full({4, 4}, value));
+  return checkpoint;
+}
+
+MisconfigurationException load_error(const std::string& path) {
+  try {
+    load_checkpoint_file(path);
+  } catch (const MisconfigurationException& e) {
+    return e;
+  }
+  throw std::runtime_error("load_checkpoint_file accepted " + path);
+}
+
+TEST(CheckpointFile, RoundTripsNumbersStringsAndTensors) {
+  TempDir dir;
+  save_checkpoint_file(small_checkpoint(1.5), dir / "sub/a.ckpt");
+  const Checkpoint loaded = load_checkpoint_file(dir / "sub/a.ckpt");
+  EXPECT_EQ(loaded.at("epoch").toInt(), 3);
+  EXPECT_EQ(loaded.at("name").toStringRef(), "boring");
+  EXPECT_TRUE(loaded.at("weights").toTensor().equal(at::full({4, 4}, 1.5)));
+  EXPECT_EQ(testing::files_in(dir.path() / "sub"), std::vector<std::string>{"a.ckpt"}) << "no temporary file is left";
+}
+
+TEST(CheckpointFile, MissingFileIsLC0401NamingThePath) {
+  TempDir dir;
+  const auto e = load_error(dir / "nope.ckpt");
+  ASSERT_TRUE(e.has("LC0401"));
+  EXPECT_THAT(e.what(), HasSubstr("nope.ckpt\" does not exist"));
+}
+
+TEST(CheckpointFile, TruncatedEmptyAndForeignFilesAreLC0402) {
+  TempDir dir;
+  save_checkpoint_file(small_checkpoint(2.0), dir / "full.ckpt");
+  std::ifstream in(dir / "full.ckpt", std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::ofstream(dir / "half.ckpt", std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+  std::ofstream(dir / "empty.ckpt", std::ios::binary);
+  std::ofstream(dir / "text.ckpt") << "epoch: 3\n";
+
+  for (const char* name : {"half.ckpt", "empty.ckpt", "text.ckpt"}) {
+    const auto e = load_error(dir / name);
+    EXPECT_TRUE(e.has("LC0402")) << name;
+    EXPECT_THAT(e.what(), HasSubstr(std::string(name) + "\" is not a readable checkpoint"));
+  }
+  EXPECT_THAT(load_error(dir / "empty.ckpt").what(), HasSubstr("an empty file"));
+}
+
+TEST(CheckpointFile, AKillDuringASaveLeavesThePreviousFileWhole) {
+  TempDir dir;
+  const std::string path = dir / "model.ckpt";
+  save_checkpoint_file(small_checkpoint(1.0), path);
+  Checkpoint big = make_checkpoint();
+  big.insert("weights", at::full({1024, 1024, 8}, 2.0));  // 32 MB: the kill lands mid-write
+  for (int delay_ms : {1, 5, 20, 60}) {
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      for (;;) save_checkpoint_file(big, path);
+    }
+    ::usleep(delay_ms * 1000);
+    ::kill(child, SIGKILL);
+    ::waitpid(child, nullptr, 0);
+    const at::Tensor weights = load_checkpoint_file(path).at("weights").toTensor();
+    const double first = weights.flatten()[0].item<double>();
+    EXPECT_TRUE(first == 1.0 || first == 2.0);
+    EXPECT_TRUE(weights.equal(at::full_like(weights, first))) << "a whole checkpoint, old or new, after " << delay_ms << " ms";
+  }
+}
+
+TEST(CheckpointFile, WeightsOfAnotherModelAreLC0403ListingEveryDifference) {
+  TempDir dir;
+  struct Other : LightningModule {
+    torch::nn::Linear layer{nullptr}, head{nullptr};
+    Other() {
+      layer = register_module("layer", torch::nn::Linear(16, 2));
+      head = register_module("head", torch::nn::Linear(2, 2));
+    }
+  } other;
+  Checkpoint checkpoint = make_checkpoint();
+  checkpoint.insert("state_dict", module_state_dict(other));
+  save_checkpoint_file(checkpoint, dir / "other.ckpt");
+  BoringModel model;
+  try {
+    load_weights(model, dir / "other.ckpt");
+    FAIL() << "loaded weights of another model";
+  } catch (const MisconfigurationException& e) {
+    ASSERT_TRUE(e.has("LC0403"));
+    EXPECT_THAT(e.what(), HasSubstr("unexpected head.bias, head.weight"));
+    EXPECT_THAT(e.what(), HasSubstr("layer.weight is [2, 16] in the file, [2, 32] in the model"));
+  }
+}
+
+/// Trains `optimizer` on `model` for `steps` steps of a fixed problem.
+void train_steps(BoringModel& model, torch::optim::Optimizer& optimizer, int steps) {
+  const auto data = testing::random_dataset(16);
+  const std::vector<int64_t> indices{0, 1, 2, 3, 4, 5, 6, 7};
+  for (int i = 0; i < steps; ++i) {
+    optimizer.zero_grad();
+    auto loss = model.loss(data.get_batch(indices));
+    loss.backward();
+    optimizer.step();
+  }
+}
+
+template <class Optimizer, class Options>
+void expect_exact_round_trip(Options options) {
+  BoringModel a;
+  Optimizer first(a.parameters(), options);
+  train_steps(a, first, 3);
+  first.param_groups()[0].options().set_lr(0.0123);  // as a scheduler would
+  const c10::IValue saved = optimizer_state_dict(first);
+
+  BoringModel b;
+  {
+    torch::NoGradGuard no_grad;
+    for (std::size_t i = 0; i < a.parameters().size(); ++i) b.parameters()[i].copy_(a.parameters()[i]);
+  }
+  Optimizer second(b.parameters(), options);
+  load_optimizer_state_dict(second, saved, "test");
+  EXPECT_EQ(second.param_groups()[0].options().get_lr(), 0.0123) << "the learning rate is restored";
+  train_steps(a, first, 2);
+  train_steps(b, second, 2);
+  EXPECT_TRUE(testing::flat_parameters(a).equal(testing::flat_parameters(b)));
+}
+
+TEST(OptimizerState, SgdAdamAdamWRmspropAdagradAndLbfgsContinueBitwiseAfterALoad) {
+  expect_exact_round_trip<torch::optim::SGD>(torch::optim::SGDOptions(0.1).momentum(0.9).nesterov(true));
+  expect_exact_round_trip<torch::optim::Adam>(torch::optim::AdamOptions(0.01).amsgrad(true));
+  expect_exact_round_trip<torch::optim::AdamW>(torch::optim::AdamWOptions(0.01));
+  expect_exact_round_trip<torch::optim::RMSprop>(torch::optim::RMSpropOptions(0.01).momentum(0.5).centered(true));
+  expect_exact_round_trip<torch::optim::Adagrad>(torch::optim::AdagradOptions(0.1));
+}
+
+TEST(OptimizerState, UsesPythonsLayoutAndNames) {
+  BoringModel model;
+  torch::optim::Adam adam(model.parameters(), torch::optim::AdamOptions(0.01));
+  train_steps(model, adam, 2);
+  const auto saved = optimizer_state_dict(adam).toGenericDict();
+  const auto group = saved.at("param_groups").toList().get(0).toGenericDict();
+  EXPECT_EQ(group.at("lr").toDouble(), 0.01);
+  EXPECT_EQ(group.at("params").toIntVector(), (std::vector<int64_t>{0, 1}));
+  const auto state = saved.at("state").toGenericDict().at(int64_t{0}).toGenericDict();
+  EXPECT_EQ(state.at("step").toTensor().item<double>(), 2.0);
+  EXPECT_TRUE(state.at("exp_avg").toTensor().sizes().equals({2, 32}));
+}
+
+TEST(OptimizerState, AStateOfAnotherOptimizerIsLC0405) {
+  BoringModel model;
+  torch::optim::Adam adam(model.parameters(), torch::optim::AdamOptions(0.01));
+  torch::optim::SGD sgd(model.parameters(), torch::optim::SGDOptions(0.1));
+  try {
+    load_optimizer_state_dict(sgd, optimizer_state_dict(adam), "x.ckpt");
+    FAIL();
+  } catch (const MisconfigurationException& e) {
+    ASSERT_TRUE(e.has("LC0405"));
+    EXPECT_THAT(e.what(), HasSubstr("the state of Adam given to SGD"));
+  }
+}
+
+TEST(OptimizerState, OtherOptimizersTravelAsLibTorchArchives) {
+  BoringModel a;
+  torch::optim::LBFGS first(a.parameters(), torch::optim::LBFGSOptions(0.5));
+  const auto saved = optimizer_state_dict(first).toGenericDict();
+  EXPECT_TRUE(saved.contains("libtorch_archive"));
+  BoringModel b;
+  torch::optim::LBFGS second(b.parameters(), torch::optim::LBFGSOptions(1.0));
+  load_optimizer_state_dict(second, saved, "test");
+  EXPECT_EQ(second.param_groups()[0].options().get_lr(), 0.5);
+}
+
+}  // namespace
+}  // namespace lightning

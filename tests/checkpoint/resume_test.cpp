@@ -1,0 +1,222 @@
+// Resuming fit from a checkpoint ends with bitwise the weights of a run never interrupted; Python
+// reads our checkpoints and we read Python's.
+
+#include "support/support.h"
+
+#include <torch/nn/functional/activation.h>
+#include <torch/nn/modules/dropout.h>
+#include <torch/optim/adam.h>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fmt/format.h>
+
+namespace lightning {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::TempDir;
+
+/// Dropout (the random generator), Adam (optimizer state), a step scheduler and shuffled data:
+/// everything a resume must restore to follow the same trajectory.
+struct NoisyModel : LightningModule {
+  torch::nn::Linear hidden{nullptr}, out{nullptr};
+  torch::nn::Dropout dropout{nullptr};
+  NoisyModel() {
+    hidden = register_module("hidden", torch::nn::Linear(32, 16));
+    out = register_module("out", torch::nn::Linear(16, 2));
+    dropout = register_module("dropout", torch::nn::Dropout(0.3));
+  }
+  at::Tensor loss(const Batch& batch) {
+    auto logits = out(dropout(torch::nn::functional::relu(hidden(batch[0]))));
+    return torch::nn::functional::cross_entropy(logits, batch[1]);
+  }
+  StepOutput training_step(const Batch& batch, int64_t) override {
+    auto value = loss(batch);
+    log("train_loss", value);
+    return value;
+  }
+  StepOutput validation_step(const Batch& batch, int64_t) override {
+    log("val_loss", loss(batch));
+    return {};
+  }
+  OptimizerConfig configure_optimizers() override {
+    OptimizerConfig config;
+    auto& adam = config.add(std::make_unique<torch::optim::Adam>(parameters(), torch::optim::AdamOptions(0.01)));
+    config.add_scheduler(std::make_unique<StepLR>(adam, StepLROptions{.step_size = 5, .gamma = 0.5}), {.interval = "step"});
+    return config;
+  }
+};
+
+/// Stands for a kill: fit ends with an exception after optimizer step `step`.
+struct CrashAt : Callback {
+  int64_t step;
+  explicit CrashAt(int64_t step) : step(step) {}
+  void on_train_batch_end(const TrainerView& trainer, LightningModule&, const StepOutput&, const Batch&, int64_t) override {
+    if (trainer.global_step() == step) throw std::runtime_error("killed");
+  }
+};
+
+DataLoader shuffled_train() { return DataLoader(testing::random_dataset(40, 1), {.batch_size = 4, .shuffle = true, .seed = 3}); }
+DataLoader val() { return DataLoader(testing::random_dataset(12, 2), {.batch_size = 4}); }
+
+TrainerOptions options(const std::string& root, std::vector<std::shared_ptr<Callback>> callbacks) {
+  return {.max_epochs = 3, .callbacks = std::move(callbacks), .logger = false, .enable_progress_bar = false,
+          .enable_model_summary = false, .default_root_dir = root};
+}
+
+/// Weights after 3 epochs (30 steps) without interruption.
+at::Tensor uninterrupted_weights(const std::string& root) {
+  seed_everything(11);
+  NoisyModel model;
+  Trainer trainer(options(root, {}));
+  trainer.fit(model, shuffled_train(), val());
+  EXPECT_EQ(trainer.global_step(), 30);
+  return testing::flat_parameters(model);
+}
+
+TEST(Resume, AFitKilledMidEpochAndResumedFromLastEndsWithBitwiseTheSameWeights) {
+  TempDir dir;
+  const at::Tensor expected = uninterrupted_weights(dir / "a");
+
+  seed_everything(11);
+  NoisyModel crashed;
+  auto checkpoint = std::make_shared<ModelCheckpoint>(ModelCheckpointOptions{
+      .dirpath = dir / "ckpts", .save_last = true, .save_top_k = -1, .every_n_train_steps = 7});
+  Trainer first(options(dir / "b", {std::make_shared<CrashAt>(17), checkpoint}));
+  EXPECT_THROW(first.fit(crashed, shuffled_train(), val()), std::runtime_error);
+  EXPECT_EQ(testing::files_in(dir / "ckpts"),
+            (std::vector<std::string>{"epoch=0-step=7.ckpt", "epoch=1-step=14.ckpt", "last.ckpt"}));
+
+  // A new process would start from scratch: new module, new trainer, another seed.
+  seed_everything(999);
+  NoisyModel resumed;
+  auto again = std::make_shared<ModelCheckpoint>(ModelCheckpointOptions{
+      .dirpath = dir / "ckpts", .save_last = true, .save_top_k = -1, .every_n_train_steps = 7});
+  Trainer second(options(dir / "b", {again}));
+  second.fit(resumed, shuffled_train(), val(), "last");
+  EXPECT_EQ(second.global_step(), 30);
+  EXPECT_EQ(second.current_epoch(), 3);
+  EXPECT_TRUE(testing::flat_parameters(resumed).equal(expected));
+  EXPECT_EQ(testing::files_in(dir / "ckpts"),
+            (std::vector<std::string>{"epoch=0-step=7.ckpt", "epoch=1-step=14.ckpt", "epoch=2-step=21.ckpt",
+                                      "epoch=2-step=28.ckpt", "last.ckpt"}));
+  EXPECT_EQ(load_checkpoint_file(dir / "ckpts/last.ckpt").at("global_step").toInt(), 30)
+      << "save_last also saves at each epoch's end, as in Lightning";
+}
+
+TEST(Resume, FromACheckpointSavedAtAnEpochsEndStartsTheNextEpoch) {
+  TempDir dir;
+  const at::Tensor expected = uninterrupted_weights(dir / "a");
+
+  seed_everything(11);
+  NoisyModel first_model;
+  auto per_epoch = std::make_shared<ModelCheckpoint>(ModelCheckpointOptions{.dirpath = dir / "ckpts", .filename = "{epoch}", .save_top_k = -1});
+  Trainer first(options(dir / "b", {per_epoch}));
+  first.fit(first_model, shuffled_train(), val());
+  EXPECT_EQ(testing::files_in(dir / "ckpts"), (std::vector<std::string>{"epoch=0.ckpt", "epoch=1.ckpt", "epoch=2.ckpt"}));
+
+  seed_everything(5);
+  NoisyModel resumed;
+  Trainer second(options(dir / "c", {}));
+  second.fit(resumed, shuffled_train(), val(), dir / "ckpts/epoch=0.ckpt");
+  EXPECT_EQ(second.global_step(), 30);
+  EXPECT_TRUE(testing::flat_parameters(resumed).equal(expected));
+}
+
+TEST(Resume, LastWithoutACheckpointIsLC0404AndAMissingFileLC0401BeforeAnyStep) {
+  TempDir dir;
+  NoisyModel model;
+  const at::Tensor before = testing::flat_parameters(model);
+  Trainer trainer(options(dir / "a", {}));
+  try {
+    trainer.fit(model, shuffled_train(), val(), "last");
+    FAIL();
+  } catch (const MisconfigurationException& e) {
+    EXPECT_TRUE(e.has("LC0404"));
+    EXPECT_THAT(e.what(), HasSubstr("ckpt_path = \"last\" found no checkpoint"));
+  }
+  try {
+    trainer.fit(model, shuffled_train(), val(), dir / "missing.ckpt");
+    FAIL();
+  } catch (const MisconfigurationException& e) {
+    EXPECT_TRUE(e.has("LC0401"));
+  }
+  EXPECT_EQ(trainer.global_step(), 0);
+  EXPECT_TRUE(testing::flat_parameters(model).equal(before));
+}
+
+TEST(Resume, AWeightsOnlyCheckpointCannotResumeLC0405) {
+  TempDir dir;
+  NoisyModel model;
+  auto weights_only = std::make_shared<ModelCheckpoint>(ModelCheckpointOptions{.dirpath = dir / "ckpts", .save_weights_only = true});
+  Trainer({.max_epochs = 1, .callbacks = {weights_only}, .logger = false}).fit(model, shuffled_train());
+  Trainer trainer(options(dir / "a", {}));
+  try {
+    trainer.fit(model, shuffled_train(), val(), weights_only->best_model_path());
+    FAIL();
+  } catch (const MisconfigurationException& e) {
+    EXPECT_TRUE(e.has("LC0405"));
+    EXPECT_THAT(e.what(), HasSubstr("has no \"optimizer_states\""));
+  }
+}
+
+TEST(Resume, TestWithBestLoadsTheBestWeights) {
+  TempDir dir;
+  testing::ScriptedMetricModel model({3.0, 1.0, 2.0});
+  auto checkpoint = std::make_shared<ModelCheckpoint>(ModelCheckpointOptions{.dirpath = dir / "ckpts", .monitor = "val_loss"});
+  Trainer trainer({.max_epochs = 3, .callbacks = {checkpoint}, .logger = false});
+  trainer.fit(model, testing::random_loader(8, 4), testing::random_loader(8, 4));
+  ASSERT_THAT(checkpoint->best_model_path(), HasSubstr("epoch=1-step=4.ckpt"));
+  testing::BoringModel fresh;
+  load_weights(fresh, checkpoint->best_model_path());
+  const at::Tensor best = testing::flat_parameters(fresh);
+  trainer.test(model, testing::random_loader(8, 4), "best");
+  EXPECT_TRUE(testing::flat_parameters(model).equal(best));
+}
+
+TEST(PythonInterop, TorchLoadReadsOurCheckpointWithLightningsKeys) {
+  TempDir dir;
+  testing::BoringModel model;
+  model.save_hyperparameters({{"lr", 0.1}, {"hidden", int64_t{32}}});
+  auto checkpoint = std::make_shared<ModelCheckpoint>(ModelCheckpointOptions{.dirpath = dir / "ckpts"});
+  Trainer({.max_epochs = 2, .callbacks = {checkpoint}, .logger = false}).fit(model, testing::random_loader(12, 4));
+  const std::string script =
+      "import sys, torch; c = torch.load(sys.argv[1]); "
+      "print(sorted(c.keys())); print(c['epoch'], c['global_step']); "
+      "print('%.9g' % c['state_dict']['layer.weight'][0, 7].item()); "
+      "print(c['optimizer_states'][0]['param_groups'][0]['lr'], c['hyper_parameters']['hidden']); "
+      "print(sorted(c['callbacks'].keys())[0][:15], c['loops']['fit_loop']['batches_done_in_epoch'])";
+  const std::string output =
+      testing::run_command(fmt::format("{} -c \"{}\" {}", LIGHTNING_PYTHON, script, checkpoint->best_model_path()));
+  EXPECT_EQ(output, fmt::format("['callbacks', 'epoch', 'global_step', 'hyper_parameters', 'lightning_cpp_version', "
+                                "'loops', 'lr_schedulers', 'optimizer_states', 'rng_states', 'state_dict']\n"
+                                "1 6\n{:.9g}\n0.1 32\nModelCheckpoint 3\n",
+                                static_cast<double>(model.layer->weight[0][7].item<float>())));
+}
+
+TEST(PythonInterop, WeightsSavedByTorchSaveLoadIntoAModuleOfTheSameShape) {
+  TempDir dir;
+  const std::string script =
+      "import sys, torch; m = torch.nn.Module(); m.layer = torch.nn.Linear(32, 2); "
+      "torch.nn.init.constant_(m.layer.bias, 0.5); "
+      "m.layer.weight.data = torch.arange(64.).reshape(2, 32) / 10; torch.save(m.state_dict(), sys.argv[1])";
+  testing::run_command(fmt::format("{} -c \"{}\" {}", LIGHTNING_PYTHON, script, dir / "python.pt"));
+  testing::BoringModel model;
+  load_weights(model, dir / "python.pt");
+  EXPECT_TRUE(model.layer->weight.equal(at::arange(64, at::kFloat).reshape({2, 32}) / 10));
+  EXPECT_TRUE(model.layer->bias.equal(at::full({2}, 0.5)));
+
+  // One entry (Python's SETITEM) and a nested OrderedDict.
+  const std::string nested =
+      "import sys, collections, torch; "
+      "torch.save({'one': collections.OrderedDict(w=torch.ones(3)), 'n': 4}, sys.argv[1])";
+  testing::run_command(fmt::format("{} -c \"{}\" {}", LIGHTNING_PYTHON, nested, dir / "nested.pt"));
+  const Checkpoint loaded = load_checkpoint_file(dir / "nested.pt");
+  EXPECT_EQ(loaded.at("n").toInt(), 4);
+  EXPECT_TRUE(loaded.at("one").toGenericDict().at("w").toTensor().equal(at::ones({3})));
+}
+
+}  // namespace
+}  // namespace lightning
