@@ -9,7 +9,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # libopenblas0-pthread: LibTorch's BLAS calls go to OpenBLAS instead of the reference BLAS
 # (measured in docs/performance.md).
 PACKAGES := cmake make g++ ccache pkg-config \
-  libtorch-dev libgloo-dev libfmt-dev nlohmann-json3-dev zlib1g-dev \
+  libtorch-dev libgloo-dev libfmt-dev nlohmann-json3-dev zlib1g-dev libyaml-cpp-dev \
   libgtest-dev libgmock-dev libbenchmark-dev libopenblas0-pthread \
   python3-torch dataset-fashion-mnist
 

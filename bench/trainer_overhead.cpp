@@ -77,7 +77,7 @@ Measurement run_trainer(const Workload& w, const Data& data) {
   torch::manual_seed(kSeed);
   Model model(w);
   pl::DataLoader loader(pl::TensorDataset(data.x, data.y), {.batch_size = w.batch_size, .shuffle = true, .seed = kSeed});
-  pl::Trainer trainer({.max_epochs = 1, .enable_progress_bar = false, .enable_model_summary = false,
+  pl::Trainer trainer({.max_epochs = 1, .logger = false, .enable_progress_bar = false, .enable_model_summary = false,
                        .enable_checkpointing = false});
   const long faults = minor_faults();
   const auto start = std::chrono::steady_clock::now();

@@ -92,7 +92,8 @@ int main(int argc, char** argv) {
     trainer.fit(model, train);
     std::printf("fit: %lld optimizer steps, batches of 64 from %lld training images\n",
                 static_cast<long long>(trainer.global_step()), static_cast<long long>(train.dataset().size()));
-    for (const auto& [name, value] : trainer.test(model, test).at(0)) std::printf("%s %.4f\n", name.c_str(), value);
+    const auto results = trainer.test(model, test);
+    for (const auto& [name, value] : results.at(0)) std::printf("%s %.4f\n", name.c_str(), value);
   } catch (const pl::MisconfigurationException& e) {
     std::fprintf(stderr, "%s\n", e.what());
     return 2;

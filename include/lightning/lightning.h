@@ -6,6 +6,8 @@
 #include <lightning/callbacks/callback.h>
 #include <lightning/callbacks/early_stopping.h>
 #include <lightning/callbacks/model_checkpoint.h>
+#include <lightning/callbacks/model_summary.h>
+#include <lightning/callbacks/progress_bar.h>
 #include <lightning/checkpoint/checkpoint_io.h>
 #include <lightning/core/batch.h>
 #include <lightning/core/datamodule.h>
@@ -17,6 +19,7 @@
 #include <lightning/data/dataset.h>
 #include <lightning/data/sampler.h>
 #include <lightning/diagnostics/diagnostic.h>
+#include <lightning/loggers/csv_logger.h>
 #include <lightning/loggers/logger.h>
 #include <lightning/trainer/trainer.h>
 #include <lightning/utilities/memory.h>

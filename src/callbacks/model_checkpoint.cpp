@@ -1,12 +1,11 @@
 #include <lightning/callbacks/model_checkpoint.h>
 
 #include <lightning/utilities/console.h>
+#include <lightning/utilities/paths.h>
 
 #include "callbacks/monitor.h"
 
 #include <fmt/format.h>
-
-#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
@@ -56,17 +55,6 @@ std::string render_template(const std::string& text, const std::map<std::string,
 }
 
 std::string in_quotes(const std::string& s) { return fmt::format("\"{}\"", s); }
-
-/// The closest existing folder at or above `path` (what creating `path` would need to write in).
-fs::path nearest_existing(fs::path path) {
-  std::error_code error;
-  path = fs::absolute(path, error);
-  while (!path.empty() && !fs::exists(path, error)) {
-    if (path == path.parent_path()) break;
-    path = path.parent_path();
-  }
-  return path;
-}
 
 }  // namespace
 
@@ -156,26 +144,14 @@ void ModelCheckpoint::preflight(const TrainerView& trainer, const std::set<std::
   if (!options_.monitor.empty() && options_.save_top_k != 0 && !logged_keys.contains(options_.monitor)) {
     problems.error(detail::unlogged_monitor_diagnostic("LC0508", "ModelCheckpoint", options_.monitor, logged_keys));
   }
-  const fs::path folder = resolve_dirpath(trainer);
-  std::error_code error;
-  if (fs::exists(folder, error) && !fs::is_directory(folder, error)) {
+  const std::string folder = resolve_dirpath(trainer);
+  if (const auto problem = unusable_folder(folder)) {
     problems.error({.code = "LC0507",
-                    .message = fmt::format("ModelCheckpoint cannot save to \"{}\": it is a file", folder.string()),
+                    .message = fmt::format("ModelCheckpoint cannot save to \"{}\": {}", folder, *problem),
                     .where = "ModelCheckpoint({.dirpath = ...})",
-                    .received = in_quotes(folder.string()),
+                    .received = in_quotes(folder),
                     .expected = "a folder that exists or can be created, writable",
-                    .help = "choose another dirpath"});
-    return;
-  }
-  const fs::path existing = nearest_existing(folder);
-  if (::access(existing.c_str(), W_OK) != 0) {
-    problems.error({.code = "LC0507",
-                    .message = fmt::format("ModelCheckpoint cannot save to \"{}\": \"{}\" is not writable", folder.string(),
-                                           existing.string()),
-                    .where = "ModelCheckpoint({.dirpath = ...})",
-                    .received = in_quotes(folder.string()),
-                    .expected = "a folder that exists or can be created, writable",
-                    .help = "choose a dirpath you can write to, or fix the folder's permissions"});
+                    .help = "choose a dirpath you can write to (or fix the folder's permissions)"});
   }
 }
 

@@ -5,6 +5,7 @@
 
 #include "loops/loop_context.h"
 #include "loops/probe.h"
+#include "trainer/connectors/callback_connector.h"
 #include "trainer/connectors/checkpoint_connector.h"
 #include "trainer/connectors/preflight.h"
 #include "trainer/connectors/settings.h"
@@ -66,9 +67,9 @@ std::vector<int64_t> limits_for(const std::vector<DataLoader>& loaders, const Co
 Trainer::Trainer(TrainerOptions options) : options_(std::move(options)) {
   DiagnosticCollector problems;
   for (auto& d : detail::check_options(options_)) problems.error(std::move(d));
+  callbacks_ = detail::configure_callbacks(options_, problems);
   problems.throw_if_errors();
-  if (options_.logger.enabled()) loggers_ = options_.logger.loggers();
-  callbacks_ = options_.callbacks;
+  loggers_ = detail::configure_loggers(options_);
   state_.default_root_dir = options_.default_root_dir.empty() ? "." : options_.default_root_dir;
   state_.log_dir = loggers_.empty() ? state_.default_root_dir : loggers_.front()->log_dir();
   for (const auto& logger : loggers_) state_.logger_names.push_back(logger->name());

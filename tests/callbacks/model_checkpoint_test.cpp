@@ -159,7 +159,7 @@ TEST(ModelCheckpoint, AFolderThatIsAFileIsLC0507) {
     FAIL();
   } catch (const MisconfigurationException& e) {
     ASSERT_TRUE(e.has("LC0507"));
-    EXPECT_THAT(e.what(), HasSubstr("taken\": it is a file"));
+    EXPECT_THAT(e.what(), HasSubstr("taken\": it is a file, not a folder"));
   }
 }
 

@@ -1,8 +1,9 @@
 #include "trainer/connectors/settings.h"
 
+#include <lightning/utilities/paths.h>
+
 #include <fmt/format.h>
 
-#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -90,21 +91,10 @@ void check_devices(std::vector<Diagnostic>& out, const Devices& devices) {
 /// `default_root_dir` must be a writable folder, or a path one can be created at.
 void check_root_dir(std::vector<Diagnostic>& out, const std::string& dir) {
   if (dir.empty()) return;
-  namespace fs = std::filesystem;
-  std::error_code error;
-  fs::path existing = fs::absolute(dir, error);
-  while (!existing.empty() && !fs::exists(existing, error)) existing = existing.parent_path();
-  std::string problem;
-  if (fs::exists(dir, error) && !fs::is_directory(dir, error)) {
-    problem = "it is a file, not a folder";
-  } else if (!existing.empty() && !fs::is_directory(existing, error)) {
-    problem = fmt::format("\"{}\" is a file, so no folder can be created under it", existing.string());
-  } else if (existing.empty() || access(existing.c_str(), W_OK) != 0) {
-    problem = fmt::format("\"{}\" is not writable", existing.string());
-  }
-  if (problem.empty()) return;
+  const auto problem = unusable_folder(dir);
+  if (!problem) return;
   out.push_back({.code = "LC0120",
-                 .message = fmt::format("Trainer option `default_root_dir` cannot hold logs and checkpoints: {}", problem),
+                 .message = fmt::format("Trainer option `default_root_dir` cannot hold logs and checkpoints: {}", *problem),
                  .where = where("default_root_dir"),
                  .received = fmt::format("\"{}\"", dir),
                  .expected = "a writable folder, or a path where one can be created",
