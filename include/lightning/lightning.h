@@ -5,9 +5,13 @@
 
 #include <lightning/callbacks/callback.h>
 #include <lightning/callbacks/early_stopping.h>
+#include <lightning/callbacks/lambda_callback.h>
+#include <lightning/callbacks/lr_monitor.h>
 #include <lightning/callbacks/model_checkpoint.h>
 #include <lightning/callbacks/model_summary.h>
+#include <lightning/callbacks/on_exception_checkpoint.h>
 #include <lightning/callbacks/progress_bar.h>
+#include <lightning/callbacks/timer.h>
 #include <lightning/checkpoint/checkpoint_io.h>
 #include <lightning/core/batch.h>
 #include <lightning/core/datamodule.h>

@@ -1,8 +1,16 @@
 #include <lightning/core/trainer_view.h>
 
+#include <fmt/format.h>
+
+#include <csignal>
+#include <cstring>
 #include <stdexcept>
 
 namespace lightning {
+
+Interrupted::Interrupted(int signal, int64_t global_step)
+    : std::runtime_error(fmt::format("fit stopped by {} after {} optimizer steps", signal == SIGINT ? "SIGINT" : signal == SIGTERM ? "SIGTERM" : ::strsignal(signal), global_step)),
+      signal_(signal) {}
 
 std::vector<torch::optim::Optimizer*> TrainerView::optimizers() const {
   std::vector<torch::optim::Optimizer*> out;

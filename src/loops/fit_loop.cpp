@@ -1,4 +1,5 @@
 #include "loops/loop_context.h"
+#include "trainer/connectors/signal_connector.h"
 
 #include <lightning/utilities/console.h>
 
@@ -158,6 +159,7 @@ class FitLoop {
       const bool is_last_batch = batch_idx + 1 == state_.num_training_batches;
       run_batch(*it, batch_idx, is_last_batch);
       if (should_validate(batch_idx, is_last_batch)) validate();
+      if (const int signal = SignalConnector::received()) throw Interrupted(signal, state_.global_step);
       if (max_steps_reached() || (state_.should_stop && can_stop_early())) break;
     }
     context_.results = &train_results_;

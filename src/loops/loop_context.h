@@ -49,6 +49,9 @@ class LoopContext final : public ModuleHost, public TrainerActions {
   // TrainerActions
   void save_checkpoint(const std::string& filepath, bool weights_only) override;
   void log_metrics(const std::map<std::string, double>& metrics) override;
+  bool should_update_logs() const override {
+    return (progress.batches_that_stepped + 1) % settings_.log_every_n_steps == 0;
+  }
 
   /// Calls a hook on every callback in order, then on the module: the one place hooks are called.
   template <class... CallbackArgs, class... ModuleArgs, class... Args>

@@ -7,6 +7,7 @@
 #include "loops/probe.h"
 #include "trainer/connectors/callback_connector.h"
 #include "trainer/connectors/checkpoint_connector.h"
+#include "trainer/connectors/signal_connector.h"
 #include "trainer/connectors/preflight.h"
 #include "trainer/connectors/settings.h"
 
@@ -90,6 +91,7 @@ void run_stage(detail::LoopContext& context, Stage stage,
   auto& state = context.state();
   state.stage = stage;
   state.should_stop = false;
+  state.received_signal = 0;
   state.sanity_checking = false;  // a run that threw may have left it set
   state.training = false;
   if (context.settings().deterministic) at::globalContext().setDeterministicAlgorithms(true, false);
@@ -99,6 +101,15 @@ void run_stage(detail::LoopContext& context, Stage stage,
     context.hook(&Callback::setup, &LightningModule::setup, name);
     body(context);
     context.hook(&Callback::teardown, &LightningModule::teardown, name);
+  } catch (const Interrupted& interrupted) {
+    // SIGTERM or SIGINT, at a batch boundary: callbacks may save a checkpoint, loggers finish,
+    // and control returns to the caller, who decides what the signal means.
+    state.received_signal = interrupted.signal();
+    context.results = nullptr;
+    context.callback_hook(&Callback::on_exception, interrupted);
+    for (const auto& logger : context.loggers()) logger->finalize("failed");
+    state.stage = Stage::kNone;
+    return;
   } catch (const std::exception& error) {
     context.results = nullptr;  // the loop that owned them is gone; logging now records nothing
     context.callback_hook(&Callback::on_exception, error);
@@ -192,6 +203,7 @@ void Trainer::fit(LightningModule& model, DataLoader train_dataloader,
   state_.max_steps = settings.max_steps;
   state_.accumulate_grad_batches = settings.accumulate_grad_batches;
   detail::LoopContext context(model, callbacks_, loggers_, state_, view_, settings);
+  const detail::SignalConnector signals;
   run_stage(context, Stage::kFit, [&](detail::LoopContext& ctx) {
     const Resume resume = load_resume_checkpoint(ctx, ckpt_path, problems);
     check_fit(ctx, train_dataloader, val_dataloaders, resume, problems);

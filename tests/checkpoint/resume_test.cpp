@@ -12,6 +12,9 @@
 
 #include <fmt/format.h>
 
+#include <csignal>
+#include <filesystem>
+
 namespace lightning {
 namespace {
 
@@ -122,6 +125,39 @@ TEST(Resume, FromACheckpointSavedAtAnEpochsEndStartsTheNextEpoch) {
   Trainer second(options(dir / "c", {}));
   second.fit(resumed, shuffled_train(), val(), dir / "ckpts/epoch=0.ckpt");
   EXPECT_EQ(second.global_step(), 30);
+  EXPECT_TRUE(testing::flat_parameters(resumed).equal(expected));
+}
+
+/// Stands for a scheduler's preemption: SIGTERM arrives during optimizer step `step`.
+struct SigtermAt : Callback {
+  int64_t step;
+  explicit SigtermAt(int64_t step) : step(step) {}
+  void on_train_batch_end(const TrainerView& trainer, LightningModule&, const StepOutput&, const Batch&, int64_t) override {
+    if (trainer.global_step() == step) std::raise(SIGTERM);
+  }
+};
+
+TEST(Resume, SigtermStopsAtTheBatchBoundarySavesAndResumesBitwise) {
+  TempDir dir;
+  const at::Tensor expected = uninterrupted_weights(dir / "a");
+
+  seed_everything(11);
+  NoisyModel preempted;
+  auto on_exception = std::make_shared<OnExceptionCheckpoint>(OnExceptionCheckpointOptions{.dirpath = dir / "ckpts"});
+  Trainer first({.max_epochs = 3, .callbacks = {std::make_shared<SigtermAt>(13), on_exception},
+                 .enable_progress_bar = false, .enable_model_summary = false, .enable_checkpointing = false,
+                 .default_root_dir = dir / "b"});
+  first.fit(preempted, shuffled_train(), val());  // returns: the process lives on
+  EXPECT_TRUE(first.interrupted());
+  EXPECT_EQ(first.view().received_signal(), SIGTERM);
+  EXPECT_EQ(first.global_step(), 13) << "stopped at the boundary after the batch the signal arrived in";
+  EXPECT_TRUE(std::filesystem::exists(dir / "b/lightning_logs/version_0/metrics.csv")) << "the logger finished";
+
+  seed_everything(3);
+  NoisyModel resumed;
+  Trainer second(options(dir / "c", {}));
+  second.fit(resumed, shuffled_train(), val(), on_exception->ckpt_path());
+  EXPECT_FALSE(second.interrupted());
   EXPECT_TRUE(testing::flat_parameters(resumed).equal(expected));
 }
 

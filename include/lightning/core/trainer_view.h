@@ -5,10 +5,22 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 namespace lightning {
+
+/// What `on_exception` receives when SIGTERM or SIGINT stopped fit at a batch boundary. Fit then
+/// returns normally; `TrainerView::received_signal()` says which signal it was.
+class Interrupted : public std::runtime_error {
+ public:
+  Interrupted(int signal, int64_t global_step);
+  int signal() const { return signal_; }
+
+ private:
+  int signal_;
+};
 
 /// What the trainer is doing; Lightning's `trainer.state.stage`.
 enum class Stage { kNone, kFit, kSanityCheck, kValidate, kTest, kPredict };
@@ -22,6 +34,8 @@ class TrainerActions {
   virtual void save_checkpoint(const std::string& filepath, bool weights_only) = 0;
   /// Sends metrics to the loggers (rank zero) at the current logging step.
   virtual void log_metrics(const std::map<std::string, double>& metrics) = 0;
+  /// Whether the coming optimizer step is one the loggers record (every `log_every_n_steps`).
+  virtual bool should_update_logs() const = 0;
 };
 
 /// The trainer's progress and results, written by the trainer's loops and read through TrainerView.
@@ -55,6 +69,8 @@ struct TrainerState {
   /// The optimizers and schedulers of the running fit; null outside fit.
   const OptimizerConfig* optimizer_config = nullptr;
   TrainerActions* actions = nullptr;
+  /// The signal (SIGTERM, SIGINT) that stopped the last fit at a batch boundary; 0 when none did.
+  int received_signal = 0;
   /// Last values of everything logged: Lightning's `callback_metrics`.
   std::map<std::string, double> callback_metrics;
   /// What was sent to the loggers last.
@@ -110,6 +126,10 @@ class TrainerView {
   /// Sends metrics straight to the loggers at the current step (what LearningRateMonitor does);
   /// does nothing without loggers or outside a run.
   void log_metrics(const std::map<std::string, double>& metrics) const;
+  /// Whether the coming optimizer step is one the loggers record (Lightning's `should_update_logs`).
+  bool should_update_logs() const { return state_->actions != nullptr && state_->actions->should_update_logs(); }
+  /// The signal that stopped the last fit (SIGTERM, SIGINT), or 0.
+  int received_signal() const { return state_->received_signal; }
 
  private:
   TrainerState* state_;

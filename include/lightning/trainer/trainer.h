@@ -82,6 +82,8 @@ struct TrainerOptions {
   /// Stop after this many optimizer steps; -1 means no limit.
   int64_t max_steps = -1;
   std::optional<int64_t> min_steps = std::nullopt;
+  /// Stop after this much training time, "DD:HH:MM:SS" (adds a Timer).
+  std::optional<std::string> max_time = std::nullopt;
 
   /// "auto", "cpu", "cuda", "gpu" or "mps".
   std::string accelerator = "auto";
@@ -198,6 +200,8 @@ class Trainer {
   int64_t global_step() const { return state_.global_step; }
   const std::map<std::string, double>& callback_metrics() const { return state_.callback_metrics; }
   const std::map<std::string, double>& logged_metrics() const { return state_.logged_metrics; }
+  /// True when SIGTERM or SIGINT stopped the last fit (at a batch boundary; fit returned normally).
+  bool interrupted() const { return state_.received_signal != 0; }
   /// The callbacks in the order they run: the user's, the defaults that `enable_*` add, and the
   /// ModelCheckpoint callbacks last (they see what the others logged), as in Lightning.
   const std::vector<std::shared_ptr<Callback>>& callbacks() const { return callbacks_; }

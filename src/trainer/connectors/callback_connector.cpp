@@ -3,6 +3,7 @@
 #include <lightning/callbacks/model_checkpoint.h>
 #include <lightning/callbacks/model_summary.h>
 #include <lightning/callbacks/progress_bar.h>
+#include <lightning/callbacks/timer.h>
 #include <lightning/loggers/csv_logger.h>
 
 #include <fmt/format.h>
@@ -43,6 +44,11 @@ std::vector<std::shared_ptr<Callback>> configure_callbacks(const TrainerOptions&
   for (const auto& callback : given) (is<ModelCheckpoint>(callback) ? checkpoints : callbacks).push_back(callback);
   if (options.enable_progress_bar && !any_of<ProgressBar>(given)) callbacks.push_back(std::make_shared<ProgressBar>());
   if (options.enable_model_summary && !any_of<ModelSummary>(given)) callbacks.push_back(std::make_shared<ModelSummary>());
+  if (options.max_time && !any_of<Timer>(given)) {
+    if (const auto duration = parse_duration(*options.max_time)) {
+      callbacks.push_back(std::make_shared<Timer>(TimerOptions{.duration = *duration}));
+    }
+  }
   if (options.enable_checkpointing && checkpoints.empty()) checkpoints.push_back(std::make_shared<ModelCheckpoint>());
   callbacks.insert(callbacks.end(), checkpoints.begin(), checkpoints.end());
 

@@ -1,5 +1,6 @@
 #include "trainer/connectors/settings.h"
 
+#include <lightning/callbacks/timer.h>
 #include <lightning/utilities/paths.h>
 
 #include <fmt/format.h>
@@ -110,6 +111,14 @@ std::vector<Diagnostic> check_options(const TrainerOptions& o) {
                    "use -1 for no limit, or leave it unset for Lightning's default of 1000");
   }
   check_at_least(out, "LC0106", "max_steps", o.max_steps, -1, "use -1 for no limit");
+  if (o.max_time && !parse_duration(*o.max_time)) {
+    out.push_back({.code = "LC0122",
+                   .message = "Trainer option `max_time` is not a duration",
+                   .where = where("max_time"),
+                   .received = fmt::format("\"{}\"", *o.max_time),
+                   .expected = "\"DD:HH:MM:SS\" (days, then hours below 24, minutes and seconds below 60)",
+                   .help = "e.g. .max_time = \"00:12:00:00\" for twelve hours"});
+  }
   if (o.min_epochs) {
     check_at_least(out, "LC0107", "min_epochs", *o.min_epochs, 0, "use 0 or leave it unset");
     if (o.max_epochs && *o.max_epochs >= 0 && *o.min_epochs > *o.max_epochs) {
