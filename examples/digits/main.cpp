@@ -79,12 +79,19 @@ int main(int argc, char** argv) {
     pl::seed_everything(42);
     DigitsDataModule data(path);
     DigitsClassifier model;
-    pl::Trainer trainer({.max_epochs = 20, .accelerator = "cpu", .enable_progress_bar = false});
+    auto checkpoint = std::make_shared<pl::ModelCheckpoint>(pl::ModelCheckpointOptions{
+        .filename = "{epoch}-{val_acc:.3f}", .monitor = "val_acc", .save_last = true, .mode = "max"});
+    auto early_stopping = std::make_shared<pl::EarlyStopping>(pl::EarlyStoppingOptions{.monitor = "val_loss", .patience = 5});
+    auto csv = std::make_shared<pl::CSVLogger>();
+    pl::Trainer trainer({.max_epochs = 20, .accelerator = "cpu", .callbacks = {checkpoint, early_stopping},
+                         .logger = std::vector<std::shared_ptr<pl::Logger>>{csv}});
     trainer.fit(model, data);
     std::printf("fit: %lld epochs, %lld optimizer steps, val_acc %.4f\n",
                 static_cast<long long>(trainer.current_epoch()),
                 static_cast<long long>(trainer.global_step()), trainer.callback_metrics().at("val_acc"));
-    auto results = trainer.test(model, data);
+    std::printf("logs: %s\nbest checkpoint: %s (val_acc %.4f)\n", csv->log_dir().c_str(),
+                checkpoint->best_model_path().c_str(), checkpoint->best_model_score().value_or(0.0));
+    auto results = trainer.test(model, data, "best");
     for (const auto& [name, value] : results.at(0)) std::printf("%s %.4f\n", name.c_str(), value);
   } catch (const pl::MisconfigurationException& e) {
     std::fprintf(stderr, "%s\n", e.what());

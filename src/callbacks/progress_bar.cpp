@@ -59,8 +59,12 @@ void ProgressBar::show(const TrainerView& trainer, const std::string& label, int
     }
     return;
   }
-  const int64_t every = options_.plain_every_n_batches > 0 ? options_.plain_every_n_batches : std::max<int64_t>(1, total / 10);
-  if (last || done % every == 0) console::info(render(label, done, total, elapsed, trainer.progress_bar_metrics(), false));
+  // A log gets a line every quarter of a loop, and validation inside fit only its last line.
+  const bool inside_fit = trainer.stage() == Stage::kFit && !trainer.training();
+  const int64_t every = options_.plain_every_n_batches > 0 ? options_.plain_every_n_batches : std::max<int64_t>(1, total / 4);
+  if (last || (!inside_fit && done % every == 0)) {
+    console::info(render(label, done, total, elapsed, trainer.progress_bar_metrics(), false));
+  }
 }
 
 void ProgressBar::on_train_epoch_start(const TrainerView&, LightningModule&) {
@@ -84,9 +88,21 @@ void ProgressBar::on_train_epoch_end(const TrainerView& trainer, LightningModule
 
 void ProgressBar::evaluation_batch(const TrainerView& trainer, const std::string& label, int64_t batch_idx,
                                    int64_t dataloader_idx, int64_t total) {
-  if (batch_idx == 0) evaluation_start_ = Clock::now();
   show(trainer, fmt::format("{} DataLoader {}", label, dataloader_idx), batch_idx + 1, total, batch_idx + 1 == total,
        evaluation_start_);
+}
+
+void ProgressBar::on_validation_batch_start(const TrainerView&, LightningModule&, const Batch&, int64_t batch_idx,
+                                            int64_t) {
+  if (batch_idx == 0) evaluation_start_ = Clock::now();
+}
+
+void ProgressBar::on_test_batch_start(const TrainerView&, LightningModule&, const Batch&, int64_t batch_idx, int64_t) {
+  if (batch_idx == 0) evaluation_start_ = Clock::now();
+}
+
+void ProgressBar::on_predict_batch_start(const TrainerView&, LightningModule&, const Batch&, int64_t batch_idx, int64_t) {
+  if (batch_idx == 0) evaluation_start_ = Clock::now();
 }
 
 void ProgressBar::on_validation_batch_end(const TrainerView& trainer, LightningModule&, const StepOutput&, const Batch&,

@@ -11,7 +11,7 @@ namespace lightning {
 struct ProgressBarOptions {
   /// On a terminal, redraw every this many batches.
   int64_t refresh_rate = 1;
-  /// In a pipe or a CI log, print a line every this many batches; 0 means about ten per epoch.
+  /// In a pipe or a CI log, print a line every this many batches; 0 means every quarter of a loop.
   int64_t plain_every_n_batches = 0;
 };
 
@@ -20,7 +20,8 @@ struct ProgressBarOptions {
 ///
 ///   Epoch 3:  50%|█████     | 16/32 [00:01<00:01, 25.31it/s, train_loss=0.123]
 ///
-/// In a pipe or a CI log, a plain line every few batches instead of control characters:
+/// In a pipe or a CI log, a plain line every quarter of a loop (validation inside fit: its last
+/// line only) instead of control characters:
 ///
 ///   Epoch 3: 16/32 (50%) [00:01<00:01, 25.31it/s] train_loss=0.123
 ///
@@ -37,6 +38,12 @@ class ProgressBar : public Callback {
   void on_train_batch_end(const TrainerView& trainer, LightningModule& module, const StepOutput& outputs,
                           const Batch& batch, int64_t batch_idx) override;
   void on_train_epoch_end(const TrainerView& trainer, LightningModule& module) override;
+  void on_validation_batch_start(const TrainerView& trainer, LightningModule& module, const Batch& batch,
+                                 int64_t batch_idx, int64_t dataloader_idx) override;
+  void on_test_batch_start(const TrainerView& trainer, LightningModule& module, const Batch& batch, int64_t batch_idx,
+                           int64_t dataloader_idx) override;
+  void on_predict_batch_start(const TrainerView& trainer, LightningModule& module, const Batch& batch,
+                              int64_t batch_idx, int64_t dataloader_idx) override;
   void on_validation_batch_end(const TrainerView& trainer, LightningModule& module, const StepOutput& outputs,
                                const Batch& batch, int64_t batch_idx, int64_t dataloader_idx) override;
   void on_validation_end(const TrainerView& trainer, LightningModule& module) override;
