@@ -10,6 +10,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # (measured in docs/performance.md).
 PACKAGES := cmake make g++ ccache pkg-config \
   libtorch-dev libgloo-dev libfmt-dev nlohmann-json3-dev zlib1g-dev libyaml-cpp-dev \
+  libprotobuf-dev protobuf-compiler libcrcutil-dev python3-protobuf \
   libgtest-dev libgmock-dev libbenchmark-dev libopenblas0-pthread \
   python3-torch dataset-fashion-mnist
 

@@ -25,6 +25,7 @@
 #include <lightning/diagnostics/diagnostic.h>
 #include <lightning/loggers/csv_logger.h>
 #include <lightning/loggers/logger.h>
+#include <lightning/loggers/tensorboard_logger.h>
 #include <lightning/trainer/trainer.h>
 #include <lightning/utilities/memory.h>
 #include <lightning/utilities/seed.h>

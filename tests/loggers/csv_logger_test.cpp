@@ -101,11 +101,14 @@ TEST(CSVLogger, AnUnusableSaveDirIsLC0601AndAZeroFlushIntervalLC0602) {
   }
 }
 
-TEST(CSVLogger, IsTheDefaultLoggerUnderDefaultRootDir) {
+TEST(CSVLogger, IsADefaultLoggerWithTensorBoardInOneFolderUnderDefaultRootDir) {
   TempDir dir;
   Trainer trainer({.default_root_dir = dir / "root"});
-  ASSERT_EQ(trainer.loggers().size(), 1u);
+  ASSERT_EQ(trainer.loggers().size(), 2u);
+  EXPECT_NE(dynamic_cast<TensorBoardLogger*>(trainer.loggers()[0].get()), nullptr);
+  EXPECT_NE(dynamic_cast<CSVLogger*>(trainer.loggers()[1].get()), nullptr);
   EXPECT_EQ(trainer.loggers()[0]->log_dir(), dir / "root/lightning_logs/version_0");
+  EXPECT_EQ(trainer.loggers()[1]->log_dir(), dir / "root/lightning_logs/version_0");
   EXPECT_EQ(trainer.view().log_dir(), dir / "root/lightning_logs/version_0");
   EXPECT_TRUE(Trainer({.logger = false}).loggers().empty());
   EXPECT_TRUE(Trainer({.fast_dev_run = 1}).loggers().empty());

@@ -5,6 +5,7 @@
 #include <lightning/callbacks/progress_bar.h>
 #include <lightning/callbacks/timer.h>
 #include <lightning/loggers/csv_logger.h>
+#include <lightning/loggers/tensorboard_logger.h>
 
 #include <fmt/format.h>
 
@@ -73,7 +74,10 @@ std::vector<std::shared_ptr<Logger>> configure_loggers(const TrainerOptions& opt
   if (!options.logger.enabled() || options.fast_dev_run > 0) return {};
   if (!options.logger.loggers().empty()) return options.logger.loggers();
   const std::string root = options.default_root_dir.empty() ? "." : options.default_root_dir;
-  return {std::make_shared<CSVLogger>(CSVLoggerOptions{.save_dir = root})};
+  // Both write into one folder, lightning_logs/version_<N>, as a Lightning user expects.
+  auto tensorboard = std::make_shared<TensorBoardLogger>(TensorBoardLoggerOptions{.save_dir = root});
+  auto csv = std::make_shared<CSVLogger>(CSVLoggerOptions{.save_dir = root, .version = tensorboard->version()});
+  return {tensorboard, csv};
 }
 
 }  // namespace lightning::detail

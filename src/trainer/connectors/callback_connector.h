@@ -19,8 +19,9 @@ namespace lightning::detail {
 /// `problems`.
 std::vector<std::shared_ptr<Callback>> configure_callbacks(const TrainerOptions& options, DiagnosticCollector& problems);
 
-/// The loggers given, or with `logger = true` and none given a CSVLogger under default_root_dir
-/// ("lightning_logs/version_<N>"); none with `logger = false` or fast_dev_run.
+/// The loggers given, or with `logger = true` and none given a TensorBoardLogger and a CSVLogger
+/// sharing `<default_root_dir>/lightning_logs/version_<N>`; none with `logger = false` or
+/// fast_dev_run.
 std::vector<std::shared_ptr<Logger>> configure_loggers(const TrainerOptions& options);
 
 }  // namespace lightning::detail
