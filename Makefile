@@ -41,6 +41,7 @@ demo: build
 
 bench: build
 	$(BUILD_DIR)/bench/trainer_overhead
+	$(BUILD_DIR)/bench/checkpoint_io
 
 clean:
 	rm -rf $(BUILD_DIR)

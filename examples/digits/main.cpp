@@ -82,14 +82,14 @@ int main(int argc, char** argv) {
     auto checkpoint = std::make_shared<pl::ModelCheckpoint>(pl::ModelCheckpointOptions{
         .filename = "{epoch}-{val_acc:.3f}", .monitor = "val_acc", .save_last = true, .mode = "max"});
     auto early_stopping = std::make_shared<pl::EarlyStopping>(pl::EarlyStoppingOptions{.monitor = "val_loss", .patience = 5});
-    auto csv = std::make_shared<pl::CSVLogger>();
-    pl::Trainer trainer({.max_epochs = 20, .accelerator = "cpu", .callbacks = {checkpoint, early_stopping},
-                         .logger = std::vector<std::shared_ptr<pl::Logger>>{csv}});
+    // logger = true (the default): TensorBoard and CSV logs in lightning_logs/version_<N>.
+    pl::Trainer trainer({.max_epochs = 20, .accelerator = "cpu", .callbacks = {checkpoint, early_stopping}});
     trainer.fit(model, data);
     std::printf("fit: %lld epochs, %lld optimizer steps, val_acc %.4f\n",
                 static_cast<long long>(trainer.current_epoch()),
                 static_cast<long long>(trainer.global_step()), trainer.callback_metrics().at("val_acc"));
-    std::printf("logs: %s\nbest checkpoint: %s (val_acc %.4f)\n", csv->log_dir().c_str(),
+    std::printf("logs: %s (tensorboard --logdir lightning_logs)\nbest checkpoint: %s (val_acc %.4f)\n",
+                trainer.view().log_dir().c_str(),
                 checkpoint->best_model_path().c_str(), checkpoint->best_model_score().value_or(0.0));
     auto results = trainer.test(model, data, "best");
     for (const auto& [name, value] : results.at(0)) std::printf("%s %.4f\n", name.c_str(), value);
