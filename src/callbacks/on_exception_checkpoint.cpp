@@ -38,8 +38,8 @@ void OnExceptionCheckpoint::preflight(const TrainerView&, const std::set<std::st
 void OnExceptionCheckpoint::on_exception(const TrainerView& trainer, LightningModule&, const std::exception& exception) {
   if (trainer.stage() != Stage::kFit) return;
   trainer.save_checkpoint(ckpt_path());
-  console::info(fmt::format("OnExceptionCheckpoint: saved \"{}\" after {} ({} optimizer steps)", ckpt_path(),
-                            exception.what(), trainer.global_step()));
+  console::info(fmt::format("OnExceptionCheckpoint: saved \"{}\" at global step {} ({})", ckpt_path(),
+                            trainer.global_step(), exception.what()));
 }
 
 }  // namespace lightning
