@@ -165,9 +165,13 @@ class FitLoop {
     context_.results = &train_results_;
     context_.scope = LogScope::kTrainingEpoch;
     context_.progress.epoch_finished = true;
-    context_.hook(&Callback::on_train_epoch_end, &LightningModule::on_train_epoch_end);
+    // As in Lightning, the callbacks that monitor a metric (ModelCheckpoint, EarlyStopping) run
+    // after the module's hook, so they can monitor a key it logs.
+    context_.callback_hook_if(&Callback::on_train_epoch_end, [](const Callback& c) { return !monitors_metrics(c); });
+    module_.on_train_epoch_end();
     train_results_.update_callback_metrics(state_.callback_metrics, /*epoch_ended=*/true);
     train_results_.update_progress_bar_metrics(state_.progress_bar_metrics, /*epoch_ended=*/true);
+    context_.callback_hook_if(&Callback::on_train_epoch_end, monitors_metrics);
     context_.send_to_loggers(train_results_.epoch_metrics(/*for_logger=*/true),
                              std::max<int64_t>(context_.progress.batches_that_stepped - 1, 0));
     finish_epoch();

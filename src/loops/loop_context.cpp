@@ -1,5 +1,7 @@
 #include "loops/loop_context.h"
 
+#include <lightning/callbacks/early_stopping.h>
+#include <lightning/callbacks/model_checkpoint.h>
 #include <lightning/checkpoint/checkpoint_io.h>
 #include <lightning/diagnostics/diagnostic.h>
 
@@ -90,6 +92,11 @@ void LoopContext::send_to_loggers(std::map<std::string, double> metrics, int64_t
   for (const auto& [key, value] : metrics) state_.logged_metrics[key] = value;
   if (!loggers_active() || state_.global_rank != 0) return;
   for (const auto& logger : loggers_) logger->log_metrics(metrics, step);
+}
+
+bool monitors_metrics(const Callback& callback) {
+  return dynamic_cast<const ModelCheckpoint*>(&callback) != nullptr ||
+         dynamic_cast<const EarlyStopping*>(&callback) != nullptr;
 }
 
 Diagnostic missing_step(std::string_view step, std::string_view entry) {

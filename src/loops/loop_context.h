@@ -67,6 +67,15 @@ class LoopContext final : public ModuleHost, public TrainerActions {
     for (const auto& callback : callbacks_) ((*callback).*on_callback)(view_, module_, args...);
   }
 
+  /// A callback-only hook on the callbacks `which` selects, in order.
+  template <class Which, class... CallbackArgs, class... Args>
+  void callback_hook_if(void (Callback::*on_callback)(const TrainerView&, LightningModule&, CallbackArgs...),
+                        Which&& which, Args&&... args) {
+    for (const auto& callback : callbacks_) {
+      if (which(*callback)) ((*callback).*on_callback)(view_, module_, args...);
+    }
+  }
+
   /// Sends metrics to every logger (rank zero only), adding "epoch" as Lightning does.
   void send_to_loggers(std::map<std::string, double> metrics, int64_t step);
   bool loggers_active() const { return settings_.loggers_enabled && !loggers_.empty(); }
@@ -95,6 +104,9 @@ class LoopContext final : public ModuleHost, public TrainerActions {
   TrainerView& view_;
   const Settings& settings_;
 };
+
+/// ModelCheckpoint and EarlyStopping: Lightning calls their on_train_epoch_end after the module's.
+bool monitors_metrics(const Callback& callback);
 
 /// The module does not define `step` ("training_step", "validation_step", "test_step",
 /// "predict_step"), which `entry` ("fit", "validate", ...) needs: LC0301, LC0303, LC0304, LC0305.

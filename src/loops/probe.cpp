@@ -229,10 +229,19 @@ ProbeReport probe_fit(LoopContext& context, DataLoader& train, std::vector<DataL
       guarded("training_step (backward)", batch, module, problems, [&] { output.loss.backward(); });
     }
   }
+  // The module's epoch-end hook too: metrics computed there (Lightning's pattern of collecting
+  // step outputs and reducing them in on_train_epoch_end) are monitored as often as step metrics,
+  // and the hook empties what the probed step collected.
+  if (!found_something()) {
+    context.scope = LogScope::kTrainingEpoch;
+    guarded("on_train_epoch_end", batch, module, problems, [&] { module.on_train_epoch_end(); });
+  }
   add_keys(results, report.logged_keys);
 
-  // One batch of each validation loader, as the sanity check would run it.
+  // One batch of each validation loader, as the sanity check would run it, then the module's
+  // on_validation_epoch_end.
   module.eval();
+  bool validated = false;
   for (std::size_t k = 0; k < val.size() && !found_something(); ++k) {
     if (detail::limited_batches(context.settings().limit_val_batches, val[k].size()) == 0) continue;
     val[k].set_epoch(state.current_epoch);
@@ -250,6 +259,16 @@ ProbeReport probe_fit(LoopContext& context, DataLoader& train, std::vector<DataL
       problems.error(missing_step("validation_step", "fit with validation loaders"));
     }
     add_keys(val_results, report.logged_keys);
+    validated = true;
+  }
+  if (validated && !found_something()) {
+    ResultCollection epoch_results;
+    context.results = &epoch_results;
+    context.scope = LogScope::kEvaluation;
+    context.dataloader_suffix.clear();
+    c10::InferenceMode no_autograd;
+    guarded("on_validation_epoch_end", Batch(), module, problems, [&] { module.on_validation_epoch_end(); });
+    add_keys(epoch_results, report.logged_keys);
   }
   return report;
 }

@@ -1,7 +1,8 @@
 #pragma once
 // Stage 3 of the diagnostics engine: one training batch (forward, loss, backward, no optimizer
-// step) and one batch of each validation loader, run before training to learn what the module
-// logs and whether its batches fit it. The probe leaves no trace: parameters, buffers, gradients,
+// step, then the module's on_train_epoch_end) and one batch of each validation loader (then the
+// module's on_validation_epoch_end), run before training to learn what the module logs and
+// whether its batches fit it. The probe leaves no trace: parameters, buffers, gradients,
 // the random generators, the module's mode and the trainer's metrics are as they were.
 
 #include <lightning/diagnostics/diagnostic.h>

@@ -128,12 +128,13 @@ TEST(Resume, FromACheckpointSavedAtAnEpochsEndStartsTheNextEpoch) {
   EXPECT_TRUE(testing::flat_parameters(resumed).equal(expected));
 }
 
-/// Stands for a scheduler's preemption: SIGTERM arrives during optimizer step `step`.
-struct SigtermAt : Callback {
+/// Stands for a scheduler's preemption (SIGTERM) or a Ctrl-C (SIGINT) during optimizer step `step`.
+struct SignalAt : Callback {
   int64_t step;
-  explicit SigtermAt(int64_t step) : step(step) {}
+  int signal;
+  SignalAt(int64_t step, int signal) : step(step), signal(signal) {}
   void on_train_batch_end(const TrainerView& trainer, LightningModule&, const StepOutput&, const Batch&, int64_t) override {
-    if (trainer.global_step() == step) std::raise(SIGTERM);
+    if (trainer.global_step() == step) std::raise(signal);
   }
 };
 
@@ -144,7 +145,7 @@ TEST(Resume, SigtermStopsAtTheBatchBoundarySavesAndResumesBitwise) {
   seed_everything(11);
   NoisyModel preempted;
   auto on_exception = std::make_shared<OnExceptionCheckpoint>(OnExceptionCheckpointOptions{.dirpath = dir / "ckpts"});
-  Trainer first({.max_epochs = 3, .callbacks = {std::make_shared<SigtermAt>(13), on_exception},
+  Trainer first({.max_epochs = 3, .callbacks = {std::make_shared<SignalAt>(13, SIGTERM), on_exception},
                  .enable_progress_bar = false, .enable_model_summary = false, .enable_checkpointing = false,
                  .default_root_dir = dir / "b"});
   first.fit(preempted, shuffled_train(), val());  // returns: the process lives on
@@ -159,6 +160,19 @@ TEST(Resume, SigtermStopsAtTheBatchBoundarySavesAndResumesBitwise) {
   second.fit(resumed, shuffled_train(), val(), on_exception->ckpt_path());
   EXPECT_FALSE(second.interrupted());
   EXPECT_TRUE(testing::flat_parameters(resumed).equal(expected));
+}
+
+TEST(Resume, CtrlCStopsFitTheSameWayAndTheHandlersAreRestoredAfter) {
+  testing::BoringModel model;
+  Trainer trainer({.max_epochs = 3, .callbacks = {std::make_shared<SignalAt>(2, SIGINT)}, .logger = false,
+                   .enable_progress_bar = false, .enable_model_summary = false, .enable_checkpointing = false});
+  trainer.fit(model, testing::random_loader(16, 4));
+  EXPECT_TRUE(trainer.interrupted());
+  EXPECT_EQ(trainer.view().received_signal(), SIGINT);
+  EXPECT_EQ(trainer.global_step(), 2);
+  struct sigaction now {};
+  ::sigaction(SIGINT, nullptr, &now);
+  EXPECT_EQ(now.sa_handler, SIG_DFL) << "the default handler is back once fit returns";
 }
 
 TEST(Resume, LastWithoutACheckpointIsLC0404AndAMissingFileLC0401BeforeAnyStep) {

@@ -21,20 +21,8 @@ std::string read_file(const std::string& path) {
   return text.str();
 }
 
-/// Logs "a" = the global step in each training step and "val_x" = 10 * epoch in validation.
-struct CountingModule : testing::BoringModel {
-  StepOutput training_step(const Batch& batch, int64_t) override {
-    log("a", static_cast<double>(global_step()));
-    return loss(batch);
-  }
-  StepOutput validation_step(const Batch& batch, int64_t) override {
-    log("val_x", 10.0 * static_cast<double>(current_epoch()));
-    return loss(batch);
-  }
-};
-
 std::string fit_and_read(const TempDir& dir, int64_t flush_every) {
-  CountingModule model;
+  testing::CountingModule model;
   model.save_hyperparameters({{"lr", 0.1}, {"name", std::string("boring")}, {"layers", int64_t{2}}, {"dropout", false}});
   auto csv = std::make_shared<CSVLogger>(CSVLoggerOptions{.save_dir = dir / "logs", .flush_logs_every_n_steps = flush_every});
   Trainer trainer({.max_epochs = 2, .logger = csv, .log_every_n_steps = 2, .enable_progress_bar = false,

@@ -14,20 +14,9 @@ namespace {
 
 using ::testing::HasSubstr;
 
-struct CountingModule : testing::BoringModel {
-  StepOutput training_step(const Batch& batch, int64_t) override {
-    log("a", static_cast<double>(global_step()));
-    return loss(batch);
-  }
-  StepOutput validation_step(const Batch& batch, int64_t) override {
-    log("val_x", 10.0 * static_cast<double>(current_epoch()));
-    return loss(batch);
-  }
-};
-
 TEST(TensorBoardLogger, WritesRecordsWithValidChecksumsAndEveryValue) {
   testing::TempDir dir;
-  CountingModule model;
+  testing::CountingModule model;
   model.save_hyperparameters({{"lr", 0.1}, {"name", std::string("boring")}, {"layers", int64_t{2}}, {"dropout", false}});
   auto tensorboard = std::make_shared<TensorBoardLogger>(TensorBoardLoggerOptions{.save_dir = dir.path().string()});
   Trainer trainer({.max_epochs = 2, .logger = tensorboard, .log_every_n_steps = 2, .enable_progress_bar = false,

@@ -117,6 +117,16 @@ StepOutput ScriptedMetricModel::validation_step(const Batch& batch, int64_t) {
   return loss(batch);
 }
 
+StepOutput CountingModule::training_step(const Batch& batch, int64_t) {
+  log("a", static_cast<double>(global_step()));
+  return loss(batch);
+}
+
+StepOutput CountingModule::validation_step(const Batch& batch, int64_t) {
+  log("val_x", 10.0 * static_cast<double>(current_epoch()));
+  return loss(batch);
+}
+
 at::Tensor flat_parameters(torch::nn::Module& module) {
   return torch::nn::utils::parameters_to_vector(module.parameters()).detach().clone();
 }

@@ -70,6 +70,13 @@ struct ScriptedMetricModel : BoringModel {
   StepOutput validation_step(const Batch& batch, int64_t batch_idx) override;
 };
 
+/// Logs "a" = the global step in each training step and "val_x" = 10 * epoch in validation, so
+/// loggers receive values a test can predict.
+struct CountingModule : BoringModel {
+  StepOutput training_step(const Batch& batch, int64_t batch_idx) override;
+  StepOutput validation_step(const Batch& batch, int64_t batch_idx) override;
+};
+
 /// Every parameter of a module flattened into one tensor, for comparisons.
 at::Tensor flat_parameters(torch::nn::Module& module);
 

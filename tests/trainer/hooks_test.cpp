@@ -121,9 +121,12 @@ TEST(Hooks, FitCallsLightningsHooksInLightningsOrder) {
   Calls expected;
   both(expected, "setup");
   expected.push_back("configure_optimizers");
-  // The diagnostics probe: steps only, no hooks, undone before training.
+  // The diagnostics probe: the steps and the module's epoch-end hooks, no callback, undone before
+  // training.
   expected.push_back("probe:training_step");
+  expected.push_back("probe:on_train_epoch_end");
   expected.push_back("probe:validation_step");
+  expected.push_back("probe:on_validation_epoch_end");
   both(expected, "on_fit_start");
   expected.push_back("Callback.on_sanity_check_start");
   evaluation(expected, "validation", "validation_step");

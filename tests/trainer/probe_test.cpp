@@ -8,6 +8,7 @@
 #include <torch/optim/sgd.h>
 
 #include <ATen/ATen.h>
+#include <numeric>
 #include <gtest/gtest.h>
 
 namespace lightning {
@@ -189,6 +190,44 @@ TEST(Probe, CheckReturnsTheReportWithoutThrowingOrTraining) {
   ASSERT_EQ(found.size(), 1u);
   EXPECT_EQ(found[0].code, "LC0323");
   EXPECT_EQ(trainer.global_step(), 0);
+}
+
+/// Lightning's pattern: collect in the steps, reduce and log in the epoch-end hooks, then clear.
+struct EpochEndMetrics : BoringModel {
+  std::vector<double> train_losses;
+  std::vector<int64_t> train_counts_at_epoch_end;
+  std::vector<double> val_losses;
+  StepOutput training_step(const Batch& batch, int64_t) override {
+    auto value = loss(batch);
+    train_losses.push_back(value.item<double>());
+    return value;
+  }
+  void on_train_epoch_end() override {
+    if (!trainer().probing()) train_counts_at_epoch_end.push_back(static_cast<int64_t>(train_losses.size()));
+    log("train_loss_mean", std::accumulate(train_losses.begin(), train_losses.end(), 0.0) / train_losses.size());
+    train_losses.clear();
+  }
+  StepOutput validation_step(const Batch& batch, int64_t) override {
+    val_losses.push_back(loss(batch).item<double>());
+    return {};
+  }
+  void on_validation_epoch_end() override {
+    log("val_acc", 1.0 - std::accumulate(val_losses.begin(), val_losses.end(), 0.0) / val_losses.size());
+    val_losses.clear();
+  }
+};
+
+TEST(Probe, LearnsKeysLoggedInEpochEndHooksAndItsCollectedOutputsAreCleared) {
+  testing::TempDir dir;
+  EpochEndMetrics model;
+  auto checkpoint = std::make_shared<ModelCheckpoint>(
+      ModelCheckpointOptions{.dirpath = dir.path().string(), .monitor = "val_acc", .mode = "max"});
+  auto early_stopping = std::make_shared<EarlyStopping>(EarlyStoppingOptions{.monitor = "train_loss_mean"});
+  Trainer trainer({.max_epochs = 2, .callbacks = {checkpoint, early_stopping}, .logger = false,
+                   .enable_progress_bar = false, .enable_model_summary = false});
+  trainer.fit(model, random_loader(16, 4), random_loader(8, 4));
+  EXPECT_EQ(model.train_counts_at_epoch_end, (std::vector<int64_t>{4, 4})) << "the probe's step is not counted in epoch 0";
+  EXPECT_TRUE(checkpoint->best_model_score().has_value());
 }
 
 }  // namespace
