@@ -80,6 +80,13 @@ Trainer::Trainer(TrainerOptions options) : options_(std::move(options)) {
       !options_.val_check_interval.is_count() && options_.val_check_interval.fraction() == 1.0;
 }
 
+/// The module, optimizers and loop position of the last fit, for save_checkpoint after it.
+struct Trainer::LastFit {
+  LightningModule* model;
+  OptimizerConfig optimizer_config;
+  detail::FitProgress progress;
+};
+
 Trainer::~Trainer() = default;
 
 namespace {
@@ -214,6 +221,25 @@ void Trainer::fit(LightningModule& model, DataLoader train_dataloader,
     }
     detail::run_fit(ctx, train_dataloader, val_dataloaders);
   });
+  // What Trainer::save_checkpoint needs once fit has returned (finished or interrupted).
+  last_fit_ = std::make_unique<LastFit>(LastFit{&model, std::move(context.optimizer_config), context.progress});
+}
+
+void Trainer::save_checkpoint(const std::string& filepath, bool weights_only) {
+  if (!last_fit_) {
+    throw std::logic_error("Trainer::save_checkpoint: no fit has returned yet; call it after fit, or from a callback "
+                           "through TrainerView::save_checkpoint");
+  }
+  const auto settings = detail::resolve_settings(options_);
+  detail::LoopContext context(*last_fit_->model, callbacks_, loggers_, state_, view_, settings);
+  context.optimizer_config = std::move(last_fit_->optimizer_config);
+  context.progress = last_fit_->progress;
+  struct GiveBack {  // the optimizers stay with the trainer, for the next save
+    detail::LoopContext& context;
+    LastFit& last_fit;
+    ~GiveBack() { last_fit.optimizer_config = std::move(context.optimizer_config); }
+  } give_back{context, *last_fit_};
+  context.save_checkpoint(filepath, weights_only);
 }
 
 std::vector<Diagnostic> Trainer::check(LightningModule& model, DataLoader train_dataloader,

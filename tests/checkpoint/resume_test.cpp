@@ -175,6 +175,27 @@ TEST(Resume, CtrlCStopsFitTheSameWayAndTheHandlersAreRestoredAfter) {
   EXPECT_EQ(now.sa_handler, SIG_DFL) << "the default handler is back once fit returns";
 }
 
+TEST(Resume, TrainerSaveCheckpointAfterFitContinuesInASecondFit) {
+  TempDir dir;
+  const at::Tensor expected = uninterrupted_weights(dir / "a");  // 3 epochs
+
+  seed_everything(11);
+  NoisyModel first_model;
+  TrainerOptions two_epochs = options(dir / "b", {});
+  two_epochs.max_epochs = 2;
+  Trainer first(two_epochs);
+  EXPECT_THROW(first.save_checkpoint(dir / "early.ckpt"), std::logic_error);
+  first.fit(first_model, shuffled_train(), val());
+  first.save_checkpoint(dir / "after_two_epochs.ckpt");
+  EXPECT_EQ(load_checkpoint_file(dir / "after_two_epochs.ckpt").at("global_step").toInt(), 20);
+
+  seed_everything(4);
+  NoisyModel resumed;
+  Trainer second(options(dir / "c", {}));
+  second.fit(resumed, shuffled_train(), val(), dir / "after_two_epochs.ckpt");
+  EXPECT_TRUE(testing::flat_parameters(resumed).equal(expected));
+}
+
 TEST(Resume, LastWithoutACheckpointIsLC0404AndAMissingFileLC0401BeforeAnyStep) {
   TempDir dir;
   NoisyModel model;

@@ -200,6 +200,10 @@ class Trainer {
   int64_t global_step() const { return state_.global_step; }
   const std::map<std::string, double>& callback_metrics() const { return state_.callback_metrics; }
   const std::map<std::string, double>& logged_metrics() const { return state_.logged_metrics; }
+  /// Saves a checkpoint of the last fit (Lightning's `trainer.save_checkpoint`), as ModelCheckpoint
+  /// would have at its end: `fit(..., filepath)` continues from it. The module given to that fit
+  /// must still exist. Throws std::logic_error before a fit has returned.
+  void save_checkpoint(const std::string& filepath, bool weights_only = false);
   /// True when SIGTERM or SIGINT stopped the last fit (at a batch boundary; fit returned normally).
   bool interrupted() const { return state_.received_signal != 0; }
   /// The callbacks in the order they run: the user's, the defaults that `enable_*` add, and the
@@ -213,6 +217,8 @@ class Trainer {
   void run_evaluation_stage(LightningModule& model, Stage stage, const detail::Settings& settings,
                             const std::string& ckpt_path, Body&& body);
 
+  struct LastFit;
+  std::unique_ptr<LastFit> last_fit_;
   TrainerOptions options_;
   TrainerState state_;
   TrainerView view_{state_};
