@@ -67,7 +67,7 @@ CSVLogger::CSVLogger(CSVLoggerOptions options) : options_(std::move(options)) {
 
 CSVLogger::~CSVLogger() {
   try {
-    save();
+    if (!pending_rows_.empty()) save();  // a logger never written to leaves no folder behind
   } catch (...) {  // a destructor must not throw; finalize reports write errors
   }
 }

@@ -37,12 +37,13 @@ LoopContext::~LoopContext() {
 }
 
 void LoopContext::save_checkpoint(const std::string& filepath, bool weights_only) {
-  if (state_.probing) return;  // the probe leaves no trace, files included
+  // The probe leaves no trace, files included; other ranks hold the same state as rank zero.
+  if (state_.probing || state_.global_rank != 0) return;
   save_checkpoint_file(dump_checkpoint(*this, weights_only), filepath);
 }
 
 void LoopContext::log_metrics(const std::map<std::string, double>& metrics) {
-  if (metrics.empty() || !loggers_active() || state_.global_rank != 0 || state_.probing) return;
+  if (metrics.empty() || !loggers_active() || state_.probing) return;
   for (const auto& logger : loggers_) logger->log_metrics(metrics, progress.batches_that_stepped);
 }
 
@@ -90,7 +91,7 @@ void LoopContext::send_to_loggers(std::map<std::string, double> metrics, int64_t
   if (metrics.empty()) return;
   metrics["epoch"] = static_cast<double>(state_.current_epoch);
   for (const auto& [key, value] : metrics) state_.logged_metrics[key] = value;
-  if (!loggers_active() || state_.global_rank != 0) return;
+  if (!loggers_active()) return;
   for (const auto& logger : loggers_) logger->log_metrics(metrics, step);
 }
 

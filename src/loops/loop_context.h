@@ -78,7 +78,8 @@ class LoopContext final : public ModuleHost, public TrainerActions {
 
   /// Sends metrics to every logger (rank zero only), adding "epoch" as Lightning does.
   void send_to_loggers(std::map<std::string, double> metrics, int64_t step);
-  bool loggers_active() const { return settings_.loggers_enabled && !loggers_.empty(); }
+  /// Loggers are written on rank zero only, as in Lightning.
+  bool loggers_active() const { return settings_.loggers_enabled && !loggers_.empty() && state_.global_rank == 0; }
 
   LightningModule& module() { return module_; }
   TrainerState& state() { return state_; }

@@ -1,6 +1,7 @@
 #include <lightning/trainer/trainer.h>
 
 #include <lightning/diagnostics/diagnostic.h>
+#include <lightning/utilities/console.h>
 #include <lightning/utilities/memory.h>
 
 #include "loops/loop_context.h"
@@ -71,6 +72,9 @@ Trainer::Trainer(TrainerOptions options) : options_(std::move(options)) {
   callbacks_ = detail::configure_callbacks(options_, problems);
   problems.throw_if_errors();
   loggers_ = detail::configure_loggers(options_);
+  // The process's rank from the launcher's environment (RANK, then SLURM_PROCID): loggers,
+  // checkpoint files and the console act on rank zero only.
+  state_.global_rank = console::global_rank();
   state_.default_root_dir = options_.default_root_dir.empty() ? "." : options_.default_root_dir;
   state_.log_dir = loggers_.empty() ? state_.default_root_dir : loggers_.front()->log_dir();
   for (const auto& logger : loggers_) state_.logger_names.push_back(logger->name());
@@ -114,13 +118,17 @@ void run_stage(detail::LoopContext& context, Stage stage,
     state.received_signal = interrupted.signal();
     context.results = nullptr;
     context.callback_hook(&Callback::on_exception, interrupted);
-    for (const auto& logger : context.loggers()) logger->finalize("failed");
+    if (context.loggers_active()) {
+      for (const auto& logger : context.loggers()) logger->finalize("failed");
+    }
     state.stage = Stage::kNone;
     return;
   } catch (const std::exception& error) {
     context.results = nullptr;  // the loop that owned them is gone; logging now records nothing
     context.callback_hook(&Callback::on_exception, error);
-    for (const auto& logger : context.loggers()) logger->finalize("failed");
+    if (context.loggers_active()) {
+      for (const auto& logger : context.loggers()) logger->finalize("failed");
+    }
     state.stage = Stage::kNone;
     throw;
   }
