@@ -30,6 +30,13 @@ std::optional<double> momentum_of(const torch::optim::OptimizerOptions& options)
   return std::nullopt;
 }
 
+/// Logs `values` and remembers them as the last logged.
+void send(const TrainerView& trainer, const std::map<std::string, double>& values, std::map<std::string, double>& last) {
+  if (values.empty()) return;
+  trainer.log_metrics(values);
+  for (const auto& [key, value] : values) last[key] = value;
+}
+
 }  // namespace
 
 LearningRateMonitor::LearningRateMonitor(LearningRateMonitorOptions options) : options_(std::move(options)) {
@@ -81,18 +88,12 @@ std::map<std::string, double> LearningRateMonitor::stats(const TrainerView& trai
 
 void LearningRateMonitor::on_train_batch_start(const TrainerView& trainer, LightningModule&, const Batch&, int64_t) {
   if (options_.logging_interval == "epoch" || !trainer.should_update_logs()) return;
-  const auto values = stats(trainer, options_.logging_interval.empty() ? "step" : "any");
-  if (values.empty()) return;
-  trainer.log_metrics(values);
-  for (const auto& [key, value] : values) last_logged_[key] = value;
+  send(trainer, stats(trainer, options_.logging_interval.empty() ? "step" : "any"), last_logged_);
 }
 
 void LearningRateMonitor::on_train_epoch_start(const TrainerView& trainer, LightningModule&) {
   if (options_.logging_interval == "step") return;
-  const auto values = stats(trainer, options_.logging_interval.empty() ? "epoch" : "any");
-  if (values.empty()) return;
-  trainer.log_metrics(values);
-  for (const auto& [key, value] : values) last_logged_[key] = value;
+  send(trainer, stats(trainer, options_.logging_interval.empty() ? "epoch" : "any"), last_logged_);
 }
 
 }  // namespace lightning

@@ -56,6 +56,15 @@ std::string render_template(const std::string& text, const std::map<std::string,
 
 std::string in_quotes(const std::string& s) { return fmt::format("\"{}\"", s); }
 
+/// Deletes the file a new checkpoint replaced, when it is another file and in our folder (a path
+/// restored from a checkpoint of another run is left alone).
+void remove_replaced(const std::string& previous, const std::string& current, const std::string& dirpath) {
+  std::error_code ignored;
+  if (!previous.empty() && previous != current && fs::path(previous).parent_path() == fs::path(dirpath)) {
+    fs::remove(previous, ignored);
+  }
+}
+
 }  // namespace
 
 ModelCheckpoint::ModelCheckpoint(ModelCheckpointOptions options) : options_(std::move(options)) {
@@ -226,18 +235,12 @@ void ModelCheckpoint::save(const TrainerView& trainer, const std::string& path) 
 
 void ModelCheckpoint::save_top_k(const TrainerView& trainer, const std::map<std::string, double>& candidates) {
   if (options_.save_top_k == 0) return;
-  auto remove_if_ours = [&](const std::string& previous, const std::string& current) {
-    std::error_code error;
-    if (!previous.empty() && previous != current && fs::path(previous).parent_path() == fs::path(dirpath_)) {
-      fs::remove(previous, error);
-    }
-  };
   const std::string name = render_template(options_.filename, candidates, options_.auto_insert_metric_name);
   if (options_.monitor.empty()) {  // keep the latest (or all, with -1)
     const std::string path = new_file_path(name, "");
     const std::string previous = std::exchange(best_model_path_, path);
     save(trainer, path);
-    if (options_.save_top_k == 1) remove_if_ours(previous, path);
+    if (options_.save_top_k == 1) remove_replaced(previous, path, dirpath_);
     return;
   }
   auto found = candidates.find(options_.monitor);
@@ -269,7 +272,7 @@ void ModelCheckpoint::save_top_k(const TrainerView& trainer, const std::map<std:
   best_model_path_ = best->first;
   best_model_score_ = best->second;
   save(trainer, path);
-  remove_if_ours(to_delete, path);
+  remove_replaced(to_delete, path, dirpath_);
 }
 
 void ModelCheckpoint::save_last(const TrainerView& trainer, const std::map<std::string, double>& candidates) {
@@ -277,8 +280,7 @@ void ModelCheckpoint::save_last(const TrainerView& trainer, const std::map<std::
   const std::string path = new_file_path("last", last_model_path_);
   const std::string previous = std::exchange(last_model_path_, path);
   save(trainer, path);
-  std::error_code error;
-  if (!previous.empty() && previous != path && fs::path(previous).parent_path() == fs::path(dirpath_)) fs::remove(previous, error);
+  remove_replaced(previous, path, dirpath_);
 }
 
 c10::IValue ModelCheckpoint::state_dict() const {

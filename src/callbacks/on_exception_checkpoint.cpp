@@ -36,7 +36,9 @@ void OnExceptionCheckpoint::preflight(const TrainerView&, const std::set<std::st
 }
 
 void OnExceptionCheckpoint::on_exception(const TrainerView& trainer, LightningModule&, const std::exception& exception) {
-  if (trainer.stage() != Stage::kFit) return;
+  // A misconfiguration ends fit before its first step: there is nothing to save, and saving would
+  // replace a useful on_exception.ckpt of an earlier run with untrained weights.
+  if (trainer.stage() != Stage::kFit || dynamic_cast<const MisconfigurationException*>(&exception)) return;
   trainer.save_checkpoint(ckpt_path());
   console::info(fmt::format("OnExceptionCheckpoint: saved \"{}\" at global step {} ({})", ckpt_path(),
                             trainer.global_step(), exception.what()));

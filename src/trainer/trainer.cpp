@@ -95,6 +95,22 @@ Trainer::~Trainer() = default;
 
 namespace {
 
+/// What a run that ends with `exception` owes the callbacks and loggers: on_exception, then
+/// finalize("failed"). A failure while doing so is printed, never thrown: the caller must see the
+/// exception that ended the run (an OnExceptionCheckpoint that cannot write must not hide it).
+void end_with_exception(detail::LoopContext& context, const std::exception& exception) {
+  context.results = nullptr;  // the loop that owned them is gone; logging now records nothing
+  try {
+    context.callback_hook(&Callback::on_exception, exception);
+    if (context.loggers_active()) {
+      for (const auto& logger : context.loggers()) logger->finalize("failed");
+    }
+  } catch (const std::exception& secondary) {
+    console::warn_once(fmt::format("while handling \"{}\": {}", exception.what(), secondary.what()));
+  }
+  context.state().stage = Stage::kNone;
+}
+
 /// Runs one entry point: setup hooks, the stage, teardown hooks; on an exception, tells the
 /// callbacks and the loggers before it propagates.
 void run_stage(detail::LoopContext& context, Stage stage,
@@ -116,20 +132,10 @@ void run_stage(detail::LoopContext& context, Stage stage,
     // SIGTERM or SIGINT, at a batch boundary: callbacks may save a checkpoint, loggers finish,
     // and control returns to the caller, who decides what the signal means.
     state.received_signal = interrupted.signal();
-    context.results = nullptr;
-    context.callback_hook(&Callback::on_exception, interrupted);
-    if (context.loggers_active()) {
-      for (const auto& logger : context.loggers()) logger->finalize("failed");
-    }
-    state.stage = Stage::kNone;
+    end_with_exception(context, interrupted);
     return;
   } catch (const std::exception& error) {
-    context.results = nullptr;  // the loop that owned them is gone; logging now records nothing
-    context.callback_hook(&Callback::on_exception, error);
-    if (context.loggers_active()) {
-      for (const auto& logger : context.loggers()) logger->finalize("failed");
-    }
-    state.stage = Stage::kNone;
+    end_with_exception(context, error);
     throw;
   }
   if (context.loggers_active()) {

@@ -7,6 +7,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 namespace lightning {
 namespace {
 
@@ -148,6 +150,39 @@ TEST(OnExceptionCheckpoint, SavesWhenFitFailsAndNeedsADirpathLC0518) {
     FAIL();
   } catch (const MisconfigurationException& e) {
     EXPECT_TRUE(e.has("LC0518"));
+  }
+  // A folder that is a file: found before the first step, not when the exception comes.
+  std::ofstream(dir / "taken") << "a file";
+  auto unusable = std::make_shared<OnExceptionCheckpoint>(OnExceptionCheckpointOptions{.dirpath = dir / "taken"});
+  BoringModel fresh;
+  Trainer preflight({.max_epochs = 1, .callbacks = {unusable}, .logger = false, .enable_checkpointing = false});
+  try {
+    preflight.fit(fresh, testing::random_loader(8, 4));
+    FAIL();
+  } catch (const MisconfigurationException& e) {
+    EXPECT_TRUE(e.has("LC0518"));
+    EXPECT_THAT(e.what(), HasSubstr("OnExceptionCheckpoint cannot save to"));
+  }
+  EXPECT_EQ(preflight.global_step(), 0);
+}
+
+TEST(OnException, AFailingHandlerDoesNotHideTheExceptionThatEndedFit) {
+  struct Fails : BoringModel {
+    StepOutput training_step(const Batch& batch, int64_t batch_idx) override {
+      if (!trainer().probing()) throw std::runtime_error("the original failure");
+      return BoringModel::training_step(batch, batch_idx);
+    }
+  } model;
+  auto broken = std::make_shared<LambdaCallback>(LambdaCallbackOptions{
+      .on_exception = [](const TrainerView&, LightningModule&, const std::exception&) {
+        throw std::runtime_error("disk full");
+      }});
+  Trainer trainer({.max_epochs = 1, .callbacks = {broken}, .logger = false, .enable_checkpointing = false});
+  try {
+    trainer.fit(model, testing::random_loader(8, 4));
+    FAIL();
+  } catch (const std::runtime_error& e) {
+    EXPECT_STREQ(e.what(), "the original failure");
   }
 }
 
