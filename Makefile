@@ -10,7 +10,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # (measured in docs/performance.md).
 PACKAGES := cmake make g++ ccache pkg-config \
   libtorch-dev libgloo-dev libfmt-dev nlohmann-json3-dev zlib1g-dev libyaml-cpp-dev \
-  libprotobuf-dev protobuf-compiler libcrcutil-dev python3-protobuf \
+  libprotobuf-dev protobuf-compiler libcrcutil-dev python3-protobuf python3-crc32c libcli11-dev \
   libgtest-dev libgmock-dev libbenchmark-dev libopenblas0-pthread \
   python3-torch dataset-fashion-mnist
 
@@ -36,8 +36,14 @@ test: build
 	  cat ctest.log; echo; echo "== test summary =="; grep -E 'tests passed|tests failed|Total Test time' ctest.log; \
 	  exit $$status
 
+# The digits example from its config with the `lightning-cpp` command: fit, then test the best
+# checkpoint through the config the run saved next to its logs (examples/digits/config.yaml).
+DEMO_DIR := $(BUILD_DIR)/demo
 demo: build
-	$(BUILD_DIR)/examples/digits
+	rm -rf $(DEMO_DIR)
+	$(BUILD_DIR)/lightning-cpp fit --config examples/digits/config.yaml --trainer.default_root_dir=$(DEMO_DIR)
+	$(BUILD_DIR)/lightning-cpp test --config $(DEMO_DIR)/lightning_logs/version_0/config.yaml \
+	  --ckpt_path=$(DEMO_DIR)/lightning_logs/version_0/checkpoints/best.ckpt
 
 bench: build
 	$(BUILD_DIR)/bench/trainer_overhead

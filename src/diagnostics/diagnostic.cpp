@@ -27,13 +27,16 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 }
 
 nlohmann::json as_json(const Diagnostic& d) {
+  nlohmann::json location = nullptr;
+  if (d.location) location = {{"file", d.location->file}, {"line", d.location->line}, {"column", d.location->column}};
   return {{"code", d.code},
           {"severity", d.severity == Severity::kError ? "error" : "warning"},
           {"message", d.message},
           {"where", d.where},
           {"received", d.received},
           {"expected", d.expected},
-          {"help", d.help}};
+          {"help", d.help},
+          {"location", location}};
 }
 
 std::string render_all(const std::vector<Diagnostic>& diagnostics) {
@@ -50,10 +53,18 @@ std::string render_all(const std::vector<Diagnostic>& diagnostics) {
 
 }  // namespace
 
+std::string SourceLocation::text() const {
+  return line > 0 ? fmt::format("{}:{}:{}", file, line, column) : file;
+}
+
 std::string Diagnostic::render() const {
   std::string text = fmt::format("{}[{}]: {}", severity == Severity::kError ? "error" : "warning",
                                  code, message);
-  if (!where.empty()) text += fmt::format("\n  --> {}", where);
+  if (location) {
+    text += fmt::format("\n  --> {}  {}", location->text(), where);
+  } else if (!where.empty()) {
+    text += fmt::format("\n  --> {}", where);
+  }
   if (!received.empty()) text += fmt::format("\n   = received: {}", received);
   if (!expected.empty()) text += fmt::format("\n   = expected {}", expected);
   if (!help.empty()) text += fmt::format("\n   = help: {}", help);

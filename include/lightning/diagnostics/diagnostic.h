@@ -6,6 +6,7 @@
 //      = expected one of: "auto", "cpu", "cuda", "gpu", "mps"
 //      = help: did you mean "cpu"?
 
+#include <cstdint>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -16,6 +17,15 @@ namespace lightning {
 
 enum class Severity { kError, kWarning };
 
+/// Where in a config file (or on the command line) a value came from.
+struct SourceLocation {
+  std::string file;     ///< a path, or "command line (--trainer.max_epochs=5)"
+  int64_t line = 0;     ///< 1-based; 0 when there is no line (the command line)
+  int64_t column = 0;   ///< 1-based
+  /// `config.yaml:7:16`, or the file alone when there is no line.
+  std::string text() const;
+};
+
 /// One problem found in what the user asked for.
 struct Diagnostic {
   std::string code;       ///< stable, "LC" and four digits, grouped by area (docs/errors.md)
@@ -25,6 +35,9 @@ struct Diagnostic {
   std::string received;   ///< the value received, rendered
   std::string expected;   ///< what was expected (the whole list when the set is finite)
   std::string help;       ///< a concrete fix
+  /// Set when the value came from a config file or the command line; `where` is then the dotted
+  /// key (`trainer.accelerator`).
+  std::optional<SourceLocation> location = std::nullopt;
 
   /// The rustc-style block of docs/architecture.md, without a trailing newline.
   std::string render() const;

@@ -1,0 +1,54 @@
+#pragma once
+// Data modules a config can name: any numeric CSV file, and the digits data set.
+
+#include <lightning/core/datamodule.h>
+#include <lightning/data/dataset.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace lightning::demos {
+
+struct CSVDataModuleOptions {
+  /// A numeric CSV file, plain or gzip-compressed.
+  std::string path = "";
+  /// The target's column; negative counts from the end (-1: the last).
+  int64_t target_column = -1;
+  /// Header lines to skip.
+  int64_t skip_rows = 0;
+  /// Integer class labels (classification) or float targets (regression).
+  bool integer_targets = true;
+  /// Fractions of the shuffled rows held out for validation and test; the rest trains.
+  double val_fraction = 0.15;
+  double test_fraction = 0.15;
+  /// Seed of the split's permutation, so that every run and every stage sees the same split.
+  int64_t split_seed = 0;
+  /// Scale each feature to mean 0 and standard deviation 1, with the training rows' statistics.
+  bool standardize = true;
+  int64_t batch_size = 32;
+  int64_t num_workers = 0;
+};
+
+/// A numeric CSV file split into train, validation and test; `predict_dataloader` gives the test
+/// rows. Throws (naming the path, line and column) from `setup` when the file cannot be read.
+///
+///   data: {class_path: CSVDataModule, init_args: {path: iris.csv, skip_rows: 1}}
+class CSVDataModule : public DataModule {
+ public:
+  explicit CSVDataModule(CSVDataModuleOptions options);
+  void setup(const std::string& stage) override;
+  std::optional<DataLoader> train_dataloader() override;
+  std::vector<DataLoader> val_dataloader() override;
+  std::vector<DataLoader> test_dataloader() override;
+  std::vector<DataLoader> predict_dataloader() override;
+  /// Features per row, known after `setup`.
+  int64_t num_features() const;
+
+ private:
+  DataLoader loader(const std::shared_ptr<TensorDataset>& part, bool shuffle) const;
+  CSVDataModuleOptions options_;
+  std::shared_ptr<TensorDataset> train_, val_, test_;
+};
+
+}  // namespace lightning::demos

@@ -1,0 +1,101 @@
+#include <lightning/demos/datamodules.h>
+
+#include <lightning/diagnostics/diagnostic.h>
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+
+namespace lightning::demos {
+namespace {
+
+void check(const CSVDataModuleOptions& o) {
+  DiagnosticCollector problems;
+  auto where = [](const char* option) { return fmt::format("CSVDataModule({{.{} = ...}})", option); };
+  if (o.path.empty()) {
+    problems.error({.code = "LC0711", .message = "CSVDataModule option `path` is empty", .where = where("path"),
+                    .received = "\"\"", .expected = "the path of a numeric CSV file",
+                    .help = "e.g. path: examples/data/iris.csv"});
+  }
+  auto fraction = [&](const char* option, double value) {
+    if (value < 0.0 || value >= 1.0) {
+      problems.error({.code = "LC0711", .message = fmt::format("CSVDataModule option `{}` is not a fraction below 1", option),
+                      .where = where(option), .received = fmt::format("{}", value),
+                      .expected = "0.0 <= fraction < 1.0", .help = "0.15 holds out 15% of the rows"});
+    }
+  };
+  fraction("val_fraction", o.val_fraction);
+  fraction("test_fraction", o.test_fraction);
+  if (o.val_fraction + o.test_fraction >= 1.0) {
+    problems.error({.code = "LC0711", .message = "CSVDataModule holds out every row: nothing is left to train on",
+                    .where = where("val_fraction"),
+                    .received = fmt::format("val_fraction {} + test_fraction {}", o.val_fraction, o.test_fraction),
+                    .expected = "val_fraction + test_fraction < 1.0", .help = "e.g. 0.15 and 0.15"});
+  }
+  if (o.batch_size < 1) {
+    problems.error({.code = "LC0711", .message = "CSVDataModule option `batch_size` must be at least 1",
+                    .where = where("batch_size"), .received = std::to_string(o.batch_size), .expected = ">= 1",
+                    .help = "e.g. batch_size: 32"});
+  }
+  if (o.num_workers < 0) {
+    problems.error({.code = "LC0711", .message = "CSVDataModule option `num_workers` is negative",
+                    .where = where("num_workers"), .received = std::to_string(o.num_workers), .expected = ">= 0",
+                    .help = "0 loads in the training thread"});
+  }
+  problems.throw_if_errors();
+}
+
+}  // namespace
+
+CSVDataModule::CSVDataModule(CSVDataModuleOptions options) : options_(std::move(options)) {
+  check(options_);
+  save_hyperparameters({{"path", options_.path}, {"batch_size", options_.batch_size},
+                        {"val_fraction", options_.val_fraction}, {"test_fraction", options_.test_fraction},
+                        {"split_seed", options_.split_seed}, {"standardize", options_.standardize}});
+}
+
+void CSVDataModule::setup(const std::string&) {
+  if (train_) return;
+  CSVDataset all(options_.path, {.target_column = options_.target_column,
+                                 .skip_rows = options_.skip_rows,
+                                 .integer_targets = options_.integer_targets});
+  const int64_t rows = all.size();
+  // Its own generator: the split is the same whatever the run's seed and whatever ran before.
+  auto generator = at::detail::createCPUGenerator(static_cast<uint64_t>(options_.split_seed));
+  auto order = at::randperm(rows, generator, at::TensorOptions().dtype(at::kLong));
+  auto x = all.features().index_select(0, order);
+  auto y = all.targets().index_select(0, order);
+  const auto n_val = static_cast<int64_t>(static_cast<double>(rows) * options_.val_fraction);
+  const auto n_test = static_cast<int64_t>(static_cast<double>(rows) * options_.test_fraction);
+  const int64_t n_train = rows - n_val - n_test;
+  if (options_.standardize) {
+    auto train_x = x.narrow(0, 0, n_train);
+    auto mean = train_x.mean(0);
+    auto std = train_x.std(0);
+    std = at::where(std > 0, std, at::ones_like(std));  // a constant column stays constant
+    x = (x - mean) / std;
+  }
+  auto part = [&](int64_t begin, int64_t count) {
+    return std::make_shared<TensorDataset>(x.narrow(0, begin, count).clone(), y.narrow(0, begin, count).clone());
+  };
+  train_ = part(0, n_train);
+  val_ = part(n_train, n_val);
+  test_ = part(n_train + n_val, n_test);
+}
+
+DataLoader CSVDataModule::loader(const std::shared_ptr<TensorDataset>& part, bool shuffle) const {
+  return DataLoader(part, {.batch_size = options_.batch_size, .shuffle = shuffle, .num_workers = options_.num_workers});
+}
+
+std::optional<DataLoader> CSVDataModule::train_dataloader() { return loader(train_, true); }
+std::vector<DataLoader> CSVDataModule::val_dataloader() {
+  if (val_->size() == 0) return {};
+  return {loader(val_, false)};
+}
+std::vector<DataLoader> CSVDataModule::test_dataloader() {
+  if (test_->size() == 0) return {};
+  return {loader(test_, false)};
+}
+std::vector<DataLoader> CSVDataModule::predict_dataloader() { return test_dataloader(); }
+int64_t CSVDataModule::num_features() const { return train_ ? train_->tensors()[0].size(1) : 0; }
+
+}  // namespace lightning::demos

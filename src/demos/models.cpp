@@ -1,0 +1,153 @@
+#include <lightning/demos/models.h>
+
+#include <torch/nn/functional/loss.h>
+#include <torch/nn/modules/activation.h>
+#include <torch/nn/modules/container/sequential.h>
+#include <torch/nn/modules/dropout.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/optim/adam.h>
+#include <torch/optim/adamw.h>
+#include <torch/optim/sgd.h>
+
+#include <lightning/diagnostics/diagnostic.h>
+
+#include <fmt/format.h>
+
+namespace lightning::demos {
+namespace {
+
+const std::vector<std::string> kOptimizers = {"adam", "adamw", "sgd"};
+
+/// The options' own checks, all at once (construction stage).
+void check(const MLPOptions& o, const std::string& cls) {
+  DiagnosticCollector problems;
+  auto where = [&](const char* option) { return fmt::format("{}({{.{} = ...}})", cls, option); };
+  if (o.in_features < 1) {
+    problems.error({.code = "LC0710", .message = fmt::format("{} option `in_features` must be at least 1", cls),
+                    .where = where("in_features"), .received = std::to_string(o.in_features),
+                    .expected = "the number of feature columns, >= 1",
+                    .help = "set it to the columns of your data without the target (64 for digits)"});
+  }
+  if (o.out_features < 1) {
+    problems.error({.code = "LC0710", .message = fmt::format("{} option `out_features` must be at least 1", cls),
+                    .where = where("out_features"), .received = std::to_string(o.out_features),
+                    .expected = "the number of classes or targets, >= 1", .help = "10 for digits, 3 for iris"});
+  }
+  for (auto units : o.hidden) {
+    if (units < 1) {
+      problems.error({.code = "LC0710", .message = fmt::format("{} option `hidden` has a layer of {} units", cls, units),
+                      .where = where("hidden"), .received = fmt::format("{}", fmt::join(o.hidden, ", ")),
+                      .expected = "units >= 1 per hidden layer", .help = "e.g. hidden: [128, 64]"});
+      break;
+    }
+  }
+  if (o.dropout < 0.0 || o.dropout >= 1.0) {
+    problems.error({.code = "LC0710", .message = fmt::format("{} option `dropout` is not a probability below 1", cls),
+                    .where = where("dropout"), .received = fmt::format("{}", o.dropout),
+                    .expected = "0.0 <= dropout < 1.0", .help = "0.0 disables dropout"});
+  }
+  if (std::find(kOptimizers.begin(), kOptimizers.end(), o.optimizer) == kOptimizers.end()) {
+    problems.error(unknown_choice("LC0710", fmt::format("{} option `optimizer` has an unknown value \"{}\"", cls, o.optimizer),
+                                  where("optimizer"), o.optimizer, kOptimizers));
+  }
+  if (!(o.lr > 0.0)) {
+    problems.error({.code = "LC0710", .message = fmt::format("{} option `lr` must be positive", cls),
+                    .where = where("lr"), .received = fmt::format("{}", o.lr), .expected = "lr > 0",
+                    .help = "1e-3 suits Adam"});
+  }
+  problems.throw_if_errors();
+}
+
+torch::nn::Sequential mlp(const MLPOptions& o) {
+  torch::nn::Sequential net;
+  int64_t width = o.in_features;
+  for (auto units : o.hidden) {
+    net->push_back(torch::nn::Linear(width, units));
+    net->push_back(torch::nn::ReLU());
+    if (o.dropout > 0.0) net->push_back(torch::nn::Dropout(o.dropout));
+    width = units;
+  }
+  net->push_back(torch::nn::Linear(width, o.out_features));
+  return net;
+}
+
+OptimizerConfig optimizer(const MLPOptions& o, std::vector<at::Tensor> parameters) {
+  if (o.optimizer == "sgd") {
+    return std::make_unique<torch::optim::SGD>(parameters, torch::optim::SGDOptions(o.lr).momentum(0.9).weight_decay(o.weight_decay));
+  }
+  if (o.optimizer == "adamw") {
+    return std::make_unique<torch::optim::AdamW>(parameters, torch::optim::AdamWOptions(o.lr).weight_decay(o.weight_decay));
+  }
+  return std::make_unique<torch::optim::Adam>(parameters, torch::optim::AdamOptions(o.lr).weight_decay(o.weight_decay));
+}
+
+HyperParameters hyperparameters(const MLPOptions& o) {
+  return {{"in_features", o.in_features}, {"out_features", o.out_features},
+          {"hidden", fmt::format("[{}]", fmt::join(o.hidden, ", "))}, {"dropout", o.dropout},
+          {"optimizer", o.optimizer}, {"lr", o.lr}, {"weight_decay", o.weight_decay}};
+}
+
+}  // namespace
+
+MLPClassifier::MLPClassifier(MLPOptions options) : options_(std::move(options)) {
+  check(options_, "MLPClassifier");
+  net_ = register_module("net", mlp(options_));
+  save_hyperparameters(hyperparameters(options_));
+}
+
+at::Tensor MLPClassifier::forward(const at::Tensor& x) { return net_->forward(x); }
+
+StepOutput MLPClassifier::training_step(const Batch& batch, int64_t) {
+  auto loss = torch::nn::functional::cross_entropy(forward(batch[0]), batch[1]);
+  log("train_loss", loss, {.prog_bar = true});
+  return loss;
+}
+
+StepOutput MLPClassifier::evaluate(const Batch& batch, const std::string& stage) {
+  auto logits = forward(batch[0]);
+  auto loss = torch::nn::functional::cross_entropy(logits, batch[1]);
+  log(stage + "_loss", loss, {.prog_bar = true});
+  log(stage + "_acc", logits.argmax(1).eq(batch[1].tensor()).to(at::kFloat).mean(), {.prog_bar = true});
+  return loss;
+}
+
+StepOutput MLPClassifier::validation_step(const Batch& batch, int64_t) { return evaluate(batch, "val"); }
+StepOutput MLPClassifier::test_step(const Batch& batch, int64_t) { return evaluate(batch, "test"); }
+Batch MLPClassifier::predict_step(const Batch& batch, int64_t) { return forward(batch[0]).softmax(1); }
+OptimizerConfig MLPClassifier::configure_optimizers() { return optimizer(options_, parameters()); }
+
+MLPRegressor::MLPRegressor(MLPOptions options) : options_(std::move(options)) {
+  check(options_, "MLPRegressor");
+  net_ = register_module("net", mlp(options_));
+  save_hyperparameters(hyperparameters(options_));
+}
+
+at::Tensor MLPRegressor::forward(const at::Tensor& x) { return net_->forward(x); }
+
+/// Targets of one value per row come as a vector; the network gives a column.
+at::Tensor as_columns(const at::Tensor& target, const at::Tensor& prediction) {
+  return target.to(prediction.scalar_type()).reshape(prediction.sizes());
+}
+
+StepOutput MLPRegressor::training_step(const Batch& batch, int64_t) {
+  auto prediction = forward(batch[0]);
+  auto loss = torch::nn::functional::mse_loss(prediction, as_columns(batch[1], prediction));
+  log("train_loss", loss, {.prog_bar = true});
+  return loss;
+}
+
+StepOutput MLPRegressor::evaluate(const Batch& batch, const std::string& stage) {
+  auto prediction = forward(batch[0]);
+  auto target = as_columns(batch[1], prediction);
+  auto loss = torch::nn::functional::mse_loss(prediction, target);
+  log(stage + "_loss", loss, {.prog_bar = true});
+  log(stage + "_mae", (prediction - target).abs().mean(), {.prog_bar = true});
+  return loss;
+}
+
+StepOutput MLPRegressor::validation_step(const Batch& batch, int64_t) { return evaluate(batch, "val"); }
+StepOutput MLPRegressor::test_step(const Batch& batch, int64_t) { return evaluate(batch, "test"); }
+Batch MLPRegressor::predict_step(const Batch& batch, int64_t) { return forward(batch[0]); }
+OptimizerConfig MLPRegressor::configure_optimizers() { return optimizer(options_, parameters()); }
+
+}  // namespace lightning::demos

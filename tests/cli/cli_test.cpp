@@ -1,0 +1,519 @@
+// The `lightning-cpp` command line: configs, overrides, --print_config, and every config error
+// reported together with its file location.
+
+#include <lightning/checkpoint/checkpoint_io.h>
+#include <lightning/cli/cli.h>
+#include <lightning/cli/registry.h>
+
+#include <fmt/format.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <yaml-cpp/yaml.h>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "support/support.h"
+
+namespace pl = lightning;
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+namespace {
+
+struct Result {
+  int code;
+  std::string out, err;
+};
+
+Result cli(std::vector<std::string> args) {
+  std::ostringstream out, err;
+  const int code = pl::cli::run(args, out, err);
+  return {code, out.str(), err.str()};
+}
+
+void write(const std::string& path, const std::string& text) {
+  fs::create_directories(fs::absolute(path).parent_path());
+  std::ofstream(path) << text;
+}
+
+const std::string kIris = LIGHTNING_TEST_DATA_DIR "/iris.csv";
+
+/// A small, quiet run on iris; `trainer_extra` lines go under `trainer:`.
+std::string iris_config(const std::string& trainer_extra = "") {
+  return "seed_everything: 7\n"
+         "trainer:\n"
+         "  max_epochs: 2\n"
+         "  enable_progress_bar: false\n"
+         "  enable_model_summary: false\n" +
+         trainer_extra +
+         "model:\n"
+         "  class_path: MLPClassifier\n"
+         "  init_args: {in_features: 4, out_features: 3, hidden: [8]}\n"
+         "data:\n"
+         "  class_path: CSVDataModule\n"
+         "  init_args: {path: " + kIris + ", skip_rows: 1, batch_size: 16}\n";
+}
+
+YAML::Node printed(std::vector<std::string> args) {
+  args.insert(args.begin(), "fit");
+  args.push_back("--print_config");
+  auto result = cli(args);
+  EXPECT_EQ(result.code, 0) << result.err;
+  return YAML::Load(result.out);
+}
+
+/// The diagnostics of a failed run, from `--errors=json`.
+nlohmann::json diagnostics_of(std::vector<std::string> args) {
+  args.push_back("--errors=json");
+  auto result = cli(args);
+  EXPECT_EQ(result.code, pl::cli::kExitMisconfiguration) << result.out << result.err;
+  return nlohmann::json::parse(result.out).at("diagnostics");
+}
+
+const nlohmann::json* find_code(const nlohmann::json& diagnostics, const std::string& code) {
+  for (const auto& d : diagnostics) {
+    if (d.at("code") == code) return &d;
+  }
+  return nullptr;
+}
+
+std::string location_text(const nlohmann::json& d) {
+  const auto& l = d.at("location");
+  if (l.is_null()) return "(none)";
+  return l.at("line").get<int64_t>() > 0
+             ? fmt::format("{}:{}:{}", l.at("file").get<std::string>(), l.at("line").get<int64_t>(), l.at("column").get<int64_t>())
+             : l.at("file").get<std::string>();
+}
+
+/// Each test in a folder of its own: runs number their log folders from version_0.
+class InTempDir : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    previous_ = fs::current_path();
+    fs::current_path(dir_.path());
+    std::ofstream("file.txt") << "a file where a folder should be\n";
+  }
+  void TearDown() override { fs::current_path(previous_); }
+
+ private:
+  pl::testing::TempDir dir_;
+  fs::path previous_;
+};
+using CommandLine = InTempDir;
+using ConfigErrors = InTempDir;
+using Registry = InTempDir;
+
+}  // namespace
+
+TEST_F(CommandLine, FitTrainsFromAConfigAndSavesItNextToTheLogs) {
+  write("iris.yaml", iris_config());
+  auto result = cli({"fit", "--config", "iris.yaml"});
+  ASSERT_EQ(result.code, 0) << result.err;
+  EXPECT_THAT(result.out, HasSubstr("fit: 2 epochs, 14 optimizer steps"));  // 106 training rows: 7 batches of 16
+  EXPECT_THAT(result.out, HasSubstr("val_acc"));
+  const auto saved = YAML::LoadFile("lightning_logs/version_0/config.yaml");
+  EXPECT_EQ(saved["seed_everything"].as<int64_t>(), 7);
+  EXPECT_EQ(saved["trainer"]["max_epochs"].as<int64_t>(), 2);
+  EXPECT_EQ(saved["trainer"]["limit_train_batches"].Scalar(), "1.0");  // a fraction stays a fraction
+  EXPECT_EQ(saved["model"]["init_args"]["lr"].Scalar(), "0.001");
+}
+
+TEST_F(CommandLine, EachOverrideFormReachesTheConfig) {
+  write("iris.yaml", iris_config());
+  auto config = printed({"--config", "iris.yaml", "--trainer.max_epochs=5", "--trainer.accelerator", "cpu",
+                         "--model.init_args.hidden=[16, 4]", "--trainer.callbacks+=EarlyStopping",
+                         "--trainer.callbacks[0].init_args.monitor=val_loss", "--data.init_args.batch_size=8"});
+  EXPECT_EQ(config["trainer"]["max_epochs"].as<int64_t>(), 5);
+  EXPECT_EQ(config["trainer"]["accelerator"].as<std::string>(), "cpu");
+  EXPECT_EQ(config["model"]["init_args"]["hidden"].as<std::vector<int64_t>>(), (std::vector<int64_t>{16, 4}));
+  ASSERT_EQ(config["trainer"]["callbacks"].size(), 1u);
+  EXPECT_EQ(config["trainer"]["callbacks"][0]["class_path"].as<std::string>(), "EarlyStopping");
+  EXPECT_EQ(config["trainer"]["callbacks"][0]["init_args"]["monitor"].as<std::string>(), "val_loss");
+  EXPECT_EQ(config["trainer"]["callbacks"][0]["init_args"]["patience"].as<int64_t>(), 3);  // default filled in
+  EXPECT_EQ(config["data"]["init_args"]["batch_size"].as<int64_t>(), 8);
+
+  auto replaced = printed({"--config", "iris.yaml", "--model=MLPRegressor"});
+  EXPECT_EQ(replaced["model"]["class_path"].as<std::string>(), "MLPRegressor");
+  EXPECT_EQ(replaced["model"]["init_args"]["in_features"].as<int64_t>(), 0);  // the old class's arguments went with it
+}
+
+TEST_F(CommandLine, LaterConfigsOverrideEarlierOnesAndTheCommandLineOverridesAll) {
+  write("a.yaml", iris_config() + "ckpt_path: null\n");
+  write("b.yaml",
+        "trainer:\n  max_epochs: 4\n  limit_val_batches: 2\n"
+        "model:\n  init_args:\n    dropout: 0.25\n");
+  write("c.yaml", "model:\n  class_path: MLPRegressor\n  init_args:\n    in_features: 4\n");
+  auto merged = printed({"--config", "a.yaml", "--config", "b.yaml", "--trainer.limit_val_batches=3"});
+  EXPECT_EQ(merged["trainer"]["max_epochs"].as<int64_t>(), 4);                 // b over a
+  EXPECT_EQ(merged["trainer"]["enable_progress_bar"].as<bool>(), false);       // a, untouched by b
+  EXPECT_EQ(merged["trainer"]["limit_val_batches"].as<int64_t>(), 3);          // command line over b
+  EXPECT_EQ(merged["model"]["init_args"]["dropout"].as<double>(), 0.25);       // maps merge key by key
+  EXPECT_EQ(merged["model"]["init_args"]["out_features"].as<int64_t>(), 3);
+  auto switched = printed({"--config", "a.yaml", "--config", "b.yaml", "--config", "c.yaml"});
+  EXPECT_EQ(switched["model"]["class_path"].as<std::string>(), "MLPRegressor");
+  EXPECT_EQ(switched["model"]["init_args"]["dropout"].as<double>(), 0.0);      // a new class starts afresh
+  EXPECT_EQ(switched["model"]["init_args"]["out_features"].as<int64_t>(), 1);
+}
+
+TEST_F(CommandLine, PrintedConfigReadsBackToTheSameConfig) {
+  write("iris.yaml", iris_config("  callbacks:\n    - class_path: ModelCheckpoint\n      init_args: {monitor: val_acc, mode: max}\n"));
+  auto first = cli({"fit", "--config", "iris.yaml", "--trainer.max_epochs=3", "--print_config"});
+  ASSERT_EQ(first.code, 0) << first.err;
+  write("printed.yaml", first.out);
+  auto second = cli({"fit", "--config", "printed.yaml", "--print_config"});
+  ASSERT_EQ(second.code, 0) << second.err;
+  EXPECT_EQ(first.out, second.out);
+  EXPECT_THAT(first.out, HasSubstr("limit_train_batches: 1.0"));
+  EXPECT_THAT(first.out, HasSubstr("save_top_k: 1"));
+}
+
+TEST_F(CommandLine, SavedConfigRepeatsTheRunWithIdenticalWeights) {
+  // seed_everything: true draws a seed; the saved config holds it, so the rerun starts alike.
+  write("iris.yaml", iris_config("  callbacks:\n    - class_path: ModelCheckpoint\n      init_args: {save_last: true}\n"));
+  ASSERT_EQ(cli({"fit", "--config", "iris.yaml", "--seed_everything=true"}).code, 0);
+  const auto saved = YAML::LoadFile("lightning_logs/version_0/config.yaml");
+  EXPECT_NE(saved["seed_everything"].Scalar(), "true");
+  auto rerun = cli({"fit", "--config", "lightning_logs/version_0/config.yaml"});
+  ASSERT_EQ(rerun.code, 0) << rerun.err;
+  auto first = pl::load_checkpoint_file("lightning_logs/version_0/checkpoints/last.ckpt").at("state_dict").toGenericDict();
+  auto second = pl::load_checkpoint_file("lightning_logs/version_1/checkpoints/last.ckpt").at("state_dict").toGenericDict();
+  ASSERT_EQ(first.size(), 4u);  // two Linear layers
+  for (const auto& entry : first) {
+    EXPECT_TRUE(entry.value().toTensor().equal(second.at(entry.key()).toTensor())) << entry.key().toStringRef();
+  }
+}
+
+TEST_F(CommandLine, TestEvaluatesACheckpointAndPrintsItsMetrics) {
+  write("iris.yaml", iris_config("  callbacks:\n    - class_path: ModelCheckpoint\n      init_args: {filename: best, monitor: val_acc, mode: max}\n"));
+  ASSERT_EQ(cli({"fit", "--config", "iris.yaml"}).code, 0);
+  auto result = cli({"test", "--config", "iris.yaml", "--ckpt_path=lightning_logs/version_0/checkpoints/best.ckpt"});
+  ASSERT_EQ(result.code, 0) << result.err;
+  EXPECT_THAT(result.out, HasSubstr("test results:"));
+  EXPECT_THAT(result.out, HasSubstr("test_acc"));
+  EXPECT_THAT(result.out, HasSubstr("test_loss"));
+}
+
+TEST_F(ConfigErrors, UnknownKeyPointsAtItsLineWithTheClosestKey) {
+  write("c.yaml", iris_config("  max_epoch: 5\n"));
+  auto diagnostics = diagnostics_of({"fit", "--config", "c.yaml"});
+  const auto* d = find_code(diagnostics, "LC0703");
+  ASSERT_NE(d, nullptr);
+  EXPECT_EQ(d->at("where"), "trainer.max_epoch");
+  EXPECT_EQ(location_text(*d), "c.yaml:6:3");
+  EXPECT_EQ(d->at("help"), "did you mean \"max_epochs\"?");
+}
+
+TEST_F(ConfigErrors, UnknownClassPathSuggestsTheClosestRegisteredName) {
+  write("c.yaml", iris_config("  callbacks:\n    - class_path: EarlyStoping\n      init_args: {monitor: val_loss}\n"));
+  auto diagnostics = diagnostics_of({"fit", "--config", "c.yaml"});
+  const auto* d = find_code(diagnostics, "LC0705");
+  ASSERT_NE(d, nullptr);
+  EXPECT_EQ(d->at("where"), "trainer.callbacks[0].class_path");
+  EXPECT_EQ(location_text(*d), "c.yaml:7:19");
+  EXPECT_EQ(d->at("help"), "did you mean \"EarlyStopping\"?");
+  EXPECT_THAT(d->at("expected").get<std::string>(), HasSubstr("\"ModelCheckpoint\""));
+}
+
+TEST_F(ConfigErrors, WrongTypeNamesTheTypeExpected) {
+  write("c.yaml", iris_config("  max_steps: ten\n  gradient_clip_val: [1]\n"));
+  auto diagnostics = diagnostics_of({"fit", "--config", "c.yaml"});
+  ASSERT_EQ(diagnostics.size(), 2u);
+  EXPECT_EQ(diagnostics[0].at("code"), "LC0704");
+  EXPECT_EQ(diagnostics[0].at("where"), "trainer.max_steps");
+  EXPECT_EQ(diagnostics[0].at("received"), "\"ten\"");
+  EXPECT_EQ(diagnostics[0].at("expected"), "int");
+  EXPECT_EQ(location_text(diagnostics[0]), "c.yaml:6:14");
+  EXPECT_EQ(diagnostics[1].at("expected"), "float | null");
+}
+
+TEST_F(ConfigErrors, MissingRequiredInitArgumentIsNamed) {
+  write("c.yaml", iris_config());
+  write("d.yaml", "trainer:\n  callbacks:\n    - class_path: EarlyStopping\n");
+  auto diagnostics = diagnostics_of({"fit", "--config", "c.yaml", "--config", "d.yaml"});
+  const auto* d = find_code(diagnostics, "LC0706");
+  ASSERT_NE(d, nullptr);
+  EXPECT_EQ(d->at("message"), "EarlyStopping needs the init argument `monitor`");
+  EXPECT_EQ(d->at("where"), "trainer.callbacks[0].init_args.monitor");
+  EXPECT_EQ(location_text(*d), "d.yaml:3:7");  // the item has no init_args: the item itself
+}
+
+TEST_F(ConfigErrors, KeyWrittenTwiceInOneMapIsAnError) {
+  write("c.yaml", iris_config() + "trainer:\n  max_epochs: 9\n");
+  auto diagnostics = diagnostics_of({"fit", "--config", "c.yaml"});
+  ASSERT_EQ(diagnostics.size(), 1u);
+  EXPECT_EQ(diagnostics[0].at("code"), "LC0713");
+  EXPECT_EQ(diagnostics[0].at("where"), "trainer");
+  EXPECT_EQ(location_text(diagnostics[0]), "c.yaml:12:1");
+  EXPECT_EQ(diagnostics[0].at("received"), "also at c.yaml:2:1");
+}
+
+TEST_F(ConfigErrors, YamlSyntaxErrorPointsAtItsLineAndColumn) {
+  write("c.yaml", "trainer:\n  max_epochs: [1, 2\n");
+  auto diagnostics = diagnostics_of({"fit", "--config", "c.yaml"});
+  ASSERT_EQ(diagnostics.size(), 1u);
+  EXPECT_EQ(diagnostics[0].at("code"), "LC0701");
+  EXPECT_EQ(diagnostics[0].at("location").at("file"), "c.yaml");
+  EXPECT_EQ(diagnostics[0].at("location").at("line"), 3);
+}
+
+TEST_F(ConfigErrors, MissingConfigFileIsNamed) {
+  auto diagnostics = diagnostics_of({"fit", "--config", "nowhere.yaml"});
+  ASSERT_EQ(diagnostics.size(), 1u);
+  EXPECT_EQ(diagnostics[0].at("code"), "LC0702");
+  EXPECT_EQ(diagnostics[0].at("message"), "config file `nowhere.yaml` cannot be read");
+}
+
+TEST_F(ConfigErrors, UnknownAndUnsupportedTopLevelSectionsAreReported) {
+  write("c.yaml", iris_config() + "trainr:\n  max_epochs: 1\noptimizer:\n  class_path: Adam\n");
+  auto diagnostics = diagnostics_of({"fit", "--config", "c.yaml"});
+  const auto* unknown = find_code(diagnostics, "LC0703");
+  ASSERT_NE(unknown, nullptr);
+  EXPECT_EQ(unknown->at("help"), "did you mean \"trainer\"?");
+  EXPECT_EQ(location_text(*unknown), "c.yaml:12:1");
+  const auto* unsupported = find_code(diagnostics, "LC0709");
+  ASSERT_NE(unsupported, nullptr);
+  EXPECT_EQ(location_text(*unsupported), "c.yaml:14:1");
+}
+
+TEST_F(ConfigErrors, CommandLineMistakesNameTheArgument) {
+  write("c.yaml", iris_config());
+  auto diagnostics = diagnostics_of({"fit", "--config", "c.yaml", "--trainer.callbacks[2].init_args.x=1", "stray",
+                                     "--trainer.max_epochs=ten"});
+  ASSERT_EQ(diagnostics.size(), 2u);  // reading stops before the types are checked
+  EXPECT_EQ(diagnostics[0].at("code"), "LC0707");
+  EXPECT_EQ(diagnostics[0].at("message"), "`trainer.callbacks` has no item 2 to override");
+  EXPECT_EQ(location_text(diagnostics[0]), "command line (--trainer.callbacks[2].init_args.x=1)");
+  EXPECT_EQ(diagnostics[1].at("message"), "unexpected command-line argument `stray`");
+  auto typed = diagnostics_of({"fit", "--config", "c.yaml", "--trainer.max_epochs=ten"});
+  ASSERT_EQ(typed.size(), 1u);
+  EXPECT_EQ(typed[0].at("code"), "LC0704");
+  EXPECT_EQ(location_text(typed[0]), "command line (--trainer.max_epochs=ten)");
+}
+
+TEST_F(ConfigErrors, MissingSectionsAreNamed) {
+  write("c.yaml", "trainer:\n  max_epochs: 1\n");
+  auto diagnostics = diagnostics_of({"fit", "--config", "c.yaml"});
+  ASSERT_EQ(diagnostics.size(), 2u);
+  EXPECT_EQ(diagnostics[0].at("code"), "LC0708");
+  EXPECT_EQ(diagnostics[0].at("message"), "the config has no `model:` section");
+  EXPECT_THAT(diagnostics[0].at("expected").get<std::string>(), HasSubstr("\"MLPClassifier\", \"MLPRegressor\""));
+  EXPECT_EQ(diagnostics[1].at("message"), "the config has no `data:` section");
+  write("d.yaml", iris_config());
+  auto no_class = diagnostics_of({"fit", "--config", "d.yaml", "--model.class_path=null"});
+  ASSERT_EQ(no_class.size(), 1u);
+  EXPECT_EQ(no_class[0].at("message"), "`model` names no class");
+}
+
+TEST_F(ConfigErrors, BuiltInModelAndDataOptionsAreCheckedWithTheirLocation) {
+  write("c.yaml", iris_config());
+  auto diagnostics = diagnostics_of({"fit", "--config", "c.yaml", "--model.init_args.dropout=1.5",
+                                     "--model.init_args.optimizer=adan", "--data.init_args.val_fraction=0.6",
+                                     "--data.init_args.test_fraction=0.5"});
+  ASSERT_EQ(diagnostics.size(), 3u);
+  EXPECT_EQ(diagnostics[0].at("code"), "LC0710");
+  EXPECT_EQ(diagnostics[0].at("where"), "model.init_args.dropout");
+  EXPECT_EQ(location_text(diagnostics[0]), "command line (--model.init_args.dropout=1.5)");
+  EXPECT_EQ(diagnostics[1].at("code"), "LC0710");
+  EXPECT_EQ(diagnostics[1].at("help"), "did you mean \"adam\"?");
+  EXPECT_EQ(diagnostics[2].at("code"), "LC0711");
+  EXPECT_EQ(diagnostics[2].at("message"), "CSVDataModule holds out every row: nothing is left to train on");
+}
+
+TEST_F(CommandLine, MLPRegressorLearnsAColumnOfACsvFile) {
+  // Petal length (column 2 of iris, 1.0 to 6.9 cm) from the other columns.
+  write("r.yaml", iris_config() );
+  auto result = cli({"fit", "--config", "r.yaml", "--model=MLPRegressor", "--model.init_args.in_features=4",
+                     "--model.init_args.hidden=[16]", "--model.init_args.lr=0.01", "--trainer.max_epochs=30",
+                     "--data.init_args.target_column=2", "--data.init_args.integer_targets=false"});
+  ASSERT_EQ(result.code, 0) << result.err;
+  std::smatch mae;
+  ASSERT_TRUE(std::regex_search(result.out, mae, std::regex(R"(val_mae +([0-9.]+))"))) << result.out;
+  EXPECT_LT(std::stod(mae[1]), 0.5);
+}
+
+TEST_F(ConfigErrors, BrokenExampleReportsItsFiveMistakesTogether) {
+  auto result = cli({"check", "--config", LIGHTNING_TEST_SOURCE_DIR "/../examples/broken.yaml"});
+  ASSERT_EQ(result.code, pl::cli::kExitMisconfiguration);
+  EXPECT_THAT(result.err, HasSubstr("5 errors found before training started"));
+  for (const char* code : {"LC0703", "LC0102", "LC0705", "LC0704", "LC0706"}) {
+    EXPECT_THAT(result.err, HasSubstr(fmt::format("error[{}]", code)));
+  }
+  EXPECT_THAT(result.err, HasSubstr("broken.yaml:"));
+}
+
+TEST_F(CommandLine, CheckRunsTheProbeAndReportsUnloggedMonitorsWithTheirLocation) {
+  write("c.yaml", iris_config("  callbacks:\n    - class_path: EarlyStopping\n      init_args: {monitor: val_accuracy}\n"));
+  auto result = cli({"check", "--config", "c.yaml"});
+  ASSERT_EQ(result.code, pl::cli::kExitMisconfiguration) << result.out;
+  EXPECT_THAT(result.err, HasSubstr("error[LC0514]"));
+  EXPECT_THAT(result.err, HasSubstr("c.yaml:8:28  trainer.callbacks[0].init_args.monitor"));
+  EXPECT_THAT(result.err, HasSubstr("did you mean \"val_acc\"?"));
+  EXPECT_FALSE(fs::exists("lightning_logs"));  // check trains nothing and writes nothing
+
+  write("ok.yaml", iris_config());
+  auto ok = cli({"check", "--config", "ok.yaml"});
+  EXPECT_EQ(ok.code, 0) << ok.err;
+  EXPECT_THAT(ok.out, HasSubstr("check: no error found"));
+}
+
+TEST_F(CommandLine, HelpListsEveryOptionWithTypeAndDefault) {
+  auto result = cli({"fit", "--help"});
+  EXPECT_EQ(result.code, 0);
+  EXPECT_THAT(result.out, HasSubstr("--print_config"));
+  EXPECT_THAT(result.out, ::testing::ContainsRegex(R"(trainer\.max_epochs +int \| null +null)"));
+  EXPECT_THAT(result.out, ::testing::ContainsRegex(R"(trainer\.limit_train_batches +int \(batches\) \| float \(fraction\) +1\.0)"));
+  EXPECT_THAT(result.out, ::testing::ContainsRegex(R"(init_args\.patience +int +3)"));
+  EXPECT_THAT(result.out, ::testing::ContainsRegex(R"(init_args\.path +str +\(required\))"));
+}
+
+TEST_F(CommandLine, ExplainPrintsTheDocumentationOfACode) {
+  auto result = cli({"explain", "LC0102"});
+  EXPECT_EQ(result.code, 0);
+  EXPECT_THAT(result.out, HasSubstr("### LC0102 — unknown `accelerator`"));
+  EXPECT_THAT(result.out, Not(HasSubstr("LC0103")));
+  auto unknown = cli({"explain", "LC0120x"});
+  EXPECT_EQ(unknown.code, pl::cli::kExitMisconfiguration);
+  EXPECT_THAT(unknown.err, HasSubstr("error[LC0712]"));
+  EXPECT_THAT(unknown.err, HasSubstr("did you mean \"LC0120\"?"));
+}
+
+TEST_F(CommandLine, TrainingFailureExitsWithOne) {
+  write("c.yaml", iris_config());
+  auto result = cli({"fit", "--config", "c.yaml", "--data.init_args.path=missing.csv"});
+  EXPECT_EQ(result.code, pl::cli::kExitFailure);
+  EXPECT_THAT(result.err, HasSubstr("missing.csv"));
+}
+
+// A user's own class with typed init arguments, registered as a program would.
+struct TinyOptions {
+  int64_t width = 3;
+  double scale = 0.5;
+  std::optional<std::string> tag = std::nullopt;
+  std::vector<int64_t> sizes = {1, 2};
+};
+struct Tiny : pl::LightningModule {
+  static inline TinyOptions last;
+  explicit Tiny(TinyOptions options) { last = options; }
+};
+LIGHTNING_REGISTER_MODEL(Tiny, pl::cli::arg("width", &TinyOptions::width, "units"),
+                         pl::cli::arg("scale", &TinyOptions::scale), pl::cli::arg("tag", &TinyOptions::tag),
+                         pl::cli::arg("sizes", &TinyOptions::sizes));
+
+TEST_F(Registry, UserClassGetsTypedInitArgumentsDefaultsAndErrors) {
+  write("iris.yaml", iris_config());
+  write("c.yaml", "model:\n  class_path: Tiny\n  init_args: {width: 7, tag: run1}\n");
+  auto config = printed({"--config", "iris.yaml", "--config", "c.yaml"});
+  EXPECT_EQ(config["model"]["init_args"]["width"].as<int64_t>(), 7);
+  EXPECT_EQ(config["model"]["init_args"]["scale"].Scalar(), "0.5");
+  EXPECT_EQ(config["model"]["init_args"]["sizes"].as<std::vector<int64_t>>(), (std::vector<int64_t>{1, 2}));
+  EXPECT_EQ(config["model"]["init_args"]["in_features"].IsDefined(), false);  // MLPClassifier's arguments are gone
+
+  // `check` builds it (and then finds that Tiny has no training_step).
+  auto checked = cli({"check", "--config", "iris.yaml", "--config", "c.yaml", "--model.init_args.sizes=[4, 5, 6]"});
+  EXPECT_EQ(Tiny::last.width, 7);
+  EXPECT_EQ(Tiny::last.tag, "run1");
+  EXPECT_EQ(Tiny::last.sizes, (std::vector<int64_t>{4, 5, 6}));
+  EXPECT_THAT(checked.err, HasSubstr("training_step"));
+
+  auto diagnostics = diagnostics_of({"check", "--config", "iris.yaml", "--config", "c.yaml", "--model.init_args.scale=big",
+                                     "--model.init_args.widht=2"});
+  ASSERT_EQ(diagnostics.size(), 2u);
+  EXPECT_EQ(diagnostics[0].at("code"), "LC0704");
+  EXPECT_EQ(diagnostics[0].at("expected"), "float");
+  EXPECT_EQ(diagnostics[1].at("code"), "LC0703");
+  EXPECT_EQ(diagnostics[1].at("help"), "did you mean \"width\"?");
+}
+
+// Every engine diagnostic about an option, raised from YAML, points at the line that set it.
+struct OptionCase {
+  std::string section;  // "trainer" or a class under trainer.callbacks / trainer.logger
+  std::string key;
+  std::string value;
+  std::string code;
+  /// Another init argument the class needs, written after the tested line.
+  std::string extra = "";
+  /// The key the diagnostic names when it is not `key` (LC0504 blames the missing monitor).
+  std::string blamed_key = "";
+};
+
+class OptionDiagnosticFromYaml : public InTempDir, public ::testing::WithParamInterface<OptionCase> {};
+
+TEST_P(OptionDiagnosticFromYaml, CarriesTheFileLocation) {
+  const auto& c = GetParam();
+  std::string text, where;
+  int64_t line = 0, column = 0;
+  if (c.section == "trainer") {
+    text = "trainer:\n  " + c.key + ": " + c.value + "\n";
+    where = "trainer." + c.key;
+    line = 2;
+    column = 3 + static_cast<int64_t>(c.key.size()) + 2;
+  } else {
+    const bool logger = c.section.ends_with("Logger");
+    text = std::string("trainer:\n  ") + (logger ? "logger" : "callbacks") + ":\n    - class_path: " + c.section +
+           "\n      init_args:\n        " + c.key + ": " + c.value + "\n";
+    if (!c.extra.empty()) text += "        " + c.extra + "\n";
+    const auto prefix = std::string("trainer.") + (logger ? "logger" : "callbacks") + "[0].init_args.";
+    where = prefix + c.key;
+    line = 5;
+    column = 9 + static_cast<int64_t>(c.key.size()) + 2;
+    if (!c.blamed_key.empty()) {  // not written in the file: the diagnostic points at `init_args:`
+      where = prefix + c.blamed_key;
+      line = 4;
+      column = 7;
+    }
+  }
+  write("base.yaml", iris_config());
+  write("case.yaml", text);
+  auto diagnostics = diagnostics_of({"check", "--config", "base.yaml", "--config", "case.yaml"});
+  const auto* d = find_code(diagnostics, c.code);
+  ASSERT_NE(d, nullptr) << diagnostics.dump(2);
+  EXPECT_EQ(d->at("where"), where);
+  EXPECT_EQ(location_text(*d), fmt::format("case.yaml:{}:{}", line, column));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    EveryOptionCheck, OptionDiagnosticFromYaml,
+    ::testing::Values(OptionCase{"trainer", "max_epochs", "-2", "LC0101"},
+                      OptionCase{"trainer", "accelerator", "my_cpu", "LC0102"},
+                      OptionCase{"trainer", "precision", "16-mixd", "LC0103"},
+                      OptionCase{"trainer", "strategy", "dpp", "LC0104"},
+                      OptionCase{"trainer", "devices", "4", "LC0105"},
+                      OptionCase{"trainer", "max_steps", "-5", "LC0106"},
+                      OptionCase{"trainer", "min_epochs", "5", "LC0107"},
+                      OptionCase{"trainer", "limit_val_batches", "-1", "LC0108"},
+                      OptionCase{"trainer", "val_check_interval", "0.0", "LC0109"},
+                      OptionCase{"trainer", "check_val_every_n_epoch", "0", "LC0110"},
+                      OptionCase{"trainer", "num_sanity_val_steps", "-2", "LC0111"},
+                      OptionCase{"trainer", "accumulate_grad_batches", "0", "LC0112"},
+                      OptionCase{"trainer", "gradient_clip_val", "-1.0", "LC0113"},
+                      OptionCase{"trainer", "gradient_clip_algorithm", "nrom", "LC0114"},
+                      OptionCase{"trainer", "log_every_n_steps", "0", "LC0115"},
+                      OptionCase{"trainer", "fast_dev_run", "-1", "LC0116"},
+                      OptionCase{"trainer", "precision", "16-mixed", "LC0118"},
+                      OptionCase{"trainer", "devices", "-3", "LC0119"},
+                      OptionCase{"trainer", "default_root_dir", "file.txt/logs", "LC0120"},
+                      OptionCase{"trainer", "max_time", "soon", "LC0122"},
+                      OptionCase{"ModelCheckpoint", "mode", "maximum", "LC0501"},
+                      OptionCase{"ModelCheckpoint", "save_top_k", "-2", "LC0502"},
+                      OptionCase{"ModelCheckpoint", "every_n_train_steps", "-1", "LC0503"},
+                      OptionCase{"ModelCheckpoint", "save_top_k", "3", "LC0504", "", "monitor"},
+                      OptionCase{"ModelCheckpoint", "filename", "\"{epoch\"", "LC0506"},
+                      OptionCase{"ModelCheckpoint", "dirpath", "file.txt/ckpts", "LC0507"},
+                      OptionCase{"ModelCheckpoint", "monitor", "val_accuracy", "LC0508"},
+                      OptionCase{"EarlyStopping", "mode", "maximum", "LC0511", "monitor: val_loss"},
+                      OptionCase{"EarlyStopping", "monitor", "\"\"", "LC0512"},
+                      OptionCase{"EarlyStopping", "monitor", "val_los", "LC0514"},
+                      OptionCase{"LearningRateMonitor", "logging_interval", "batch", "LC0516"},
+                      OptionCase{"Timer", "interval", "minute", "LC0517"},
+                      OptionCase{"OnExceptionCheckpoint", "dirpath", "file.txt/x", "LC0518"},
+                      OptionCase{"CSVLogger", "flush_logs_every_n_steps", "0", "LC0602"},
+                      OptionCase{"CSVLogger", "save_dir", "file.txt/logs", "LC0601"},
+                      OptionCase{"TensorBoardLogger", "save_dir", "file.txt/logs", "LC0603"}),
+    [](const ::testing::TestParamInfo<OptionCase>& info) {
+      return fmt::format("{}_{}", info.param.code, info.index);
+    });
