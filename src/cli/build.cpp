@@ -11,9 +11,8 @@
 namespace lightning::cli {
 namespace {
 
-const std::vector<std::string> kSections = {"seed_everything", "trainer", "model", "data", "ckpt_path"};
-/// LightningCLI's sections this version does not read yet: an explicit error, never ignored.
-const std::vector<std::string> kUnsupportedSections = {"optimizer", "lr_scheduler"};
+const std::vector<std::string> kSections = {"seed_everything", "trainer",      "model",    "data",
+                                           "optimizer",       "lr_scheduler", "ckpt_path"};
 
 std::string rendered(const YAML::Node& node) {
   YAML::Emitter out;
@@ -184,15 +183,7 @@ class Builder {
     const auto& root = config_.root();
     for (const auto& entry : root) {
       const auto name = entry.first.as<std::string>();
-      if (std::find(kUnsupportedSections.begin(), kUnsupportedSections.end(), name) != kUnsupportedSections.end()) {
-        error({.code = "LC0709",
-               .message = fmt::format("the `{}:` section is not supported by this version", name),
-               .received = fmt::format("\"{}\"", name),
-               .expected = one_of(kSections),
-               .help = "create the optimizer and scheduler in the model's configure_optimizers, with their "
-                       "settings as the model's init arguments"},
-              name, true);
-      } else if (std::find(kSections.begin(), kSections.end(), name) == kSections.end()) {
+      if (std::find(kSections.begin(), kSections.end(), name) == kSections.end()) {
         unknown_key("", name, kSections, "the config's top level");
       }
     }
@@ -210,6 +201,7 @@ class Builder {
     for (auto& callback : extra_callbacks) options.callbacks.push_back(std::move(callback));
     run.model = required_section<LightningModule>(root["model"], "model", "model");
     run.data = required_section<DataModule>(root["data"], "data", "data module");
+    optimizers(root["optimizer"], root["lr_scheduler"], run.model);
     try {
       run.trainer = std::make_unique<Trainer>(std::move(options));
       origins_.insert(origins_.begin(), {"Trainer", "trainer"});
@@ -234,6 +226,7 @@ class Builder {
   static std::string first_or(const std::vector<std::string>& names) { return names.empty() ? "MyClass" : names.front(); }
   static std::string macro_suffix(const std::string& kind) {
     if (kind == "data module") return "DATAMODULE";
+    if (kind == "lr_scheduler") return "LR_SCHEDULER";
     std::string upper = kind;
     for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     return upper;
@@ -252,6 +245,32 @@ class Builder {
       return nullptr;
     }
     return build_class<Base>(node, key, kind);
+  }
+
+  /// LightningCLI's `optimizer:` and `lr_scheduler:`: they replace the model's configure_optimizers.
+  void optimizers(const YAML::Node& optimizer_node, const YAML::Node& scheduler_node,
+                  const std::shared_ptr<LightningModule>& model) {
+    const bool has_optimizer = optimizer_node && !optimizer_node.IsNull();
+    const bool has_scheduler = scheduler_node && !scheduler_node.IsNull();
+    if (has_scheduler && !has_optimizer) {
+      error({.code = "LC0709",
+             .message = "an `lr_scheduler:` section needs an `optimizer:` section",
+             .expected = "`optimizer:` with a class_path, e.g. Adam",
+             .help = "add `optimizer: {class_path: Adam, init_args: {lr: 0.001}}`, or remove `lr_scheduler:` and "
+                     "keep the model's configure_optimizers"},
+            "lr_scheduler", true);
+    }
+    if (!has_optimizer) return;
+    auto optimizer = build_class<OptimizerFactory>(optimizer_node, "optimizer", "optimizer");
+    std::shared_ptr<SchedulerFactory> scheduler;
+    if (has_scheduler) scheduler = build_class<SchedulerFactory>(scheduler_node, "lr_scheduler", "lr_scheduler");
+    if (!optimizer || !model || (has_scheduler && !scheduler)) return;
+    model->replace_configure_optimizers([optimizer, scheduler](LightningModule& module) {
+      OptimizerConfig config;
+      auto& made = config.add(optimizer->make(module.parameters()));
+      if (scheduler) config.add_scheduler(scheduler->make(made), scheduler->options());
+      return config;
+    });
   }
 
   /// LightningCLI's `seed_everything`: true (the default) draws a seed and writes it into the config
@@ -373,6 +392,10 @@ YAML::Node effective_config(const Config& config) {
   effective["trainer"] = trainer;
   effective["model"] = root["model"] ? completed_class<LightningModule>(root["model"]) : YAML::Node(YAML::NodeType::Null);
   effective["data"] = root["data"] ? completed_class<DataModule>(root["data"]) : YAML::Node(YAML::NodeType::Null);
+  if (root["optimizer"] && !root["optimizer"].IsNull()) effective["optimizer"] = completed_class<OptimizerFactory>(root["optimizer"]);
+  if (root["lr_scheduler"] && !root["lr_scheduler"].IsNull()) {
+    effective["lr_scheduler"] = completed_class<SchedulerFactory>(root["lr_scheduler"]);
+  }
   effective["ckpt_path"] = root["ckpt_path"] ? YAML::Clone(root["ckpt_path"]) : YAML::Node(YAML::NodeType::Null);
   for (const auto& item : root) {
     if (!effective[item.first.as<std::string>()]) effective[item.first.as<std::string>()] = YAML::Clone(item.second);
@@ -381,12 +404,14 @@ YAML::Node effective_config(const Config& config) {
 }
 
 void relocate(std::vector<Diagnostic>& diagnostics, const Config& config, const std::vector<Origin>& origins) {
-  static const std::regex kOption(R"(^(\w+)\(\{\.(\w+))");
+  // `Class({.option = ...})` points at the option's key, `Class(...)` at the class's section.
+  static const std::regex kOption(R"(^(\w+)\((?:\{\.(\w+))?)");
   for (auto& d : diagnostics) {
     std::smatch match;
     if (d.location || !std::regex_search(d.where, match, kOption)) continue;
     const std::string class_name = match[1], option = match[2];
     auto key_of = [&](const Origin& origin) {
+      if (option.empty()) return origin.key;
       return origin.class_name == "Trainer" ? child_key(origin.key, option)
                                             : child_key(child_key(origin.key, "init_args"), option);
     };

@@ -14,6 +14,8 @@
 #include <lightning/loggers/csv_logger.h>
 #include <lightning/loggers/tensorboard_logger.h>
 
+#include "cli/optimizers.h"
+
 namespace lightning::cli {
 namespace {
 
@@ -142,6 +144,7 @@ void register_builtins() {
     register_datamodules();
     register_callbacks();
     register_loggers();
+    register_optimizers_and_schedulers();
     return true;
   }();
   (void)registered;

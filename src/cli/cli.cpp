@@ -91,6 +91,8 @@ std::string options_help() {
   describe_classes<DataModule>(text, "Data modules (data.class_path)");
   describe_classes<Callback>(text, "Callbacks (trainer.callbacks[i].class_path)");
   describe_classes<Logger>(text, "Loggers (trainer.logger[i].class_path)");
+  describe_classes<OptimizerFactory>(text, "Optimizers (optimizer.class_path; replaces the model's configure_optimizers)");
+  describe_classes<SchedulerFactory>(text, "Learning-rate schedulers (lr_scheduler.class_path; needs optimizer)");
   return text;
 }
 

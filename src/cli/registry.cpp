@@ -202,5 +202,7 @@ template class Registry<LightningModule>;
 template class Registry<DataModule>;
 template class Registry<Callback>;
 template class Registry<Logger>;
+template class Registry<OptimizerFactory>;
+template class Registry<SchedulerFactory>;
 
 }  // namespace lightning::cli

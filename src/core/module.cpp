@@ -60,6 +60,14 @@ OptimizerConfig LightningModule::configure_optimizers() {
   return {};
 }
 
+void LightningModule::replace_configure_optimizers(std::function<OptimizerConfig(LightningModule&)> configure) {
+  configure_optimizers_replacement_ = std::move(configure);
+}
+
+OptimizerConfig LightningModule::make_optimizer_config() {
+  return configure_optimizers_replacement_ ? configure_optimizers_replacement_(*this) : configure_optimizers();
+}
+
 bool LightningModule::step_is_missing(std::string_view step_name) const {
   return std::find(missing_steps_.begin(), missing_steps_.end(), step_name) != missing_steps_.end();
 }

@@ -268,16 +268,17 @@ TEST_F(ConfigErrors, MissingConfigFileIsNamed) {
   EXPECT_EQ(diagnostics[0].at("message"), "config file `nowhere.yaml` cannot be read");
 }
 
-TEST_F(ConfigErrors, UnknownAndUnsupportedTopLevelSectionsAreReported) {
-  write("c.yaml", iris_config() + "trainr:\n  max_epochs: 1\noptimizer:\n  class_path: Adam\n");
+TEST_F(ConfigErrors, UnknownSectionsAndASchedulerWithoutOptimizerAreReported) {
+  write("c.yaml", iris_config() + "trainr:\n  max_epochs: 1\nlr_scheduler:\n  class_path: StepLR\n");
   auto diagnostics = diagnostics_of({"fit", "--config", "c.yaml"});
   const auto* unknown = find_code(diagnostics, "LC0703");
   ASSERT_NE(unknown, nullptr);
   EXPECT_EQ(unknown->at("help"), "did you mean \"trainer\"?");
   EXPECT_EQ(location_text(*unknown), "c.yaml:12:1");
-  const auto* unsupported = find_code(diagnostics, "LC0709");
-  ASSERT_NE(unsupported, nullptr);
-  EXPECT_EQ(location_text(*unsupported), "c.yaml:14:1");
+  const auto* alone = find_code(diagnostics, "LC0709");  // a scheduler needs an optimizer section
+  ASSERT_NE(alone, nullptr);
+  EXPECT_EQ(alone->at("message"), "an `lr_scheduler:` section needs an `optimizer:` section");
+  EXPECT_EQ(location_text(*alone), "c.yaml:14:1");
 }
 
 TEST_F(ConfigErrors, CommandLineMistakesNameTheArgument) {
@@ -322,6 +323,44 @@ TEST_F(ConfigErrors, BuiltInModelAndDataOptionsAreCheckedWithTheirLocation) {
   EXPECT_EQ(diagnostics[1].at("help"), "did you mean \"adam\"?");
   EXPECT_EQ(diagnostics[2].at("code"), "LC0711");
   EXPECT_EQ(diagnostics[2].at("message"), "CSVDataModule holds out every row: nothing is left to train on");
+}
+
+TEST_F(CommandLine, OptimizerAndSchedulerSectionsReplaceConfigureOptimizers) {
+  write("c.yaml", iris_config("  callbacks:\n    - class_path: ModelCheckpoint\n      init_args: {save_last: true}\n") +
+                      "optimizer:\n  class_path: SGD\n  init_args: {lr: 0.5, momentum: 0.9}\n"
+                      "lr_scheduler:\n  class_path: StepLR\n  init_args: {step_size: 1, gamma: 0.5}\n");
+  auto result = cli({"fit", "--config", "c.yaml"});
+  ASSERT_EQ(result.code, 0) << result.err;
+  auto checkpoint = pl::load_checkpoint_file("lightning_logs/version_0/checkpoints/last.ckpt");
+  auto optimizers = checkpoint.at("optimizer_states").toList();
+  ASSERT_EQ(optimizers.size(), 1u);
+  auto group = optimizers.get(0).toGenericDict().at("param_groups").toList().get(0).toGenericDict();
+  EXPECT_DOUBLE_EQ(group.at("momentum").toDouble(), 0.9);  // SGD, not MLPClassifier's own Adam
+  // 0.5 halved once: as in Lightning, the last epoch's checkpoint is written (after validation)
+  // before that epoch's scheduler step.
+  EXPECT_DOUBLE_EQ(group.at("lr").toDouble(), 0.25);
+  EXPECT_EQ(checkpoint.at("lr_schedulers").toList().size(), 1u);
+  auto printed_config = printed({"--config", "c.yaml"});
+  EXPECT_EQ(printed_config["lr_scheduler"]["init_args"]["interval"].as<std::string>(), "epoch");
+  EXPECT_EQ(printed_config["optimizer"]["init_args"]["nesterov"].as<bool>(), false);
+}
+
+TEST_F(ConfigErrors, OptimizerAndSchedulerArgumentsAreChecked) {
+  write("c.yaml", iris_config());
+  auto diagnostics = diagnostics_of({"fit", "--config", "c.yaml", "--optimizer=Adam", "--optimizer.init_args.lr=0",
+                                     "--optimizer.init_args.betas=[0.9]", "--lr_scheduler=StepLR",
+                                     "--lr_scheduler.init_args.step_size=0"});
+  ASSERT_EQ(diagnostics.size(), 3u) << diagnostics.dump(2);
+  EXPECT_EQ(diagnostics[0].at("code"), "LC0714");
+  EXPECT_EQ(diagnostics[0].at("where"), "optimizer.init_args.lr");
+  EXPECT_EQ(location_text(diagnostics[0]), "command line (--optimizer.init_args.lr=0)");
+  EXPECT_EQ(diagnostics[1].at("where"), "optimizer.init_args.betas");
+  EXPECT_EQ(diagnostics[2].at("code"), "LC0715");
+  EXPECT_EQ(diagnostics[2].at("message"), "StepLR cannot be built: StepLR: step_size must be >= 1");
+  EXPECT_EQ(diagnostics[2].at("where"), "lr_scheduler");
+  auto plateau = diagnostics_of({"fit", "--config", "c.yaml", "--optimizer=SGD", "--lr_scheduler=ReduceLROnPlateau"});
+  ASSERT_EQ(plateau.size(), 1u);
+  EXPECT_EQ(plateau[0].at("message"), "ReduceLROnPlateau needs the init argument `monitor`");
 }
 
 TEST_F(CommandLine, MLPRegressorLearnsAColumnOfACsvFile) {

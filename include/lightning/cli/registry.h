@@ -11,6 +11,7 @@
 
 #include <lightning/callbacks/callback.h>
 #include <lightning/core/datamodule.h>
+#include <lightning/core/lr_scheduler.h>
 #include <lightning/core/module.h>
 #include <lightning/loggers/logger.h>
 
@@ -33,6 +34,22 @@ class Devices;
 }  // namespace lightning
 
 namespace lightning::cli {
+
+/// What an `optimizer:` section builds: an optimizer over the model's parameters, made when the
+/// trainer asks the model for its optimizers (LightningCLI replaces `configure_optimizers`).
+class OptimizerFactory {
+ public:
+  virtual ~OptimizerFactory() = default;
+  virtual std::unique_ptr<torch::optim::Optimizer> make(std::vector<at::Tensor> parameters) const = 0;
+};
+
+/// What an `lr_scheduler:` section builds: a scheduler over that optimizer, with its settings.
+class SchedulerFactory {
+ public:
+  virtual ~SchedulerFactory() = default;
+  virtual std::unique_ptr<LRScheduler> make(torch::optim::Optimizer& optimizer) const = 0;
+  virtual SchedulerOptions options() const { return {}; }
+};
 
 /// How values of one C++ type are read from and written to a config. Defined for bool, int64_t,
 /// double, std::string, std::optional of those, lists of int64_t, double and std::string, and the
@@ -155,6 +172,8 @@ extern template class Registry<LightningModule>;
 extern template class Registry<DataModule>;
 extern template class Registry<Callback>;
 extern template class Registry<Logger>;
+extern template class Registry<OptimizerFactory>;
+extern template class Registry<SchedulerFactory>;
 
 namespace detail {
 template <class Base, class Options>
@@ -239,3 +258,8 @@ bool register_class(std::string name) {
 #define LIGHTNING_REGISTER_DATAMODULE(Class, ...) LIGHTNING_CLI_REGISTER_(::lightning::DataModule, Class, __VA_ARGS__)
 #define LIGHTNING_REGISTER_CALLBACK(Class, ...) LIGHTNING_CLI_REGISTER_(::lightning::Callback, Class, __VA_ARGS__)
 #define LIGHTNING_REGISTER_LOGGER(Class, ...) LIGHTNING_CLI_REGISTER_(::lightning::Logger, Class, __VA_ARGS__)
+/// `Class` derives from OptimizerFactory (or SchedulerFactory) and takes its options struct.
+#define LIGHTNING_REGISTER_OPTIMIZER(Class, ...) \
+  LIGHTNING_CLI_REGISTER_(::lightning::cli::OptimizerFactory, Class, __VA_ARGS__)
+#define LIGHTNING_REGISTER_LR_SCHEDULER(Class, ...) \
+  LIGHTNING_CLI_REGISTER_(::lightning::cli::SchedulerFactory, Class, __VA_ARGS__)

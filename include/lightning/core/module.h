@@ -9,6 +9,7 @@
 #include <torch/nn/module.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -112,6 +113,11 @@ class LightningModule : public torch::nn::Module {
     return predict_step(batch, batch_idx);
   }
   virtual OptimizerConfig configure_optimizers();
+  /// Replaces `configure_optimizers` for this instance, as LightningCLI's `optimizer:` and
+  /// `lr_scheduler:` sections do; the trainer then calls `configure(*this)` instead.
+  void replace_configure_optimizers(std::function<OptimizerConfig(LightningModule&)> configure);
+  /// What the trainer calls: the replacement when one is set, else `configure_optimizers()`.
+  OptimizerConfig make_optimizer_config();
 
   // ---- lifecycle hooks (Lightning's names; empty by default) ----
   virtual void setup(const std::string& stage) {}
@@ -193,6 +199,7 @@ class LightningModule : public torch::nn::Module {
   detail::ModuleHost* host_ = nullptr;
   HyperParameters hparams_;
   std::vector<std::string> missing_steps_;
+  std::function<OptimizerConfig(LightningModule&)> configure_optimizers_replacement_;
 };
 
 }  // namespace lightning
