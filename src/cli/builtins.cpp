@@ -52,6 +52,13 @@ void register_datamodules() {
        arg("standardize", &O::standardize, "scale features to mean 0, std 1 (training rows' statistics)"),
        arg("batch_size", &O::batch_size, "samples per batch"),
        arg("num_workers", &O::num_workers, "loader worker threads"));
+  using F = demos::FashionMNISTDataModuleOptions;
+  register_class<DataModule, demos::FashionMNISTDataModule>(
+      "FashionMNISTDataModule", arg("data_dir", &F::data_dir, "folder of the four .gz IDX files"),
+      arg("cache_dir", &F::cache_dir, "where they are unpacked (\"\": the temporary folder)"),
+      arg("val_size", &F::val_size, "training images held out for validation"),
+      arg("flatten", &F::flatten, "784-value vectors (for an MLP) instead of 1x28x28"),
+      arg("batch_size", &F::batch_size, "samples per batch"), arg("num_workers", &F::num_workers, "loader worker threads"));
 }
 
 void register_callbacks() {

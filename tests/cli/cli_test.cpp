@@ -4,6 +4,7 @@
 #include <lightning/checkpoint/checkpoint_io.h>
 #include <lightning/cli/cli.h>
 #include <lightning/cli/registry.h>
+#include <lightning/demos/datamodules.h>
 
 #include <fmt/format.h>
 #include <gmock/gmock.h>
@@ -361,6 +362,32 @@ TEST_F(ConfigErrors, OptimizerAndSchedulerArgumentsAreChecked) {
   auto plateau = diagnostics_of({"fit", "--config", "c.yaml", "--optimizer=SGD", "--lr_scheduler=ReduceLROnPlateau"});
   ASSERT_EQ(plateau.size(), 1u);
   EXPECT_EQ(plateau[0].at("message"), "ReduceLROnPlateau needs the init argument `monitor`");
+}
+
+TEST_F(ConfigErrors, FashionMNISTDataModuleNamesAMissingDataFolder) {
+  write("c.yaml", iris_config());
+  auto diagnostics = diagnostics_of({"fit", "--config", "c.yaml", "--data=FashionMNISTDataModule",
+                                     "--data.init_args.data_dir=nowhere", "--data.init_args.val_size=60000"});
+  ASSERT_EQ(diagnostics.size(), 2u);
+  EXPECT_EQ(diagnostics[0].at("code"), "LC0711");
+  EXPECT_EQ(diagnostics[0].at("where"), "data.init_args.data_dir");
+  EXPECT_EQ(diagnostics[0].at("message"), "FashionMNISTDataModule finds no `train-images-idx3-ubyte.gz` in `data_dir`");
+  EXPECT_EQ(diagnostics[1].at("where"), "data.init_args.val_size");
+}
+
+TEST(FashionMNISTDataModule, SplitsTrainingImagesAndFlattensThemForAnMLP) {
+  pl::testing::TempDir cache;
+  pl::demos::FashionMNISTDataModule data({.cache_dir = cache.path().string(), .val_size = 5000, .flatten = true});
+  data.prepare_data();
+  data.setup("fit");
+  EXPECT_EQ(data.train_dataloader()->dataset().size(), 55000);
+  EXPECT_EQ(data.val_dataloader().at(0).dataset().size(), 5000);
+  EXPECT_EQ(data.test_dataloader().at(0).dataset().size(), 10000);
+  auto batch = data.val_dataloader().at(0).batch(0)[0].tensor();  // the first validation batch
+  EXPECT_EQ(batch.sizes(), (std::vector<int64_t>{64, 784}));
+  EXPECT_GE(batch.min().item<float>(), 0.0f);
+  EXPECT_LE(batch.max().item<float>(), 1.0f);
+  EXPECT_EQ(pl::testing::files_in(cache.path()).size(), 4u);  // unpacked once, no partial file left
 }
 
 TEST_F(CommandLine, MLPRegressorLearnsAColumnOfACsvFile) {

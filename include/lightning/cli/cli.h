@@ -26,8 +26,9 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
 /// `run` over `argv`, with std::cout and std::cerr.
 int main(int argc, char** argv);
 
-/// Registers the built-in components (MLPClassifier, MLPRegressor, CSVDataModule, every built-in
-/// callback and logger); `run` calls it, and calling it again changes nothing.
+/// Registers the built-in components (MLPClassifier, MLPRegressor, CSVDataModule,
+/// FashionMNISTDataModule, every built-in callback and logger, LibTorch's optimizers and our
+/// schedulers); `run` calls it, and calling it again changes nothing.
 void register_builtins();
 
 /// The section of docs/errors.md about `code`, or "" when there is none.

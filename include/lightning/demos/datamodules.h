@@ -51,4 +51,41 @@ class CSVDataModule : public DataModule {
   std::shared_ptr<TensorDataset> train_, val_, test_;
 };
 
+struct FashionMNISTDataModuleOptions {
+  /// Debian's dataset-fashion-mnist package (the four IDX files, gzip-compressed).
+  std::string data_dir = "/usr/share/datasets/fashion-mnist";
+  /// Where the IDX files are unpacked once for LibTorch's reader ("": a folder under the system's
+  /// temporary folder).
+  std::string cache_dir = "";
+  /// Training images held out for validation (the last ones of the training file).
+  int64_t val_size = 5000;
+  /// Images as vectors of 784 values (for an MLP) instead of 1x28x28.
+  bool flatten = false;
+  int64_t batch_size = 64;
+  int64_t num_workers = 1;
+};
+
+/// Fashion-MNIST: 60,000 training images (minus `val_size` for validation) and 10,000 test images
+/// of clothes, 28x28 grey levels in [0, 1], labels 0-9. `predict_dataloader` gives the test images.
+///
+///   data: {class_path: FashionMNISTDataModule, init_args: {flatten: true}}
+class FashionMNISTDataModule : public DataModule {
+ public:
+  explicit FashionMNISTDataModule(FashionMNISTDataModuleOptions options = {});
+  /// Unpacks the files into the cache (once; a second process waits for nothing: each writes its
+  /// own partial file and renames it).
+  void prepare_data() override;
+  void setup(const std::string& stage) override;
+  std::optional<DataLoader> train_dataloader() override;
+  std::vector<DataLoader> val_dataloader() override;
+  std::vector<DataLoader> test_dataloader() override;
+  std::vector<DataLoader> predict_dataloader() override;
+
+ private:
+  std::string cache() const;
+  DataLoader loader(const std::shared_ptr<TensorDataset>& part, bool shuffle) const;
+  FashionMNISTDataModuleOptions options_;
+  std::shared_ptr<TensorDataset> train_, val_, test_;
+};
+
 }  // namespace lightning::demos
