@@ -263,7 +263,10 @@ class Builder {
     if (!has_optimizer) return;
     auto optimizer = build_class<OptimizerFactory>(optimizer_node, "optimizer", "optimizer");
     std::shared_ptr<SchedulerFactory> scheduler;
-    if (has_scheduler) scheduler = build_class<SchedulerFactory>(scheduler_node, "lr_scheduler", "lr_scheduler");
+    if (has_scheduler) {
+      scheduler = build_class<SchedulerFactory>(scheduler_node, "lr_scheduler", "lr_scheduler");
+      if (scheduler) origins_.push_back({"SchedulerOptions", "lr_scheduler"});  // what the trainer checks of it
+    }
     if (!optimizer || !model || (has_scheduler && !scheduler)) return;
     model->replace_configure_optimizers([optimizer, scheduler](LightningModule& module) {
       OptimizerConfig config;
@@ -405,11 +408,13 @@ YAML::Node effective_config(const Config& config) {
 
 void relocate(std::vector<Diagnostic>& diagnostics, const Config& config, const std::vector<Origin>& origins) {
   // `Class({.option = ...})` points at the option's key, `Class(...)` at the class's section.
-  static const std::regex kOption(R"(^(\w+)\((?:\{\.(\w+))?)");
+  // `configure_optimizers: SchedulerOptions{.monitor}` points at the lr_scheduler section's argument.
+  static const std::regex kOption(R"(^(?:configure_optimizers: (SchedulerOptions)\{\.(\w+)|(\w+)\((?:\{\.(\w+))?))");
   for (auto& d : diagnostics) {
     std::smatch match;
     if (d.location || !std::regex_search(d.where, match, kOption)) continue;
-    const std::string class_name = match[1], option = match[2];
+    const std::string class_name = match[1].matched ? match[1] : match[3];
+    const std::string option = match[1].matched ? match[2] : match[4];
     auto key_of = [&](const Origin& origin) {
       if (option.empty()) return origin.key;
       return origin.class_name == "Trainer" ? child_key(origin.key, option)

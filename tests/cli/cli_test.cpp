@@ -346,6 +346,16 @@ TEST_F(CommandLine, OptimizerAndSchedulerSectionsReplaceConfigureOptimizers) {
   EXPECT_EQ(printed_config["optimizer"]["init_args"]["nesterov"].as<bool>(), false);
 }
 
+TEST_F(ConfigErrors, SchedulerMonitorThatIsNotLoggedPointsAtTheSection) {
+  write("c.yaml", iris_config() + "optimizer: SGD\nlr_scheduler:\n  class_path: ReduceLROnPlateau\n  init_args:\n    monitor: val_los\n");
+  auto diagnostics = diagnostics_of({"check", "--config", "c.yaml"});
+  const auto* d = find_code(diagnostics, "LC0314");
+  ASSERT_NE(d, nullptr) << diagnostics.dump(2);
+  EXPECT_EQ(d->at("where"), "lr_scheduler.init_args.monitor");
+  EXPECT_EQ(location_text(*d), "c.yaml:16:14");
+  EXPECT_EQ(d->at("help"), "did you mean \"val_loss\"?");
+}
+
 TEST_F(ConfigErrors, OptimizerAndSchedulerArgumentsAreChecked) {
   write("c.yaml", iris_config());
   auto diagnostics = diagnostics_of({"fit", "--config", "c.yaml", "--optimizer=Adam", "--optimizer.init_args.lr=0",
@@ -515,6 +525,7 @@ TEST_P(OptionDiagnosticFromYaml, CarriesTheFileLocation) {
   int64_t line = 0, column = 0;
   if (c.section == "trainer") {
     text = "trainer:\n  " + c.key + ": " + c.value + "\n";
+    if (!c.extra.empty()) text += "  " + c.extra + "\n";
     where = "trainer." + c.key;
     line = 2;
     column = 3 + static_cast<int64_t>(c.key.size()) + 2;
@@ -564,15 +575,22 @@ INSTANTIATE_TEST_SUITE_P(
                       OptionCase{"trainer", "devices", "-3", "LC0119"},
                       OptionCase{"trainer", "default_root_dir", "file.txt/logs", "LC0120"},
                       OptionCase{"trainer", "max_time", "soon", "LC0122"},
+                      OptionCase{"trainer", "val_check_interval", "1000", "LC0117"},
+                      OptionCase{"trainer", "enable_checkpointing", "false", "LC0121",
+                                 "callbacks: [{class_path: ModelCheckpoint}]"},
+                      OptionCase{"trainer", "callbacks", "[ModelCheckpoint, ModelCheckpoint]", "LC0509"},
+                      OptionCase{"trainer", "logger", "false", "LC0515", "callbacks: [LearningRateMonitor]"},
                       OptionCase{"ModelCheckpoint", "mode", "maximum", "LC0501"},
                       OptionCase{"ModelCheckpoint", "save_top_k", "-2", "LC0502"},
                       OptionCase{"ModelCheckpoint", "every_n_train_steps", "-1", "LC0503"},
                       OptionCase{"ModelCheckpoint", "save_top_k", "3", "LC0504", "", "monitor"},
+                      OptionCase{"ModelCheckpoint", "every_n_train_steps", "5", "LC0505", "every_n_epochs: 1"},
                       OptionCase{"ModelCheckpoint", "filename", "\"{epoch\"", "LC0506"},
                       OptionCase{"ModelCheckpoint", "dirpath", "file.txt/ckpts", "LC0507"},
                       OptionCase{"ModelCheckpoint", "monitor", "val_accuracy", "LC0508"},
                       OptionCase{"EarlyStopping", "mode", "maximum", "LC0511", "monitor: val_loss"},
                       OptionCase{"EarlyStopping", "monitor", "\"\"", "LC0512"},
+                      OptionCase{"EarlyStopping", "patience", "-1", "LC0513", "monitor: val_loss"},
                       OptionCase{"EarlyStopping", "monitor", "val_los", "LC0514"},
                       OptionCase{"LearningRateMonitor", "logging_interval", "batch", "LC0516"},
                       OptionCase{"Timer", "interval", "minute", "LC0517"},
