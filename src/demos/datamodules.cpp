@@ -2,6 +2,8 @@
 
 #include <lightning/diagnostics/diagnostic.h>
 
+#include "demos/loader_checks.h"
+
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 
@@ -31,20 +33,25 @@ void check(const CSVDataModuleOptions& o) {
                     .received = fmt::format("val_fraction {} + test_fraction {}", o.val_fraction, o.test_fraction),
                     .expected = "val_fraction + test_fraction < 1.0", .help = "e.g. 0.15 and 0.15"});
   }
-  if (o.batch_size < 1) {
-    problems.error({.code = "LC0711", .message = "CSVDataModule option `batch_size` must be at least 1",
-                    .where = where("batch_size"), .received = std::to_string(o.batch_size), .expected = ">= 1",
-                    .help = "e.g. batch_size: 32"});
-  }
-  if (o.num_workers < 0) {
-    problems.error({.code = "LC0711", .message = "CSVDataModule option `num_workers` is negative",
-                    .where = where("num_workers"), .received = std::to_string(o.num_workers), .expected = ">= 0",
-                    .help = "0 loads in the training thread"});
-  }
+  check_loader_options(problems, "CSVDataModule", o.batch_size, o.num_workers);
   problems.throw_if_errors();
 }
 
 }  // namespace
+
+void check_loader_options(DiagnosticCollector& problems, const std::string& class_name, int64_t batch_size,
+                          int64_t num_workers) {
+  if (batch_size < 1) {
+    problems.error({.code = "LC0711", .message = fmt::format("{} option `batch_size` must be at least 1", class_name),
+                    .where = fmt::format("{}({{.batch_size = ...}})", class_name), .received = std::to_string(batch_size),
+                    .expected = ">= 1", .help = "e.g. batch_size: 32"});
+  }
+  if (num_workers < 0) {
+    problems.error({.code = "LC0711", .message = fmt::format("{} option `num_workers` is negative", class_name),
+                    .where = fmt::format("{}({{.num_workers = ...}})", class_name), .received = std::to_string(num_workers),
+                    .expected = ">= 0", .help = "0 loads in the training thread"});
+  }
+}
 
 CSVDataModule::CSVDataModule(CSVDataModuleOptions options) : options_(std::move(options)) {
   check(options_);

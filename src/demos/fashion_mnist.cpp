@@ -2,6 +2,8 @@
 
 #include <lightning/diagnostics/diagnostic.h>
 
+#include "demos/loader_checks.h"
+
 #include <torch/data/datasets/mnist.h>
 #include <fmt/format.h>
 #include <unistd.h>
@@ -36,16 +38,7 @@ void check(const FashionMNISTDataModuleOptions& o) {
                     .where = where("val_size"), .received = std::to_string(o.val_size),
                     .expected = "0 <= val_size < 60000 (the training images)", .help = "5000 is Lightning's usual split"});
   }
-  if (o.batch_size < 1) {
-    problems.error({.code = "LC0711", .message = "FashionMNISTDataModule option `batch_size` must be at least 1",
-                    .where = where("batch_size"), .received = std::to_string(o.batch_size), .expected = ">= 1",
-                    .help = "e.g. batch_size: 64"});
-  }
-  if (o.num_workers < 0) {
-    problems.error({.code = "LC0711", .message = "FashionMNISTDataModule option `num_workers` is negative",
-                    .where = where("num_workers"), .received = std::to_string(o.num_workers), .expected = ">= 0",
-                    .help = "0 loads in the training thread"});
-  }
+  check_loader_options(problems, "FashionMNISTDataModule", o.batch_size, o.num_workers);
   problems.throw_if_errors();
 }
 

@@ -89,65 +89,54 @@ HyperParameters hyperparameters(const MLPOptions& o) {
 
 }  // namespace
 
-MLPClassifier::MLPClassifier(MLPOptions options) : options_(std::move(options)) {
-  check(options_, "MLPClassifier");
+MLPModule::MLPModule(MLPOptions options, const std::string& class_name) : options_(std::move(options)) {
+  check(options_, class_name);
   net_ = register_module("net", mlp(options_));
   save_hyperparameters(hyperparameters(options_));
 }
 
-at::Tensor MLPClassifier::forward(const at::Tensor& x) { return net_->forward(x); }
+at::Tensor MLPModule::forward(const at::Tensor& x) { return net_->forward(x); }
 
-StepOutput MLPClassifier::training_step(const Batch& batch, int64_t) {
-  auto loss = torch::nn::functional::cross_entropy(forward(batch[0]), batch[1]);
-  log("train_loss", loss, {.prog_bar = true});
-  return loss;
+StepOutput MLPModule::training_step(const Batch& batch, int64_t) {
+  auto value = loss(forward(batch[0]), batch[1]);
+  log("train_loss", value, {.prog_bar = true});
+  return value;
 }
 
-StepOutput MLPClassifier::evaluate(const Batch& batch, const std::string& stage) {
-  auto logits = forward(batch[0]);
-  auto loss = torch::nn::functional::cross_entropy(logits, batch[1]);
-  log(stage + "_loss", loss, {.prog_bar = true});
-  log(stage + "_acc", logits.argmax(1).eq(batch[1].tensor()).to(at::kFloat).mean(), {.prog_bar = true});
-  return loss;
+StepOutput MLPModule::evaluate(const Batch& batch, const std::string& stage) {
+  auto output = forward(batch[0]);
+  auto value = loss(output, batch[1]);
+  log(stage + "_loss", value, {.prog_bar = true});
+  auto [name, measured] = metric(output, batch[1]);
+  log(stage + "_" + name, measured, {.prog_bar = true});
+  return value;
 }
 
-StepOutput MLPClassifier::validation_step(const Batch& batch, int64_t) { return evaluate(batch, "val"); }
-StepOutput MLPClassifier::test_step(const Batch& batch, int64_t) { return evaluate(batch, "test"); }
+StepOutput MLPModule::validation_step(const Batch& batch, int64_t) { return evaluate(batch, "val"); }
+StepOutput MLPModule::test_step(const Batch& batch, int64_t) { return evaluate(batch, "test"); }
+OptimizerConfig MLPModule::configure_optimizers() { return optimizer(options_, parameters()); }
+
+at::Tensor MLPClassifier::loss(const at::Tensor& output, const at::Tensor& target) {
+  return torch::nn::functional::cross_entropy(output, target);
+}
+std::pair<std::string, at::Tensor> MLPClassifier::metric(const at::Tensor& output, const at::Tensor& target) {
+  return {"acc", output.argmax(1).eq(target).to(at::kFloat).mean()};
+}
 Batch MLPClassifier::predict_step(const Batch& batch, int64_t) { return forward(batch[0]).softmax(1); }
-OptimizerConfig MLPClassifier::configure_optimizers() { return optimizer(options_, parameters()); }
 
-MLPRegressor::MLPRegressor(MLPOptions options) : options_(std::move(options)) {
-  check(options_, "MLPRegressor");
-  net_ = register_module("net", mlp(options_));
-  save_hyperparameters(hyperparameters(options_));
-}
-
-at::Tensor MLPRegressor::forward(const at::Tensor& x) { return net_->forward(x); }
-
+namespace {
 /// Targets of one value per row come as a vector; the network gives a column.
 at::Tensor as_columns(const at::Tensor& target, const at::Tensor& prediction) {
   return target.to(prediction.scalar_type()).reshape(prediction.sizes());
 }
+}  // namespace
 
-StepOutput MLPRegressor::training_step(const Batch& batch, int64_t) {
-  auto prediction = forward(batch[0]);
-  auto loss = torch::nn::functional::mse_loss(prediction, as_columns(batch[1], prediction));
-  log("train_loss", loss, {.prog_bar = true});
-  return loss;
+at::Tensor MLPRegressor::loss(const at::Tensor& output, const at::Tensor& target) {
+  return torch::nn::functional::mse_loss(output, as_columns(target, output));
 }
-
-StepOutput MLPRegressor::evaluate(const Batch& batch, const std::string& stage) {
-  auto prediction = forward(batch[0]);
-  auto target = as_columns(batch[1], prediction);
-  auto loss = torch::nn::functional::mse_loss(prediction, target);
-  log(stage + "_loss", loss, {.prog_bar = true});
-  log(stage + "_mae", (prediction - target).abs().mean(), {.prog_bar = true});
-  return loss;
+std::pair<std::string, at::Tensor> MLPRegressor::metric(const at::Tensor& output, const at::Tensor& target) {
+  return {"mae", (output - as_columns(target, output)).abs().mean()};
 }
-
-StepOutput MLPRegressor::validation_step(const Batch& batch, int64_t) { return evaluate(batch, "val"); }
-StepOutput MLPRegressor::test_step(const Batch& batch, int64_t) { return evaluate(batch, "test"); }
 Batch MLPRegressor::predict_step(const Batch& batch, int64_t) { return forward(batch[0]); }
-OptimizerConfig MLPRegressor::configure_optimizers() { return optimizer(options_, parameters()); }
 
 }  // namespace lightning::demos

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace lightning::demos {
@@ -27,20 +28,24 @@ struct MLPOptions {
   double weight_decay = 0.0;
 };
 
-/// Cross-entropy over `out_features` classes; logs `train_loss`, and `<stage>_loss`/`<stage>_acc`
-/// in validation and test; `predict_step` returns class probabilities.
-///
-///   model: {class_path: MLPClassifier, init_args: {in_features: 64, out_features: 10}}
-class MLPClassifier : public LightningModule {
+/// What both MLPs share: the network (Linear and ReLU layers, dropout), its optimizer, and the
+/// evaluation steps; each says what its loss and its metric are.
+class MLPModule : public LightningModule {
  public:
-  explicit MLPClassifier(MLPOptions options);
   at::Tensor forward(const at::Tensor& x);
   StepOutput training_step(const Batch& batch, int64_t batch_idx) override;
   StepOutput validation_step(const Batch& batch, int64_t batch_idx) override;
   StepOutput test_step(const Batch& batch, int64_t batch_idx) override;
-  Batch predict_step(const Batch& batch, int64_t batch_idx) override;
   OptimizerConfig configure_optimizers() override;
   const MLPOptions& options() const { return options_; }
+
+ protected:
+  /// Checks `options` (LC0710, naming `class_name`) and builds the network.
+  MLPModule(MLPOptions options, const std::string& class_name);
+  /// The loss of `output` against the batch's target.
+  virtual at::Tensor loss(const at::Tensor& output, const at::Tensor& target) = 0;
+  /// The metric logged as `<stage>_<name>` in validation and test: its name and value.
+  virtual std::pair<std::string, at::Tensor> metric(const at::Tensor& output, const at::Tensor& target) = 0;
 
  private:
   StepOutput evaluate(const Batch& batch, const std::string& stage);
@@ -48,22 +53,30 @@ class MLPClassifier : public LightningModule {
   torch::nn::Sequential net_{nullptr};
 };
 
+/// Cross-entropy over `out_features` classes; logs `train_loss`, and `<stage>_loss`/`<stage>_acc`
+/// in validation and test; `predict_step` returns class probabilities.
+///
+///   model: {class_path: MLPClassifier, init_args: {in_features: 64, out_features: 10}}
+class MLPClassifier : public MLPModule {
+ public:
+  explicit MLPClassifier(MLPOptions options) : MLPModule(std::move(options), "MLPClassifier") {}
+  Batch predict_step(const Batch& batch, int64_t batch_idx) override;
+
+ protected:
+  at::Tensor loss(const at::Tensor& output, const at::Tensor& target) override;
+  std::pair<std::string, at::Tensor> metric(const at::Tensor& output, const at::Tensor& target) override;
+};
+
 /// Mean squared error on `out_features` targets; logs `train_loss`, `<stage>_loss` and
 /// `<stage>_mae`; `predict_step` returns the predictions.
-class MLPRegressor : public LightningModule {
+class MLPRegressor : public MLPModule {
  public:
-  explicit MLPRegressor(MLPOptions options);
-  at::Tensor forward(const at::Tensor& x);
-  StepOutput training_step(const Batch& batch, int64_t batch_idx) override;
-  StepOutput validation_step(const Batch& batch, int64_t batch_idx) override;
-  StepOutput test_step(const Batch& batch, int64_t batch_idx) override;
+  explicit MLPRegressor(MLPOptions options) : MLPModule(std::move(options), "MLPRegressor") {}
   Batch predict_step(const Batch& batch, int64_t batch_idx) override;
-  OptimizerConfig configure_optimizers() override;
 
- private:
-  StepOutput evaluate(const Batch& batch, const std::string& stage);
-  MLPOptions options_;
-  torch::nn::Sequential net_{nullptr};
+ protected:
+  at::Tensor loss(const at::Tensor& output, const at::Tensor& target) override;
+  std::pair<std::string, at::Tensor> metric(const at::Tensor& output, const at::Tensor& target) override;
 };
 
 }  // namespace lightning::demos
