@@ -300,6 +300,18 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   auto* explain_sub = app.add_subcommand("explain", "print the documentation of a diagnostic code");
   explain_sub->add_option("code", code, "e.g. LC0102")->required();
 
+  // CLI11 would say only "A subcommand is required" for `fitt`.
+  if (!args.empty() && !args[0].starts_with("-")) {
+    std::vector<std::string> commands = kStages;
+    commands.push_back("explain");
+    if (std::find(commands.begin(), commands.end(), args[0]) == commands.end()) {
+      auto d = unknown_choice("LC0716", fmt::format("unknown subcommand \"{}\"", args[0]), "command line", args[0], commands);
+      d.received = fmt::format("\"{}\"", args[0]);
+      if (d.help.empty()) d.help = "`--help` lists the subcommands";
+      err << MisconfigurationException({d}).what() << "\n";
+      return kExitMisconfiguration;
+    }
+  }
   std::vector<std::string> reversed(args.rbegin(), args.rend());
   try {
     app.parse(reversed);

@@ -458,6 +458,13 @@ TEST_F(CommandLine, ExplainPrintsTheDocumentationOfACode) {
   EXPECT_THAT(unknown.err, HasSubstr("did you mean \"LC0120\"?"));
 }
 
+TEST_F(CommandLine, UnknownSubcommandSuggestsTheClosest) {
+  auto result = cli({"fitt", "--config", "c.yaml"});
+  EXPECT_EQ(result.code, pl::cli::kExitMisconfiguration);
+  EXPECT_THAT(result.err, HasSubstr("error[LC0716]: unknown subcommand \"fitt\""));
+  EXPECT_THAT(result.err, HasSubstr("did you mean \"fit\"?"));
+}
+
 TEST_F(CommandLine, TrainingFailureExitsWithOne) {
   write("c.yaml", iris_config());
   auto result = cli({"fit", "--config", "c.yaml", "--data.init_args.path=missing.csv"});
