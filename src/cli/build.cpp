@@ -6,7 +6,6 @@
 
 #include <random>
 #include <regex>
-#include <set>
 
 namespace lightning::cli {
 namespace {
@@ -56,14 +55,14 @@ class Builder {
   std::shared_ptr<Base> build_class(const YAML::Node& spec, const std::string& key, const std::string& kind) {
     YAML::Node class_path, init_args;
     if (spec.IsScalar() && !spec.IsNull()) {
-      class_path = spec;
+      class_path.reset(spec);
     } else if (spec.IsMap()) {
       for (const auto& entry : spec) {
         const auto name = entry.first.as<std::string>();
         if (name == "class_path") {
-          class_path = entry.second;
+          class_path.reset(entry.second);
         } else if (name == "init_args") {
-          init_args = entry.second;
+          init_args.reset(entry.second);
         } else {
           unknown_key(key, name, {"class_path", "init_args"}, fmt::format("a {} section", kind));
         }

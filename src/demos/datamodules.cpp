@@ -7,6 +7,8 @@
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 
+#include <filesystem>
+
 namespace lightning::demos {
 namespace {
 
@@ -17,6 +19,12 @@ void check(const CSVDataModuleOptions& o) {
     problems.error({.code = "LC0711", .message = "CSVDataModule option `path` is empty", .where = where("path"),
                     .received = "\"\"", .expected = "the path of a numeric CSV file",
                     .help = "e.g. path: examples/data/iris.csv"});
+  } else if (!std::filesystem::is_regular_file(o.path)) {
+    // Its contents are read in setup (a bad row is named there); a missing file is known now.
+    problems.error({.code = "LC0711", .message = fmt::format("CSVDataModule finds no file at `{}`", o.path),
+                    .where = where("path"), .received = fmt::format("\"{}\"", o.path),
+                    .expected = "the path of a numeric CSV file (plain or .gz)",
+                    .help = fmt::format("check the path; relative paths start at {}", std::filesystem::current_path().string())});
   }
   auto fraction = [&](const char* option, double value) {
     if (value < 0.0 || value >= 1.0) {

@@ -467,9 +467,13 @@ TEST_F(CommandLine, UnknownSubcommandSuggestsTheClosest) {
 
 TEST_F(CommandLine, TrainingFailureExitsWithOne) {
   write("c.yaml", iris_config());
-  auto result = cli({"fit", "--config", "c.yaml", "--data.init_args.path=missing.csv"});
+  write("bad.csv", "1,2,0\n3,x,1\n");  // the file exists: what is wrong inside shows when it is read
+  auto result = cli({"fit", "--config", "c.yaml", "--data.init_args.path=bad.csv", "--data.init_args.skip_rows=0"});
   EXPECT_EQ(result.code, pl::cli::kExitFailure);
-  EXPECT_THAT(result.err, HasSubstr("missing.csv"));
+  EXPECT_THAT(result.err, HasSubstr("bad.csv"));
+  auto missing = diagnostics_of({"fit", "--config", "c.yaml", "--data.init_args.path=missing.csv"});
+  ASSERT_EQ(missing.size(), 1u);
+  EXPECT_EQ(missing[0].at("message"), "CSVDataModule finds no file at `missing.csv`");
 }
 
 // A user's own class with typed init arguments, registered as a program would.
