@@ -1,6 +1,13 @@
 // A small GAN on 2-D toy data with two optimizers under manual optimization (Lightning's GAN
 // pattern): the generator learns to turn noise into samples of N((2, -1), 0.25 I).
+//
+//   ./gan                                                 trains with the settings below
+//   ./gan fit --config examples/gan/config.yaml           the same from a config: GAN and
+//                                                         GaussianDataModule are registered here
+//                                                         and the program is a LightningCLI
 
+#include <lightning/cli/cli.h>
+#include <lightning/cli/registry.h>
 #include <lightning/lightning.h>
 
 #include <torch/torch.h>
@@ -15,9 +22,23 @@ torch::nn::Sequential mlp(int64_t in, int64_t out) {
                                torch::nn::Linear(32, out));
 }
 
+struct GANOptions {
+  double lr = 1e-3;
+  double beta1 = 0.5;
+};
+
+/// How far the mean of `n` generated samples is from the target's mean (2, -1), per coordinate at
+/// most.
+double mean_error(torch::nn::Sequential& generator, int64_t n = 4096) {
+  torch::NoGradGuard no_grad;
+  auto mean = generator->forward(torch::randn({n, 2})).mean(0);
+  return (mean - torch::tensor({2.0f, -1.0f})).abs().max().item<double>();
+}
+
 struct GAN : pl::LightningModule {
   torch::nn::Sequential generator{nullptr}, discriminator{nullptr};
-  GAN() {
+  GANOptions options;
+  explicit GAN(GANOptions options_ = {}) : options(options_) {
     automatic_optimization = false;
     generator = register_module("generator", mlp(2, 2));
     discriminator = register_module("discriminator", mlp(2, 1));
@@ -54,8 +75,9 @@ struct GAN : pl::LightningModule {
 
   pl::OptimizerConfig configure_optimizers() override {
     pl::OptimizerConfig config;
-    auto adam = [](std::vector<torch::Tensor> params) {
-      return std::make_unique<torch::optim::Adam>(params, torch::optim::AdamOptions(1e-3).betas({0.5, 0.999}));
+    auto adam = [this](std::vector<torch::Tensor> params) {
+      return std::make_unique<torch::optim::Adam>(params,
+                                                  torch::optim::AdamOptions(options.lr).betas({options.beta1, 0.999}));
     };
     config.add(adam(generator->parameters()));
     config.add(adam(discriminator->parameters()));
@@ -63,7 +85,38 @@ struct GAN : pl::LightningModule {
   }
 };
 
-int main() {
+/// The real samples: `n` draws of N((2, -1), 0.25 I), made in setup (after the run's seed).
+struct GaussianOptions {
+  int64_t n = 4096;
+  int64_t batch_size = 128;
+};
+struct GaussianDataModule : pl::DataModule {
+  GaussianOptions options;
+  std::shared_ptr<pl::TensorDataset> real;
+  explicit GaussianDataModule(GaussianOptions options_) : options(options_) {}
+  void setup(const std::string&) override {
+    if (!real) real = std::make_shared<pl::TensorDataset>(torch::randn({options.n, 2}) * 0.5 + torch::tensor({2.0f, -1.0f}));
+  }
+  std::optional<pl::DataLoader> train_dataloader() override {
+    return pl::DataLoader(real, {.batch_size = options.batch_size, .shuffle = true});
+  }
+};
+
+/// Reports the generator's mean error when training ends, so that the config's run shows it too.
+struct MeanErrorReport : pl::Callback {
+  void on_train_end(const pl::TrainerView&, pl::LightningModule& module) override {
+    std::printf("mean error: %.3f\n", mean_error(dynamic_cast<GAN&>(module).generator));
+  }
+};
+
+LIGHTNING_REGISTER_MODEL(GAN, pl::cli::arg("lr", &GANOptions::lr, "Adam's learning rate, both networks"),
+                         pl::cli::arg("beta1", &GANOptions::beta1, "Adam's first beta"));
+LIGHTNING_REGISTER_DATAMODULE(GaussianDataModule, pl::cli::arg("n", &GaussianOptions::n, "real samples"),
+                              pl::cli::arg("batch_size", &GaussianOptions::batch_size, "samples per batch"));
+LIGHTNING_REGISTER_CALLBACK(MeanErrorReport);
+
+int main(int argc, char** argv) {
+  if (argc > 1) return pl::cli::main(argc, argv);
   pl::seed_everything(3);
   auto real = torch::randn({4096, 2}) * 0.5 + torch::tensor({2.0f, -1.0f});
   auto loader = pl::DataLoader(pl::TensorDataset(real), {.batch_size = 128, .shuffle = true});

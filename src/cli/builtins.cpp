@@ -52,6 +52,14 @@ void register_datamodules() {
        arg("standardize", &O::standardize, "scale features to mean 0, std 1 (training rows' statistics)"),
        arg("batch_size", &O::batch_size, "samples per batch"),
        arg("num_workers", &O::num_workers, "loader worker threads"));
+  using D = demos::DigitsDataModuleOptions;
+  register_class<DataModule, demos::DigitsDataModule>(
+      "DigitsDataModule", arg("path", &D::path, "the digits CSV file (\"\": the copy shipped with lightning-cpp)"),
+      arg("val_fraction", &D::val_fraction, "fraction of rows for validation"),
+      arg("test_fraction", &D::test_fraction, "fraction of rows for test"),
+      arg("split_seed", &D::split_seed, "seed of the split"),
+      arg("standardize", &D::standardize, "scale features to mean 0, std 1 (training rows' statistics)"),
+      arg("batch_size", &D::batch_size, "samples per batch"), arg("num_workers", &D::num_workers, "loader worker threads"));
   using F = demos::FashionMNISTDataModuleOptions;
   register_class<DataModule, demos::FashionMNISTDataModule>(
       "FashionMNISTDataModule", arg("data_dir", &F::data_dir, "folder of the four .gz IDX files"),

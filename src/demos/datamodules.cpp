@@ -111,6 +111,26 @@ std::vector<DataLoader> CSVDataModule::test_dataloader() {
   return {loader(test_, false)};
 }
 std::vector<DataLoader> CSVDataModule::predict_dataloader() { return test_dataloader(); }
+std::string DigitsDataModule::default_path() {
+  for (const char* folder : {LIGHTNING_INSTALLED_DATA_DIR, LIGHTNING_SOURCE_DATA_DIR}) {
+    const auto path = std::filesystem::path(folder) / "digits.csv.gz";
+    if (std::filesystem::is_regular_file(path)) return path.string();
+  }
+  return (std::filesystem::path(LIGHTNING_INSTALLED_DATA_DIR) / "digits.csv.gz").string();  // named by LC0711
+}
+
+DigitsDataModule::DigitsDataModule(DigitsDataModuleOptions o)
+    : CSVDataModule({.path = o.path.empty() ? default_path() : o.path,
+                     .target_column = -1,
+                     .skip_rows = 0,
+                     .integer_targets = true,
+                     .val_fraction = o.val_fraction,
+                     .test_fraction = o.test_fraction,
+                     .split_seed = o.split_seed,
+                     .standardize = o.standardize,
+                     .batch_size = o.batch_size,
+                     .num_workers = o.num_workers}) {}
+
 int64_t CSVDataModule::num_features() const { return train_ ? train_->tensors()[0].size(1) : 0; }
 
 }  // namespace lightning::demos

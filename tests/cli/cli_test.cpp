@@ -385,6 +385,15 @@ TEST_F(ConfigErrors, FashionMNISTDataModuleNamesAMissingDataFolder) {
   EXPECT_EQ(diagnostics[1].at("where"), "data.init_args.val_size");
 }
 
+TEST(DigitsDataModule, FindsTheShippedFileAndSplitsItSeventyFifteenFifteen) {
+  pl::demos::DigitsDataModule data;
+  data.setup("fit");
+  EXPECT_EQ(data.num_features(), 64);
+  EXPECT_EQ(data.train_dataloader()->dataset().size(), 1259);  // 1797 - 269 - 269
+  EXPECT_EQ(data.val_dataloader().at(0).dataset().size(), 269);
+  EXPECT_EQ(data.test_dataloader().at(0).dataset().size(), 269);
+}
+
 TEST(FashionMNISTDataModule, SplitsTrainingImagesAndFlattensThemForAnMLP) {
   pl::testing::TempDir cache;
   pl::demos::FashionMNISTDataModule data({.cache_dir = cache.path().string(), .val_size = 5000, .flatten = true});

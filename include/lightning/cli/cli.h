@@ -27,7 +27,7 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
 int main(int argc, char** argv);
 
 /// Registers the built-in components (MLPClassifier, MLPRegressor, CSVDataModule,
-/// FashionMNISTDataModule, every built-in callback and logger, LibTorch's optimizers and our
+/// DigitsDataModule, FashionMNISTDataModule, every built-in callback and logger, LibTorch's optimizers and our
 /// schedulers); `run` calls it, and calling it again changes nothing.
 void register_builtins();
 
