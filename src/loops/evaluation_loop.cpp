@@ -65,14 +65,20 @@ std::vector<Metrics> run_evaluation(LoopContext& context, EvaluationKind kind,
       if (validation) {
         context.hook(&Callback::on_validation_batch_start, &LightningModule::on_validation_batch_start,
                      batch, batch_idx, dataloader_idx);
-        StepOutput out = module.validation_step(batch, batch_idx, dataloader_idx);
+        StepOutput out = [&] {
+          auto autocast = context.autocast();
+          return module.validation_step(batch, batch_idx, dataloader_idx);
+        }();
         if (module.step_is_missing(step_name)) throw MisconfigurationException({missing_step(step_name, entry)});
         context.hook(&Callback::on_validation_batch_end, &LightningModule::on_validation_batch_end,
                      out, batch, batch_idx, dataloader_idx);
       } else {
         context.hook(&Callback::on_test_batch_start, &LightningModule::on_test_batch_start, batch,
                      batch_idx, dataloader_idx);
-        StepOutput out = module.test_step(batch, batch_idx, dataloader_idx);
+        StepOutput out = [&] {
+          auto autocast = context.autocast();
+          return module.test_step(batch, batch_idx, dataloader_idx);
+        }();
         if (module.step_is_missing(step_name)) throw MisconfigurationException({missing_step(step_name, entry)});
         context.hook(&Callback::on_test_batch_end, &LightningModule::on_test_batch_end, out, batch,
                      batch_idx, dataloader_idx);
@@ -121,7 +127,10 @@ std::vector<std::vector<Batch>> run_prediction(LoopContext& context, std::vector
       const Batch& batch = *it;
       context.hook(&Callback::on_predict_batch_start, &LightningModule::on_predict_batch_start, batch,
                    batch_idx, dataloader_idx);
-      Batch out = module.predict_step(batch, batch_idx, dataloader_idx);
+      Batch out = [&] {
+        auto autocast = context.autocast();
+        return module.predict_step(batch, batch_idx, dataloader_idx);
+      }();
       if (module.step_is_missing("predict_step")) throw MisconfigurationException({missing_step("predict_step", "predict")});
       context.hook(&Callback::on_predict_batch_end, &LightningModule::on_predict_batch_end, out, batch,
                    batch_idx, dataloader_idx);

@@ -191,7 +191,10 @@ class FitLoop {
     context_.batch_size = batch.batch_size();
     train_results_.begin_step();
     context_.hook(&Callback::on_train_batch_start, &LightningModule::on_train_batch_start, batch, batch_idx);
-    StepOutput output = module_.training_step(batch, batch_idx);
+    StepOutput output = [&] {
+      auto autocast = context_.autocast();  // forward and loss; backward runs outside, as in Lightning
+      return module_.training_step(batch, batch_idx);
+    }();
     if (module_.step_is_missing("training_step")) throw MisconfigurationException({missing_step("training_step", "fit")});
     bool stepped = true;
     if (module_.automatic_optimization) stepped = optimize(output, batch_idx, is_last_batch);

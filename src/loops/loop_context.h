@@ -5,9 +5,11 @@
 #include <lightning/callbacks/callback.h>
 #include <lightning/core/module.h>
 #include <lightning/loggers/logger.h>
+#include <lightning/precision/precision.h>
 
 #include "loops/results.h"
 #include "trainer/connectors/settings.h"
+
 
 #include <memory>
 #include <string>
@@ -84,6 +86,8 @@ class LoopContext final : public ModuleHost, public TrainerActions {
   LightningModule& module() { return module_; }
   TrainerState& state() { return state_; }
   const Settings& settings() const { return settings_; }
+  /// Autocast for a step when the precision is mixed (around forward and loss, not backward).
+  AutocastScope autocast() const { return AutocastScope(settings_.autocast_dtype); }
   const std::vector<std::shared_ptr<Logger>>& loggers() const { return loggers_; }
   const std::vector<std::shared_ptr<Callback>>& callbacks() const { return callbacks_; }
 

@@ -220,7 +220,10 @@ ProbeReport probe_fit(LoopContext& context, DataLoader& train, std::vector<DataL
   context.scope = LogScope::kTrainingStep;
   context.batch_size = batch.batch_size();
   StepOutput output;
-  const bool stepped = guarded("training_step", batch, module, problems, [&] { output = module.training_step(batch, 0); });
+  const bool stepped = guarded("training_step", batch, module, problems, [&] {
+    auto autocast = context.autocast();
+    output = module.training_step(batch, 0);
+  });
   if (stepped && module.step_is_missing("training_step")) {
     problems.error(missing_step("training_step", "fit"));
   } else if (stepped && module.automatic_optimization) {
@@ -253,6 +256,7 @@ ProbeReport probe_fit(LoopContext& context, DataLoader& train, std::vector<DataL
     context.batch_size = val_batch.batch_size();
     c10::InferenceMode no_autograd;
     const bool ran = guarded("validation_step", val_batch, module, problems, [&] {
+      auto autocast = context.autocast();
       module.validation_step(val_batch, 0, static_cast<int64_t>(k));
     });
     if (ran && module.step_is_missing("validation_step")) {

@@ -409,6 +409,30 @@ TEST(FashionMNISTDataModule, SplitsTrainingImagesAndFlattensThemForAnMLP) {
   EXPECT_EQ(pl::testing::files_in(cache.path()).size(), 4u);  // unpacked once, no partial file left
 }
 
+/// test_acc of the best checkpoint of the digits config, trained at `precision`.
+double digits_test_accuracy(const std::string& precision) {
+  const std::string root = "runs_" + precision;
+  const std::string config = LIGHTNING_TEST_SOURCE_DIR "/../examples/digits/config.yaml";
+  auto fit = cli({"fit", "--config", config, "--trainer.default_root_dir=" + root, "--trainer.enable_progress_bar=false",
+                  "--trainer.enable_model_summary=false", "--trainer.precision=" + precision});
+  EXPECT_EQ(fit.code, 0) << fit.err;
+  const std::string run = root + "/lightning_logs/version_0";
+  auto test = cli({"test", "--config", run + "/config.yaml", "--ckpt_path=" + run + "/checkpoints/best.ckpt"});
+  EXPECT_EQ(test.code, 0) << test.err;
+  std::smatch acc;
+  EXPECT_TRUE(std::regex_search(test.out, acc, std::regex(R"(test_acc +([0-9.]+))"))) << test.out;
+  return acc.size() > 1 ? std::stod(acc[1]) : 0.0;
+}
+
+TEST_F(CommandLine, Bf16MixedTrainsDigitsWithinOnePercentOfFloat32) {
+  const double fp32 = digits_test_accuracy("32-true");
+  const double bf16 = digits_test_accuracy("bf16-mixed");
+  EXPECT_GE(fp32, 0.95);
+  EXPECT_NEAR(bf16, fp32, 0.01);
+  EXPECT_EQ(YAML::LoadFile("runs_bf16-mixed/lightning_logs/version_0/config.yaml")["trainer"]["precision"].as<std::string>(),
+            "bf16-mixed");
+}
+
 TEST_F(CommandLine, MLPRegressorLearnsAColumnOfACsvFile) {
   // Petal length (column 2 of iris, 1.0 to 6.9 cm) from the other columns.
   write("r.yaml", iris_config() );
@@ -591,7 +615,8 @@ INSTANTIATE_TEST_SUITE_P(
                       OptionCase{"trainer", "gradient_clip_algorithm", "nrom", "LC0114"},
                       OptionCase{"trainer", "log_every_n_steps", "0", "LC0115"},
                       OptionCase{"trainer", "fast_dev_run", "-1", "LC0116"},
-                      OptionCase{"trainer", "precision", "16-mixed", "LC0118"},
+                      OptionCase{"trainer", "precision", "64-true", "LC0118"},
+                      OptionCase{"trainer", "precision", "16-mixed", "LC0123"},
                       OptionCase{"trainer", "devices", "-3", "LC0119"},
                       OptionCase{"trainer", "default_root_dir", "file.txt/logs", "LC0120"},
                       OptionCase{"trainer", "max_time", "soon", "LC0122"},

@@ -90,8 +90,10 @@ INSTANTIATE_TEST_SUITE_P(
         OptionCase{"fast_dev_run", {.fast_dev_run = -1}, "LC0116", "Trainer option `fast_dev_run` must be >= 0"},
         OptionCase{"accelerator_cuda", {.accelerator = "cuda"}, "LC0118",
                    "accelerator \"cuda\" is not available in this version of lightning-cpp"},
-        OptionCase{"precision_bf16", {.precision = "bf16-mixed"}, "LC0118",
-                   "precision \"bf16-mixed\" is not available"},
+        OptionCase{"precision_bf16_true", {.precision = "bf16-true"}, "LC0118",
+                   "precision \"bf16-true\" is not available"},
+        OptionCase{"precision_16_mixed_on_cpu", {.precision = "16"}, "LC0123",
+                   "precision \"16\" needs a CUDA device; this trainer runs on the CPU"},
         OptionCase{"strategy_ddp", {.strategy = "ddp"}, "LC0118", "strategy \"ddp\" is not available"}),
     [](const auto& info) { return std::string(info.param.name); });
 

@@ -1,6 +1,7 @@
 #include "trainer/connectors/settings.h"
 
 #include <lightning/callbacks/timer.h>
+#include <lightning/precision/precision.h>
 #include <lightning/utilities/paths.h>
 
 #include <fmt/format.h>
@@ -160,15 +161,24 @@ std::vector<Diagnostic> check_options(const TrainerOptions& o) {
     out.push_back(unknown_choice(
         "LC0103", fmt::format("Trainer option `precision` has an unknown value \"{}\"", o.precision),
         where("precision"), o.precision, kPrecisions));
-  } else if (o.precision != "32-true" && o.precision != "32") {
-    out.push_back({.code = "LC0118",
-                   .message = fmt::format("precision \"{}\" is not available in this version of "
-                                          "lightning-cpp, which trains in 32-bit floats",
+  } else if (const auto precision = canonical_precision(o.precision); precision == "16-mixed") {
+    // Lightning turns "16-mixed" on a CPU into bf16 with a warning; float16 autocast needs CUDA.
+    out.push_back({.code = "LC0123",
+                   .message = fmt::format("precision \"{}\" needs a CUDA device; this trainer runs on the CPU",
                                           o.precision),
                    .where = where("precision"),
                    .received = fmt::format("\"{}\"", o.precision),
-                   .expected = "\"32-true\"",
-                   .help = "use .precision = \"32-true\""});
+                   .expected = "on the CPU: \"32-true\" or \"bf16-mixed\"",
+                   .help = "use .precision = \"bf16-mixed\" (bfloat16 autocast on the CPU)"});
+  } else if (precision != "32-true" && precision != "bf16-mixed") {
+    out.push_back({.code = "LC0118",
+                   .message = fmt::format("precision \"{}\" is not available in this version of "
+                                          "lightning-cpp, which trains in \"32-true\" or \"bf16-mixed\"",
+                                          o.precision),
+                   .where = where("precision"),
+                   .received = fmt::format("\"{}\"", o.precision),
+                   .expected = "\"32-true\" or \"bf16-mixed\"",
+                   .help = "use .precision = \"32-true\", or \"bf16-mixed\" for bfloat16 autocast"});
   }
   if (std::find(kStrategies.begin(), kStrategies.end(), o.strategy) == kStrategies.end()) {
     out.push_back(unknown_choice(
@@ -259,6 +269,7 @@ Settings resolve_settings(const TrainerOptions& o) {
   s.log_every_n_steps = o.log_every_n_steps;
   s.loggers_enabled = o.logger.enabled();
   s.deterministic = o.deterministic;
+  s.autocast_dtype = autocast_dtype(o.precision, c10::DeviceType::CPU);
   if (o.fast_dev_run > 0) {
     const int64_t n = o.fast_dev_run;
     s.limit_train_batches = s.limit_val_batches = s.limit_test_batches = s.limit_predict_batches = n;

@@ -5,6 +5,8 @@
 #include <lightning/diagnostics/diagnostic.h>
 #include <lightning/trainer/trainer.h>
 
+#include <c10/core/ScalarType.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -30,6 +32,8 @@ struct Settings {
   int64_t log_every_n_steps = 50;
   bool loggers_enabled = true;
   bool deterministic = false;
+  /// What each step's forward autocasts to ("bf16-mixed": bfloat16), resolved once.
+  std::optional<c10::ScalarType> autocast_dtype;
 };
 
 /// Every problem of the options taken alone (stage 1 of the diagnostics engine).
