@@ -90,6 +90,10 @@ Batch Batch::to(c10::Device device, bool non_blocking) const {
   return map_tensors(*this, [&](const at::Tensor& t) { return t.to(device, non_blocking); });
 }
 
+Batch Batch::to_floating(c10::ScalarType dtype) const {
+  return map_tensors(*this, [&](const at::Tensor& t) { return t.is_floating_point() ? t.to(dtype) : t; });
+}
+
 Batch Batch::detach() const {
   return map_tensors(*this, [](const at::Tensor& t) { return t.detach(); });
 }

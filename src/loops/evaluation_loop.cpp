@@ -67,7 +67,8 @@ std::vector<Metrics> run_evaluation(LoopContext& context, EvaluationKind kind,
                      batch, batch_idx, dataloader_idx);
         StepOutput out = [&] {
           auto autocast = context.autocast();
-          return module.validation_step(batch, batch_idx, dataloader_idx);
+          Batch converted;
+          return module.validation_step(context.step_input(batch, converted), batch_idx, dataloader_idx);
         }();
         if (module.step_is_missing(step_name)) throw MisconfigurationException({missing_step(step_name, entry)});
         context.hook(&Callback::on_validation_batch_end, &LightningModule::on_validation_batch_end,
@@ -77,7 +78,8 @@ std::vector<Metrics> run_evaluation(LoopContext& context, EvaluationKind kind,
                      batch_idx, dataloader_idx);
         StepOutput out = [&] {
           auto autocast = context.autocast();
-          return module.test_step(batch, batch_idx, dataloader_idx);
+          Batch converted;
+          return module.test_step(context.step_input(batch, converted), batch_idx, dataloader_idx);
         }();
         if (module.step_is_missing(step_name)) throw MisconfigurationException({missing_step(step_name, entry)});
         context.hook(&Callback::on_test_batch_end, &LightningModule::on_test_batch_end, out, batch,
@@ -129,7 +131,8 @@ std::vector<std::vector<Batch>> run_prediction(LoopContext& context, std::vector
                    batch_idx, dataloader_idx);
       Batch out = [&] {
         auto autocast = context.autocast();
-        return module.predict_step(batch, batch_idx, dataloader_idx);
+        Batch converted;
+        return module.predict_step(context.step_input(batch, converted), batch_idx, dataloader_idx);
       }();
       if (module.step_is_missing("predict_step")) throw MisconfigurationException({missing_step("predict_step", "predict")});
       context.hook(&Callback::on_predict_batch_end, &LightningModule::on_predict_batch_end, out, batch,

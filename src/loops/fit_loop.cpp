@@ -193,7 +193,8 @@ class FitLoop {
     context_.hook(&Callback::on_train_batch_start, &LightningModule::on_train_batch_start, batch, batch_idx);
     StepOutput output = [&] {
       auto autocast = context_.autocast();  // forward and loss; backward runs outside, as in Lightning
-      return module_.training_step(batch, batch_idx);
+      Batch converted;
+      return module_.training_step(context_.step_input(batch, converted), batch_idx);
     }();
     if (module_.step_is_missing("training_step")) throw MisconfigurationException({missing_step("training_step", "fit")});
     bool stepped = true;

@@ -26,6 +26,9 @@ LoopContext::LoopContext(LightningModule& module,
       view_(view),
       settings_(settings) {
   module_.attach_host(this);
+  // A "true" precision trains the parameters themselves in its dtype (Lightning converts the
+  // module at setup too); a float32 checkpoint restored afterwards is converted as it is copied in.
+  if (settings_.parameter_dtype) module_.to(*settings_.parameter_dtype);
   state_.actions = this;
   state_.optimizer_config = &optimizer_config;
 }

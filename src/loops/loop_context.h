@@ -88,6 +88,13 @@ class LoopContext final : public ModuleHost, public TrainerActions {
   const Settings& settings() const { return settings_; }
   /// Autocast for a step when the precision is mixed (around forward and loss, not backward).
   AutocastScope autocast() const { return AutocastScope(settings_.autocast_dtype); }
+  /// What a step receives: `batch`, or with a "true" precision its floating tensors converted
+  /// (into `storage`). Hooks see the batch as the loader gave it, as in Lightning.
+  const Batch& step_input(const Batch& batch, Batch& storage) const {
+    if (!settings_.parameter_dtype) return batch;
+    storage = batch.to_floating(*settings_.parameter_dtype);
+    return storage;
+  }
   const std::vector<std::shared_ptr<Logger>>& loggers() const { return loggers_; }
   const std::vector<std::shared_ptr<Callback>>& callbacks() const { return callbacks_; }
 

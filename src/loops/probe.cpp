@@ -213,7 +213,8 @@ ProbeReport probe_fit(LoopContext& context, DataLoader& train, std::vector<DataL
   const Batch batch = train.batch(0);
   const std::size_t found_before = problems.diagnostics().size();
   auto found_something = [&] { return problems.diagnostics().size() > found_before; };
-  check_dtypes(batch, module, "training_step", problems);
+  Batch converted_for_check;  // what the step will receive (a "true" precision converts it)
+  check_dtypes(context.step_input(batch, converted_for_check), module, "training_step", problems);
   if (found_something()) return report;
 
   module.train();
@@ -222,7 +223,8 @@ ProbeReport probe_fit(LoopContext& context, DataLoader& train, std::vector<DataL
   StepOutput output;
   const bool stepped = guarded("training_step", batch, module, problems, [&] {
     auto autocast = context.autocast();
-    output = module.training_step(batch, 0);
+    Batch converted;
+    output = module.training_step(context.step_input(batch, converted), 0);
   });
   if (stepped && module.step_is_missing("training_step")) {
     problems.error(missing_step("training_step", "fit"));
@@ -257,7 +259,8 @@ ProbeReport probe_fit(LoopContext& context, DataLoader& train, std::vector<DataL
     c10::InferenceMode no_autograd;
     const bool ran = guarded("validation_step", val_batch, module, problems, [&] {
       auto autocast = context.autocast();
-      module.validation_step(val_batch, 0, static_cast<int64_t>(k));
+      Batch converted;
+      module.validation_step(context.step_input(val_batch, converted), 0, static_cast<int64_t>(k));
     });
     if (ran && module.step_is_missing("validation_step")) {
       problems.error(missing_step("validation_step", "fit with validation loaders"));

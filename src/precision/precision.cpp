@@ -36,6 +36,14 @@ std::optional<c10::ScalarType> autocast_dtype(const std::string& precision, c10:
   return c10::ScalarType::BFloat16;
 }
 
+std::optional<c10::ScalarType> parameter_dtype(const std::string& precision) {
+  static const std::map<std::string, c10::ScalarType> kTrue = {
+      {"64-true", c10::ScalarType::Double}, {"bf16-true", c10::ScalarType::BFloat16}, {"16-true", c10::ScalarType::Half}};
+  const auto found = kTrue.find(canonical_precision(precision));
+  if (found == kTrue.end()) return std::nullopt;
+  return found->second;
+}
+
 AutocastScope::AutocastScope(std::optional<c10::ScalarType> dtype) {
   if (!dtype) return;
   active_ = true;

@@ -615,7 +615,7 @@ INSTANTIATE_TEST_SUITE_P(
                       OptionCase{"trainer", "gradient_clip_algorithm", "nrom", "LC0114"},
                       OptionCase{"trainer", "log_every_n_steps", "0", "LC0115"},
                       OptionCase{"trainer", "fast_dev_run", "-1", "LC0116"},
-                      OptionCase{"trainer", "precision", "64-true", "LC0118"},
+                      OptionCase{"trainer", "accelerator", "cuda", "LC0118"},
                       OptionCase{"trainer", "precision", "16-mixed", "LC0123"},
                       OptionCase{"trainer", "devices", "-3", "LC0119"},
                       OptionCase{"trainer", "default_root_dir", "file.txt/logs", "LC0120"},

@@ -69,3 +69,45 @@ TEST(Precision, Bf16MixedTrainsWithBfloat16ForwardAndFloat32Parameters) {
   }
   EXPECT_FALSE(at::autocast::is_cpu_enabled());  // nothing left switched on after fit
 }
+
+namespace {
+/// Records the dtype its training and validation steps receive and give.
+struct InputDtypes : pl::testing::BoringModel {
+  std::vector<at::ScalarType> inputs, labels, outputs;
+  pl::StepOutput training_step(const pl::Batch& batch, int64_t) override {
+    inputs.push_back(batch[0].tensor().scalar_type());
+    labels.push_back(batch[1].tensor().scalar_type());
+    auto output = forward(batch[0]);
+    outputs.push_back(output.scalar_type());
+    return torch::nn::functional::cross_entropy(output, batch[1]);
+  }
+};
+}  // namespace
+
+TEST(Precision, TruePrecisionsConvertTheParametersAndTheFloatingInputs) {
+  EXPECT_EQ(pl::parameter_dtype("64"), at::kDouble);
+  EXPECT_EQ(pl::parameter_dtype("bf16-true"), at::kBFloat16);
+  EXPECT_EQ(pl::parameter_dtype("bf16-mixed"), std::nullopt);
+  for (auto [precision, dtype] : {std::pair{"64-true", at::kDouble}, std::pair{"bf16-true", at::kBFloat16}}) {
+    InputDtypes model;
+    pl::Trainer trainer({.max_steps = 2, .precision = precision, .logger = false, .enable_progress_bar = false,
+                         .enable_model_summary = false, .enable_checkpointing = false});
+    trainer.fit(model, pl::testing::random_loader(32, 16));
+    ASSERT_EQ(model.inputs.size(), 3u) << precision;  // the probe's step, then two
+    for (std::size_t i = 0; i < model.inputs.size(); ++i) {
+      EXPECT_EQ(model.inputs[i], dtype) << precision;
+      EXPECT_EQ(model.labels[i], at::kLong) << precision;  // labels stay labels
+      EXPECT_EQ(model.outputs[i], dtype) << precision;
+    }
+    for (const auto& p : model.parameters()) EXPECT_EQ(p.scalar_type(), dtype) << precision;
+    EXPECT_EQ(trainer.global_step(), 2);
+  }
+}
+
+TEST(Batch, ToFloatingConvertsOnlyFloatingTensors) {
+  pl::Batch batch{torch::ones({2, 3}), torch::tensor({1, 0})};
+  auto converted = batch.to_floating(at::kDouble);
+  EXPECT_EQ(converted[0].tensor().scalar_type(), at::kDouble);
+  EXPECT_EQ(converted[1].tensor().scalar_type(), at::kLong);
+  EXPECT_TRUE(converted[0].tensor().equal(torch::ones({2, 3}, at::kDouble)));
+}

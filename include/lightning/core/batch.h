@@ -61,6 +61,8 @@ class Batch {
   int64_t batch_size() const;
   /// Every tensor moved to `device`, in one call.
   Batch to(c10::Device device, bool non_blocking = false) const;
+  /// Floating-point tensors converted to `dtype`; integer and bool tensors (labels, masks) as they are.
+  Batch to_floating(c10::ScalarType dtype) const;
   /// Every tensor detached from the autograd graph.
   Batch detach() const;
   /// Calls `fn` on every tensor, depth first, in order.

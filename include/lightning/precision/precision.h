@@ -17,6 +17,11 @@ std::string canonical_precision(const std::string& precision);
 /// bfloat16 for "bf16-mixed" on the CPU. (CUDA's autocast comes with CUDA training.)
 std::optional<c10::ScalarType> autocast_dtype(const std::string& precision, c10::DeviceType device);
 
+/// The dtype of the parameters and of floating inputs for a "true" precision (Lightning's
+/// DoublePrecision and HalfPrecision): float64 for "64-true", bfloat16 for "bf16-true", float16
+/// for "16-true"; nullopt otherwise (the module keeps its float32 parameters).
+std::optional<c10::ScalarType> parameter_dtype(const std::string& precision);
+
 /// Autocast on the CPU to `dtype` while it lives (Lightning's MixedPrecision): the operations
 /// PyTorch's autocast lists run in `dtype`, the others (losses, reductions) in float32, and
 /// parameters and gradients stay float32. With nullopt it does nothing. Restores the autocast

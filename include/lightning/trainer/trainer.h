@@ -90,7 +90,8 @@ struct TrainerOptions {
   Devices devices = "auto";
   /// "auto", "single_device", "ddp" or "ddp_spawn".
   std::string strategy = "auto";
-  /// "32-true" (or "32"), "64-true", "bf16-mixed", "bf16-true", "16-mixed", "16-true".
+  /// "32-true" (or "32"), "64-true", "bf16-mixed", "bf16-true", "16-mixed", "16-true"; on the CPU
+  /// all but the "16" ones.
   std::string precision = "32-true";
   int64_t num_nodes = 1;
 

@@ -161,24 +161,16 @@ std::vector<Diagnostic> check_options(const TrainerOptions& o) {
     out.push_back(unknown_choice(
         "LC0103", fmt::format("Trainer option `precision` has an unknown value \"{}\"", o.precision),
         where("precision"), o.precision, kPrecisions));
-  } else if (const auto precision = canonical_precision(o.precision); precision == "16-mixed") {
-    // Lightning turns "16-mixed" on a CPU into bf16 with a warning; float16 autocast needs CUDA.
+  } else if (const auto precision = canonical_precision(o.precision); precision == "16-mixed" || precision == "16-true") {
+    // Lightning turns "16-mixed" on a CPU into bf16 with a warning; float16 training needs CUDA.
     out.push_back({.code = "LC0123",
                    .message = fmt::format("precision \"{}\" needs a CUDA device; this trainer runs on the CPU",
                                           o.precision),
                    .where = where("precision"),
                    .received = fmt::format("\"{}\"", o.precision),
-                   .expected = "on the CPU: \"32-true\" or \"bf16-mixed\"",
-                   .help = "use .precision = \"bf16-mixed\" (bfloat16 autocast on the CPU)"});
-  } else if (precision != "32-true" && precision != "bf16-mixed") {
-    out.push_back({.code = "LC0118",
-                   .message = fmt::format("precision \"{}\" is not available in this version of "
-                                          "lightning-cpp, which trains in \"32-true\" or \"bf16-mixed\"",
-                                          o.precision),
-                   .where = where("precision"),
-                   .received = fmt::format("\"{}\"", o.precision),
-                   .expected = "\"32-true\" or \"bf16-mixed\"",
-                   .help = "use .precision = \"32-true\", or \"bf16-mixed\" for bfloat16 autocast"});
+                   .expected = "on the CPU: \"32-true\", \"64-true\", \"bf16-mixed\" or \"bf16-true\"",
+                   .help = precision == "16-true" ? "use .precision = \"bf16-true\" (bfloat16 parameters on the CPU)"
+                                                  : "use .precision = \"bf16-mixed\" (bfloat16 autocast on the CPU)"});
   }
   if (std::find(kStrategies.begin(), kStrategies.end(), o.strategy) == kStrategies.end()) {
     out.push_back(unknown_choice(
@@ -270,6 +262,7 @@ Settings resolve_settings(const TrainerOptions& o) {
   s.loggers_enabled = o.logger.enabled();
   s.deterministic = o.deterministic;
   s.autocast_dtype = autocast_dtype(o.precision, c10::DeviceType::CPU);
+  s.parameter_dtype = parameter_dtype(o.precision);
   if (o.fast_dev_run > 0) {
     const int64_t n = o.fast_dev_run;
     s.limit_train_batches = s.limit_val_batches = s.limit_test_batches = s.limit_predict_batches = n;

@@ -34,6 +34,8 @@ struct Settings {
   bool deterministic = false;
   /// What each step's forward autocasts to ("bf16-mixed": bfloat16), resolved once.
   std::optional<c10::ScalarType> autocast_dtype;
+  /// The parameters' and floating inputs' dtype of a "true" precision ("64-true": float64).
+  std::optional<c10::ScalarType> parameter_dtype;
 };
 
 /// Every problem of the options taken alone (stage 1 of the diagnostics engine).
