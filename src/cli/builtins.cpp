@@ -38,28 +38,25 @@ void register_models() {
   register_class<LightningModule, demos::MLPRegressor>("MLPRegressor", mlp);
 }
 
-void register_datamodules() {
+/// CSVDataModule's arguments; DigitsDataModule takes the same with a `path` of its own.
+std::vector<Argument<demos::CSVDataModuleOptions>> csv_arguments(bool path_required) {
   using O = demos::CSVDataModuleOptions;
-  register_class<DataModule, demos::CSVDataModule>(
-      "CSVDataModule",
-      required_arg("path", &O::path, "a numeric CSV file, plain or .gz"),
-       arg("target_column", &O::target_column, "the target's column (-1: the last)"),
-       arg("skip_rows", &O::skip_rows, "header lines to skip"),
-       arg("integer_targets", &O::integer_targets, "class labels (true) or float targets (false)"),
-       arg("val_fraction", &O::val_fraction, "fraction of rows for validation"),
-       arg("test_fraction", &O::test_fraction, "fraction of rows for test"),
-       arg("split_seed", &O::split_seed, "seed of the split"),
-       arg("standardize", &O::standardize, "scale features to mean 0, std 1 (training rows' statistics)"),
-       arg("batch_size", &O::batch_size, "samples per batch"),
-       arg("num_workers", &O::num_workers, "loader worker threads"));
-  using D = demos::DigitsDataModuleOptions;
-  register_class<DataModule, demos::DigitsDataModule>(
-      "DigitsDataModule", arg("path", &D::path, "the digits CSV file (\"\": the copy shipped with lightning-cpp)"),
-      arg("val_fraction", &D::val_fraction, "fraction of rows for validation"),
-      arg("test_fraction", &D::test_fraction, "fraction of rows for test"),
-      arg("split_seed", &D::split_seed, "seed of the split"),
-      arg("standardize", &D::standardize, "scale features to mean 0, std 1 (training rows' statistics)"),
-      arg("batch_size", &D::batch_size, "samples per batch"), arg("num_workers", &D::num_workers, "loader worker threads"));
+  return {path_required ? required_arg("path", &O::path, "a numeric CSV file, plain or .gz")
+                        : arg("path", &O::path, "the digits CSV file (\"\": the copy shipped with lightning-cpp)"),
+          arg("target_column", &O::target_column, "the target's column (-1: the last)"),
+          arg("skip_rows", &O::skip_rows, "header lines to skip"),
+          arg("integer_targets", &O::integer_targets, "class labels (true) or float targets (false)"),
+          arg("val_fraction", &O::val_fraction, "fraction of rows for validation"),
+          arg("test_fraction", &O::test_fraction, "fraction of rows for test"),
+          arg("split_seed", &O::split_seed, "seed of the split"),
+          arg("standardize", &O::standardize, "scale features to mean 0, std 1 (training rows' statistics)"),
+          arg("batch_size", &O::batch_size, "samples per batch"),
+          arg("num_workers", &O::num_workers, "loader worker threads")};
+}
+
+void register_datamodules() {
+  register_class<DataModule, demos::CSVDataModule>("CSVDataModule", csv_arguments(/*path_required=*/true));
+  register_class<DataModule, demos::DigitsDataModule>("DigitsDataModule", csv_arguments(/*path_required=*/false));
   using F = demos::FashionMNISTDataModuleOptions;
   register_class<DataModule, demos::FashionMNISTDataModule>(
       "FashionMNISTDataModule", arg("data_dir", &F::data_dir, "folder of the four .gz IDX files"),

@@ -119,17 +119,11 @@ std::string DigitsDataModule::default_path() {
   return (std::filesystem::path(LIGHTNING_INSTALLED_DATA_DIR) / "digits.csv.gz").string();  // named by LC0711
 }
 
-DigitsDataModule::DigitsDataModule(DigitsDataModuleOptions o)
-    : CSVDataModule({.path = o.path.empty() ? default_path() : o.path,
-                     .target_column = -1,
-                     .skip_rows = 0,
-                     .integer_targets = true,
-                     .val_fraction = o.val_fraction,
-                     .test_fraction = o.test_fraction,
-                     .split_seed = o.split_seed,
-                     .standardize = o.standardize,
-                     .batch_size = o.batch_size,
-                     .num_workers = o.num_workers}) {}
+DigitsDataModule::DigitsDataModule(CSVDataModuleOptions options)
+    : CSVDataModule([&] {
+        if (options.path.empty()) options.path = default_path();
+        return options;
+      }()) {}
 
 int64_t CSVDataModule::num_features() const { return train_ ? train_->tensors()[0].size(1) : 0; }
 

@@ -11,7 +11,7 @@
 namespace lightning::demos {
 
 struct CSVDataModuleOptions {
-  /// A numeric CSV file, plain or gzip-compressed.
+  /// A numeric CSV file, plain or gzip-compressed (DigitsDataModule: "" is the digits file).
   std::string path = "";
   /// The target's column; negative counts from the end (-1: the last).
   int64_t target_column = -1;
@@ -51,25 +51,14 @@ class CSVDataModule : public DataModule {
   std::shared_ptr<TensorDataset> train_, val_, test_;
 };
 
-struct DigitsDataModuleOptions {
-  /// The digits CSV file ("": the copy lightning-cpp installs, or the source tree's
-  /// examples/data/digits.csv.gz).
-  std::string path = "";
-  double val_fraction = 0.15;
-  double test_fraction = 0.15;
-  int64_t split_seed = 0;
-  bool standardize = true;
-  int64_t batch_size = 32;
-  int64_t num_workers = 0;
-};
-
 /// The digits data set: 1797 8x8 images of handwritten digits as 64 pixel counts (0-16) and a
-/// label 0-9, split like CSVDataModule.
+/// label 0-9 in the last column, split like CSVDataModule; an empty `path` is the copy shipped
+/// with lightning-cpp.
 ///
 ///   data: DigitsDataModule
 class DigitsDataModule : public CSVDataModule {
  public:
-  explicit DigitsDataModule(DigitsDataModuleOptions options = {});
+  explicit DigitsDataModule(CSVDataModuleOptions options = {});
   /// Where the digits file is when `path` is "": the installed copy, else the source tree's.
   static std::string default_path();
 };
