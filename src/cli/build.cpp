@@ -13,12 +13,9 @@ namespace {
 const std::vector<std::string> kSections = {"seed_everything", "trainer",      "model",    "data",
                                            "optimizer",       "lr_scheduler", "ckpt_path"};
 
+/// A value as a diagnostic quotes it: "ten" for a plain scalar, [1, 2] for a list.
 std::string rendered(const YAML::Node& node) {
-  YAML::Emitter out;
-  out.SetMapFormat(YAML::Flow);
-  out.SetSeqFormat(YAML::Flow);
-  out << node;
-  const std::string text = out.c_str();
+  const std::string text = flow_yaml(node);
   return node.IsScalar() && node.Tag() != "!" ? fmt::format("\"{}\"", text) : text;
 }
 

@@ -51,15 +51,6 @@ class SaveConfigCallback : public Callback {
   const Config& config_;
 };
 
-std::string default_text(const YAML::Node& value) {
-  YAML::Emitter out;
-  out.SetNullFormat(YAML::LowerNull);
-  out.SetMapFormat(YAML::Flow);
-  out.SetSeqFormat(YAML::Flow);
-  out << value;
-  return out.c_str();
-}
-
 template <class Base>
 void describe_classes(std::string& text, const std::string& title) {
   text += fmt::format("\n{}:\n", title);
@@ -69,7 +60,7 @@ void describe_classes(std::string& text, const std::string& title) {
     const auto defaults = entry->defaults();
     for (const auto& a : entry->arguments) {
       text += fmt::format("      init_args.{:<24} {:<14} {:<12} {}\n", a.name, a.type,
-                          a.required ? "(required)" : default_text(defaults[a.name]), a.help);
+                          a.required ? "(required)" : flow_yaml(defaults[a.name]), a.help);
     }
   }
 }
@@ -83,7 +74,7 @@ std::string options_help() {
   text += "\nTrainer options (trainer.<key>):\n";
   const TrainerOptions defaults;
   for (const auto& a : trainer_arguments()) {
-    text += fmt::format("  trainer.{:<24} {:<14} {:<12} {}\n", a.name, a.type, default_text(a.get(defaults)), a.help);
+    text += fmt::format("  trainer.{:<24} {:<14} {:<12} {}\n", a.name, a.type, flow_yaml(a.get(defaults)), a.help);
   }
   text += "  trainer.callbacks            list of classes []          e.g. --trainer.callbacks+=EarlyStopping\n";
   text += "  trainer.logger               bool | classes true         true: TensorBoard and CSV; false: none\n";
@@ -160,19 +151,7 @@ void print_fit_summary(std::ostream& out, const Trainer& trainer) {
 }
 
 int run_check(Run& run, std::ostream& out, Reporter& report, const Config& config) {
-  run.data->prepare_data();
-  run.data->setup("fit");
-  auto train = run.data->train_dataloader();
-  std::vector<Diagnostic> found;
-  if (!train) {
-    found.push_back({.code = "LC0202",
-                     .message = "the data module gives no training data",
-                     .where = "data",
-                     .expected = "a DataModule whose train_dataloader() returns a loader",
-                     .help = "choose a data module that provides training data"});
-  } else {
-    found = run.trainer->check(*run.model, *train, run.data->val_dataloader());
-  }
+  auto found = run.trainer->check(*run.model, *run.data);
   relocate(found, config, run.origins);
   const bool errors = std::any_of(found.begin(), found.end(), [](const auto& d) { return d.severity == Severity::kError; });
   if (errors) return report.misconfiguration(std::move(found));

@@ -82,6 +82,15 @@ std::string child_key(const std::string& parent, const std::string& key) {
 
 std::string item_key(const std::string& parent, std::size_t index) { return fmt::format("{}[{}]", parent, index); }
 
+std::string flow_yaml(const YAML::Node& node) {
+  YAML::Emitter out;
+  out.SetNullFormat(YAML::LowerNull);
+  out.SetMapFormat(YAML::Flow);
+  out.SetSeqFormat(YAML::Flow);
+  out << node;
+  return out.c_str();
+}
+
 void Config::merge_file(const std::string& path, DiagnosticCollector& problems) {
   YAML::Node file;
   try {

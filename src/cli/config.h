@@ -16,6 +16,9 @@ namespace lightning::cli {
 std::string child_key(const std::string& parent, const std::string& key);
 std::string item_key(const std::string& parent, std::size_t index);
 
+/// A value on one line, as YAML writes it in flow style: `[1, 2]`, `{a: 1}`, `null`.
+std::string flow_yaml(const YAML::Node& node);
+
 /// The effective configuration and where each of its keys was set.
 class Config {
  public:

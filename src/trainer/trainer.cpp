@@ -42,15 +42,19 @@ const char* stage_name(Stage stage) {
   }
 }
 
-[[noreturn]] void throw_no_data(std::string_view entry, std::string_view argument) {
-  throw MisconfigurationException({Diagnostic{
+Diagnostic no_data(std::string_view entry, std::string_view argument) {
+  return {
       .code = "LC0204",
       .message = fmt::format("`{}` was given no data", entry),
       .where = fmt::format("Trainer::{}", entry),
       .received = "no loader",
       .expected = fmt::format("{} (or a DataModule that provides them)", argument),
       .help = fmt::format("pass loaders, e.g. trainer.{}(model, pl::DataLoader(dataset, {{.batch_size = 32}}))",
-                          entry)}});
+                          entry)};
+}
+
+[[noreturn]] void throw_no_data(std::string_view entry, std::string_view argument) {
+  throw MisconfigurationException({no_data(entry, argument)});
 }
 
 /// How the user passed loader `k` of `count`: "val_dataloaders", or "val_dataloaders[1]" among several.
@@ -315,6 +319,14 @@ void load_evaluation_weights(detail::LoopContext& context, const std::string& ck
 }
 
 }  // namespace
+
+std::vector<Diagnostic> Trainer::check(LightningModule& model, DataModule& datamodule) {
+  return with_datamodule(datamodule, "fit", [&]() -> std::vector<Diagnostic> {
+    auto train = datamodule.train_dataloader();
+    if (!train) return {no_data("fit", "a training DataLoader")};
+    return check(model, std::move(*train), datamodule.val_dataloader());
+  });
+}
 
 void Trainer::fit(LightningModule& model, DataModule& datamodule, const std::string& ckpt_path) {
   with_datamodule(datamodule, "fit", [&] {

@@ -470,6 +470,18 @@ TEST_F(CommandLine, CheckRunsTheProbeAndReportsUnloggedMonitorsWithTheirLocation
   EXPECT_THAT(ok.out, HasSubstr("check: no error found"));
 }
 
+// A data module with no training loader (Lightning's LightningDataModule default).
+struct NoTrainingData : pl::DataModule {};
+LIGHTNING_REGISTER_DATAMODULE(NoTrainingData);
+
+TEST_F(CommandLine, CheckReportsADataModuleWithoutTrainingData) {
+  write("c.yaml", iris_config());
+  auto diagnostics = diagnostics_of({"check", "--config", "c.yaml", "--data=NoTrainingData"});
+  ASSERT_EQ(diagnostics.size(), 1u);
+  EXPECT_EQ(diagnostics[0].at("code"), "LC0204");
+  EXPECT_EQ(diagnostics[0].at("message"), "`fit` was given no data");
+}
+
 TEST_F(CommandLine, HelpListsEveryOptionWithTypeAndDefault) {
   auto result = cli({"fit", "--help"});
   EXPECT_EQ(result.code, 0);

@@ -165,6 +165,8 @@ class Trainer {
   /// and returns what it found, errors and warnings, without training. Empty means ready.
   std::vector<Diagnostic> check(LightningModule& model, DataLoader train_dataloader,
                                 std::vector<DataLoader> val_dataloaders = {});
+  /// The same with the loaders of a DataModule (prepared, set up for "fit", torn down after).
+  std::vector<Diagnostic> check(LightningModule& model, DataModule& datamodule);
 
   /// Evaluates; `ckpt_path` (a file, "best" or "last") loads those weights first.
   std::vector<Metrics> validate(LightningModule& model, std::vector<DataLoader> dataloaders,
