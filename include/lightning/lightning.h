@@ -3,6 +3,7 @@
 // LibTorch's own API (torch::nn layers, torch::optim optimizers) comes from <torch/torch.h> or
 // its narrower headers, which this header does not include (they cost ~20 s per file to compile).
 
+#include <lightning/accelerators/environment.h>
 #include <lightning/callbacks/callback.h>
 #include <lightning/callbacks/early_stopping.h>
 #include <lightning/callbacks/lambda_callback.h>

@@ -72,13 +72,16 @@ std::vector<int64_t> limits_for(const std::vector<DataLoader>& loaders, const Co
 
 Trainer::Trainer(TrainerOptions options) : options_(std::move(options)) {
   DiagnosticCollector problems;
-  for (auto& d : detail::check_options(options_)) problems.error(std::move(d));
+  auto found = detail::check_options(options_);
+  const auto hardware = detail::resolve_devices(options_, Environment::detect(), found);
+  for (auto& d : found) problems.error(std::move(d));
+  settings_ = std::make_unique<const detail::Settings>(detail::resolve_settings(options_, hardware));
   callbacks_ = detail::configure_callbacks(options_, problems);
   problems.throw_if_errors();
   loggers_ = detail::configure_loggers(options_);
-  // The process's rank from the launcher's environment (RANK, then SLURM_PROCID): loggers,
-  // checkpoint files and the console act on rank zero only.
-  state_.global_rank = console::global_rank();
+  // Loggers, checkpoint files and the console act on rank zero only.
+  state_.global_rank = hardware.global_rank;
+  state_.world_size = hardware.world_size;
   state_.default_root_dir = options_.default_root_dir.empty() ? "." : options_.default_root_dir;
   state_.log_dir = loggers_.empty() ? state_.default_root_dir : loggers_.front()->log_dir();
   for (const auto& logger : loggers_) state_.logger_names.push_back(logger->name());
@@ -214,7 +217,7 @@ void check_fit_loaders(const detail::Settings& settings, const DataLoader& train
 
 void Trainer::fit(LightningModule& model, DataLoader train_dataloader,
                   std::vector<DataLoader> val_dataloaders, const std::string& ckpt_path) {
-  const auto settings = detail::resolve_settings(options_);
+  const auto& settings = *settings_;
   DiagnosticCollector problems;
   check_fit_loaders(settings, train_dataloader, val_dataloaders, problems);
   problems.throw_if_errors();
@@ -248,7 +251,7 @@ void Trainer::save_checkpoint(const std::string& filepath, bool weights_only) {
     throw std::logic_error("Trainer::save_checkpoint: no fit has returned yet; call it after fit, or from a callback "
                            "through TrainerView::save_checkpoint");
   }
-  const auto settings = detail::resolve_settings(options_);
+  const auto& settings = *settings_;
   detail::LoopContext context(*last_fit_->model, callbacks_, loggers_, state_, view_, settings);
   context.optimizer_config = std::move(last_fit_->optimizer_config);
   context.progress = last_fit_->progress;
@@ -262,7 +265,7 @@ void Trainer::save_checkpoint(const std::string& filepath, bool weights_only) {
 
 std::vector<Diagnostic> Trainer::check(LightningModule& model, DataLoader train_dataloader,
                                        std::vector<DataLoader> val_dataloaders) {
-  const auto settings = detail::resolve_settings(options_);
+  const auto& settings = *settings_;
   DiagnosticCollector problems;
   check_fit_loaders(settings, train_dataloader, val_dataloaders, problems);
   if (!problems.has_errors()) {
@@ -346,7 +349,7 @@ void Trainer::run_evaluation_stage(LightningModule& model, Stage stage, const de
 
 std::vector<Metrics> Trainer::validate(LightningModule& model, std::vector<DataLoader> dataloaders,
                                        const std::string& ckpt_path) {
-  const auto settings = detail::resolve_settings(options_);
+  const auto& settings = *settings_;
   state_.num_val_batches =
       check_evaluation_loaders("validate", "validation DataLoaders", dataloaders, settings.limit_val_batches);
   std::vector<Metrics> metrics;
@@ -365,7 +368,7 @@ std::vector<Metrics> Trainer::validate(LightningModule& model, DataModule& datam
 }
 
 std::vector<Metrics> Trainer::test(LightningModule& model, std::vector<DataLoader> dataloaders, const std::string& ckpt_path) {
-  const auto settings = detail::resolve_settings(options_);
+  const auto& settings = *settings_;
   state_.num_test_batches = check_evaluation_loaders("test", "test DataLoaders", dataloaders, settings.limit_test_batches);
   std::vector<Metrics> metrics;
   run_evaluation_stage(model, Stage::kTest, settings, ckpt_path, [&](detail::LoopContext& ctx) {
@@ -384,7 +387,7 @@ std::vector<Metrics> Trainer::test(LightningModule& model, DataModule& datamodul
 
 std::vector<std::vector<Batch>> Trainer::predict(LightningModule& model, std::vector<DataLoader> dataloaders,
                                                  const std::string& ckpt_path) {
-  const auto settings = detail::resolve_settings(options_);
+  const auto& settings = *settings_;
   state_.num_predict_batches =
       check_evaluation_loaders("predict", "prediction DataLoaders", dataloaders, settings.limit_predict_batches);
   std::vector<std::vector<Batch>> outputs;

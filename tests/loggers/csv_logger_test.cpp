@@ -78,21 +78,6 @@ TEST(CSVLogger, PrefixesMetricsAndWritesPythonsNumbers) {
   EXPECT_EQ(read_file(dir / "lightning_logs/version_0/metrics.csv"), "fold1-acc,fold1-loss,step\n2.0,1e-05,0\n");
 }
 
-TEST(Loggers, OnlyRankZeroWritesLogsAndCheckpoints) {
-  TempDir dir;
-  ::setenv("RANK", "1", 1);
-  struct Restore {
-    ~Restore() { ::unsetenv("RANK"); }
-  } restore;
-  testing::BoringModel model;
-  model.save_hyperparameters({{"lr", 0.1}});
-  Trainer trainer({.max_epochs = 2, .enable_progress_bar = false, .default_root_dir = dir / "root"});
-  trainer.fit(model, testing::random_loader(8, 4), testing::random_loader(8, 4));
-  EXPECT_EQ(trainer.global_step(), 4) << "rank 1 trains like rank 0";
-  EXPECT_FALSE(trainer.view().is_global_zero());
-  EXPECT_FALSE(std::filesystem::exists(dir / "root")) << "no log, hparams.yaml or checkpoint from rank 1";
-}
-
 TEST(CSVLogger, AnUnusableSaveDirIsLC0601AndAZeroFlushIntervalLC0602) {
   TempDir dir;
   std::ofstream(dir / "file") << "x";

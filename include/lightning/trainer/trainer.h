@@ -223,6 +223,7 @@ class Trainer {
   struct LastFit;
   std::unique_ptr<LastFit> last_fit_;
   TrainerOptions options_;
+  std::unique_ptr<const detail::Settings> settings_;  ///< the options resolved, once
   TrainerState state_;
   TrainerView view_{state_};
   std::vector<std::shared_ptr<Logger>> loggers_;

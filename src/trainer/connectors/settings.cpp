@@ -18,12 +18,6 @@ std::string where(std::string_view option) {
   return fmt::format("Trainer({{.{} = ...}})", option);
 }
 
-const std::vector<std::string> kAccelerators = {"auto", "cpu", "cuda", "gpu", "mps"};
-const std::vector<std::string> kStrategies = {"auto", "single_device", "ddp", "ddp_spawn"};
-const std::vector<std::string> kPrecisions = {"32-true", "32",        "64-true", "64",
-                                              "bf16-mixed", "bf16", "bf16-true", "16-mixed",
-                                              "16",      "16-true"};
-
 void check_limit(std::vector<Diagnostic>& out, std::string_view name, const CountOrFraction& limit) {
   const bool bad = limit.is_count() ? limit.count() < 0
                                     : !(limit.fraction() >= 0.0 && limit.fraction() <= 1.0);
@@ -47,47 +41,6 @@ void check_at_least(std::vector<Diagnostic>& out, std::string code, std::string_
                  .received = std::to_string(value),
                  .expected = fmt::format("an integer >= {}", minimum),
                  .help = std::move(help)});
-}
-
-/// `devices` must be well formed (-1, "auto", a count >= 1, a list without repeats) and, in this
-/// version, name one device.
-void check_devices(std::vector<Diagnostic>& out, const Devices& devices) {
-  const auto& value = devices.value();
-  std::string malformed;
-  if (const auto* count = std::get_if<int64_t>(&value); count && (*count == 0 || *count < -1)) {
-    malformed = "a device count must be >= 1, or -1 for every device";
-  } else if (const auto* ids = std::get_if<std::vector<int64_t>>(&value)) {
-    std::vector<int64_t> sorted = *ids;
-    std::sort(sorted.begin(), sorted.end());
-    if (sorted.empty()) {
-      malformed = "the list of devices is empty";
-    } else if (sorted.front() < 0) {
-      malformed = "device indices are >= 0";
-    } else if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) {
-      malformed = fmt::format("the list repeats device {}", *std::adjacent_find(sorted.begin(), sorted.end()));
-    }
-  }
-  if (!malformed.empty()) {
-    out.push_back({.code = "LC0119",
-                   .message = fmt::format("Trainer option `devices` is malformed: {}", malformed),
-                   .where = where("devices"),
-                   .received = devices.to_string(),
-                   .expected = "-1, \"auto\", a count >= 1, or a list of distinct device indices",
-                   .help = "use .devices = 1"});
-    return;
-  }
-  const bool one_device = (std::holds_alternative<int64_t>(value) && std::get<int64_t>(value) == 1) ||
-                          (std::holds_alternative<std::string>(value) &&
-                           (std::get<std::string>(value) == "auto" || std::get<std::string>(value) == "1"));
-  if (!one_device) {
-    out.push_back({.code = "LC0105",
-                   .message = "Trainer option `devices` asks for more than one device, which this "
-                              "version of lightning-cpp cannot use yet",
-                   .where = where("devices"),
-                   .received = devices.to_string(),
-                   .expected = "1 or \"auto\"",
-                   .help = "use .devices = 1"});
-  }
 }
 
 /// `default_root_dir` must be a writable folder, or a path one can be created at.
@@ -143,58 +96,6 @@ std::vector<Diagnostic> check_options(const TrainerOptions& o) {
                      .help = "lower min_steps or raise max_steps"});
     }
   }
-  if (std::find(kAccelerators.begin(), kAccelerators.end(), o.accelerator) == kAccelerators.end()) {
-    out.push_back(unknown_choice(
-        "LC0102", fmt::format("Trainer option `accelerator` has an unknown value \"{}\"", o.accelerator),
-        where("accelerator"), o.accelerator, kAccelerators));
-  } else if (o.accelerator != "auto" && o.accelerator != "cpu") {
-    out.push_back({.code = "LC0118",
-                   .message = fmt::format("accelerator \"{}\" is not available in this version of "
-                                          "lightning-cpp, which trains on the CPU",
-                                          o.accelerator),
-                   .where = where("accelerator"),
-                   .received = fmt::format("\"{}\"", o.accelerator),
-                   .expected = "\"auto\" or \"cpu\"",
-                   .help = "use .accelerator = \"cpu\""});
-  }
-  if (std::find(kPrecisions.begin(), kPrecisions.end(), o.precision) == kPrecisions.end()) {
-    out.push_back(unknown_choice(
-        "LC0103", fmt::format("Trainer option `precision` has an unknown value \"{}\"", o.precision),
-        where("precision"), o.precision, kPrecisions));
-  } else if (const auto precision = canonical_precision(o.precision); precision == "16-mixed" || precision == "16-true") {
-    // Lightning turns "16-mixed" on a CPU into bf16 with a warning; float16 training needs CUDA.
-    out.push_back({.code = "LC0123",
-                   .message = fmt::format("precision \"{}\" needs a CUDA device; this trainer runs on the CPU",
-                                          o.precision),
-                   .where = where("precision"),
-                   .received = fmt::format("\"{}\"", o.precision),
-                   .expected = "on the CPU: \"32-true\", \"64-true\", \"bf16-mixed\" or \"bf16-true\"",
-                   .help = precision == "16-true" ? "use .precision = \"bf16-true\" (bfloat16 parameters on the CPU)"
-                                                  : "use .precision = \"bf16-mixed\" (bfloat16 autocast on the CPU)"});
-  }
-  if (std::find(kStrategies.begin(), kStrategies.end(), o.strategy) == kStrategies.end()) {
-    out.push_back(unknown_choice(
-        "LC0104", fmt::format("Trainer option `strategy` has an unknown value \"{}\"", o.strategy),
-        where("strategy"), o.strategy, kStrategies));
-  } else if (o.strategy == "ddp" || o.strategy == "ddp_spawn") {
-    out.push_back({.code = "LC0118",
-                   .message = fmt::format("strategy \"{}\" is not available in this version of "
-                                          "lightning-cpp, which trains in one process",
-                                          o.strategy),
-                   .where = where("strategy"),
-                   .received = fmt::format("\"{}\"", o.strategy),
-                   .expected = "\"auto\" or \"single_device\"",
-                   .help = "use .strategy = \"auto\""});
-  }
-  check_devices(out, o.devices);
-  if (o.num_nodes != 1) {
-    out.push_back({.code = "LC0105",
-                   .message = "Trainer option `num_nodes` must be 1 in this version of lightning-cpp",
-                   .where = where("num_nodes"),
-                   .received = std::to_string(o.num_nodes),
-                   .expected = "1",
-                   .help = "use .num_nodes = 1"});
-  }
   check_limit(out, "limit_train_batches", o.limit_train_batches);
   check_limit(out, "limit_val_batches", o.limit_val_batches);
   check_limit(out, "limit_test_batches", o.limit_test_batches);
@@ -242,8 +143,9 @@ std::vector<Diagnostic> check_options(const TrainerOptions& o) {
   return out;
 }
 
-Settings resolve_settings(const TrainerOptions& o) {
+Settings resolve_settings(const TrainerOptions& o, const ResolvedDevices& hardware) {
   Settings s;
+  s.hardware = hardware;
   s.max_steps = o.max_steps;
   s.max_epochs = o.max_epochs.value_or(o.max_steps == -1 ? 1000 : -1);
   s.min_epochs = o.min_epochs.value_or(0);
@@ -261,7 +163,7 @@ Settings resolve_settings(const TrainerOptions& o) {
   s.log_every_n_steps = o.log_every_n_steps;
   s.loggers_enabled = o.logger.enabled();
   s.deterministic = o.deterministic;
-  s.autocast_dtype = autocast_dtype(o.precision, c10::DeviceType::CPU);
+  s.autocast_dtype = autocast_dtype(o.precision, hardware.accelerator);
   s.parameter_dtype = parameter_dtype(o.precision);
   if (o.fast_dev_run > 0) {
     const int64_t n = o.fast_dev_run;

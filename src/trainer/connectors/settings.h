@@ -5,6 +5,8 @@
 #include <lightning/diagnostics/diagnostic.h>
 #include <lightning/trainer/trainer.h>
 
+#include "trainer/connectors/accelerator_connector.h"
+
 #include <c10/core/ScalarType.h>
 
 #include <cstdint>
@@ -15,6 +17,8 @@
 namespace lightning::detail {
 
 struct Settings {
+  /// Accelerator, devices, strategy and this process's rank.
+  ResolvedDevices hardware;
   int64_t max_epochs = 1000;  ///< -1: no limit
   int64_t min_epochs = 0;
   int64_t max_steps = -1;     ///< -1: no limit
@@ -38,13 +42,14 @@ struct Settings {
   std::optional<c10::ScalarType> parameter_dtype;
 };
 
-/// Every problem of the options taken alone (stage 1 of the diagnostics engine).
+/// Every problem of the options taken alone (stage 1 of the diagnostics engine), but for the
+/// hardware ones, which resolve_devices finds.
 std::vector<Diagnostic> check_options(const TrainerOptions& options);
 
 /// Precedence: fast_dev_run overrides the limits, max_epochs/max_steps, sanity steps, validation
 /// interval and loggers; otherwise an unset max_epochs is 1000 when max_steps is -1 and unlimited
 /// when max_steps is set; every other option is taken as given.
-Settings resolve_settings(const TrainerOptions& options);
+Settings resolve_settings(const TrainerOptions& options, const ResolvedDevices& hardware = {});
 
 /// How many batches of a loader with `available` batches a limit allows.
 int64_t limited_batches(const CountOrFraction& limit, int64_t available);
