@@ -14,7 +14,8 @@ namespace {
 bool is_launcher_variable(std::string_view name) {
   static constexpr std::string_view kNames[] = {"RANK",        "LOCAL_RANK",  "WORLD_SIZE",
                                                 "LOCAL_WORLD_SIZE", "NODE_RANK", "GROUP_RANK",
-                                                "MASTER_ADDR", "MASTER_PORT", "TORCHELASTIC_RUN_ID"};
+                                                "MASTER_ADDR", "MASTER_PORT", "TORCHELASTIC_RUN_ID",
+                                                "TORCHELASTIC_USE_AGENT_STORE"};
   for (auto known : kNames) {
     if (name == known) return true;
   }

@@ -170,6 +170,14 @@ std::optional<Devices> ValueTraits<Devices>::from_yaml(const YAML::Node& node) {
   return std::nullopt;
 }
 
+// A strategy by name; a DDPStrategy's timeout is set in C++ (configs take the name only).
+std::string ValueTraits<StrategyOption>::type_name() { return "str"; }
+YAML::Node ValueTraits<StrategyOption>::to_yaml(const StrategyOption& value) { return YAML::Node(value.name()); }
+std::optional<StrategyOption> ValueTraits<StrategyOption>::from_yaml(const YAML::Node& node) {
+  if (auto name = scalar<std::string>(node)) return StrategyOption(*name);
+  return std::nullopt;
+}
+
 template <class Base>
 Registry<Base>& Registry<Base>::instance() {
   static Registry registry;

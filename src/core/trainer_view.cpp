@@ -36,3 +36,22 @@ void TrainerView::log_metrics(const std::map<std::string, double>& metrics) cons
 }
 
 }  // namespace lightning
+
+namespace lightning {
+
+void TrainerView::barrier() const {
+  if (state_->collectives != nullptr) state_->collectives->barrier();
+}
+
+at::Tensor TrainerView::all_gather(const at::Tensor& tensor) const {
+  if (state_->collectives == nullptr) return tensor.unsqueeze(0);
+  return state_->collectives->all_gather(tensor);
+}
+
+at::Tensor TrainerView::all_reduce(const at::Tensor& tensor, ReduceOp op) const {
+  at::Tensor out = tensor.clone();
+  if (state_->collectives != nullptr) state_->collectives->all_reduce(out, op);
+  return out;
+}
+
+}  // namespace lightning

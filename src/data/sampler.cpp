@@ -4,6 +4,8 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <numeric>
+#include <stdexcept>
+#include <string>
 
 namespace lightning {
 
@@ -20,6 +22,32 @@ std::vector<int64_t> RandomSampler::indices(int64_t dataset_size, int64_t epoch)
   at::Tensor permutation = at::randperm(dataset_size, generator, at::kLong);
   const int64_t* data = permutation.data_ptr<int64_t>();
   return {data, data + dataset_size};
+}
+
+DistributedSampler::DistributedSampler(std::shared_ptr<const Sampler> base, int rank, int world_size)
+    : base_(std::move(base)), rank_(rank), world_size_(world_size) {
+  if (!base_) throw std::invalid_argument("DistributedSampler: the base sampler is null");
+  if (world_size_ < 1 || rank_ < 0 || rank_ >= world_size_) {
+    throw std::invalid_argument("DistributedSampler: rank " + std::to_string(rank_) + " is not in a world of " +
+                                std::to_string(world_size_));
+  }
+}
+
+int64_t DistributedSampler::length(int64_t dataset_size) const {
+  return (base_->length(dataset_size) + world_size_ - 1) / world_size_;
+}
+
+std::vector<int64_t> DistributedSampler::indices(int64_t dataset_size, int64_t epoch) const {
+  const std::vector<int64_t> order = base_->indices(dataset_size, epoch);
+  const int64_t share = length(dataset_size);
+  std::vector<int64_t> mine;
+  mine.reserve(static_cast<std::size_t>(share));
+  for (int64_t k = 0; k < share; ++k) {
+    const auto position = static_cast<std::size_t>(k * world_size_ + rank_);
+    // Past the end, the order starts again from its beginning (PyTorch's padding).
+    mine.push_back(order.empty() ? 0 : order[position % order.size()]);
+  }
+  return mine;
 }
 
 }  // namespace lightning

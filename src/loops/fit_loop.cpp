@@ -105,6 +105,7 @@ class FitLoop {
   bool done() {
     if (state_.num_training_batches == 0 || max_steps_reached()) return true;
     if (settings_.max_epochs != -1 && state_.current_epoch >= settings_.max_epochs) return true;
+    context_.agree_on_stopping();  // a stop asked for at the end of the epoch, on any rank
     if (state_.should_stop) {
       if (can_stop_early()) return true;
       console::warn_once(fmt::format(
@@ -159,7 +160,7 @@ class FitLoop {
       const bool is_last_batch = batch_idx + 1 == state_.num_training_batches;
       run_batch(*it, batch_idx, is_last_batch);
       if (should_validate(batch_idx, is_last_batch)) validate();
-      if (const int signal = SignalConnector::received()) throw Interrupted(signal, state_.global_step);
+      if (const int signal = context_.agree_on_stopping()) throw Interrupted(signal, state_.global_step);
       if (max_steps_reached() || (state_.should_stop && can_stop_early())) break;
     }
     context_.results = &train_results_;
@@ -234,7 +235,9 @@ class FitLoop {
         LightningOptimizer(*optimizers_[i], i, context_).zero_grad();
       }
     }
+    context_.sync_gradients = window_end;
     context_.backward(accumulate > 1 ? output.loss / static_cast<double>(accumulate) : output.loss);
+    context_.sync_gradients = true;  // manual_backward always averages, as DDP does
     if (!window_end) return false;
     for (auto* optimizer : optimizers_) {
       context_.hook(&Callback::on_before_optimizer_step, &LightningModule::on_before_optimizer_step, *optimizer);

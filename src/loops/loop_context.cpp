@@ -5,7 +5,9 @@
 #include <lightning/checkpoint/checkpoint_io.h>
 #include <lightning/diagnostics/diagnostic.h>
 
+#include "strategies/process_group.h"
 #include "trainer/connectors/checkpoint_connector.h"
+#include "trainer/connectors/signal_connector.h"
 
 #include <torch/optim/optimizer.h>
 
@@ -29,6 +31,7 @@ LoopContext::LoopContext(LightningModule& module,
   // A "true" precision trains the parameters themselves in its dtype (Lightning converts the
   // module at setup too); a float32 checkpoint restored afterwards is converted as it is copied in.
   if (settings_.parameter_dtype) module_.to(*settings_.parameter_dtype);
+  if (settings_.hardware.accelerator != c10::DeviceType::CPU) module_.to(settings_.hardware.device());
   state_.actions = this;
   state_.optimizer_config = &optimizer_config;
 }
@@ -62,8 +65,38 @@ void LoopContext::log(const std::string& name, double value, const LogOptions& o
         .help = "setup, configure_optimizers, on_fit_start/end, on_train_start/end, teardown and prediction "
                 "cannot log: move the call into a step or an epoch hook"}});
   }
-  results->log(dataloader_suffix.empty() ? name : name + dataloader_suffix, value, options, scope,
-               batch_size);
+  const std::string key = dataloader_suffix.empty() ? name : name + dataloader_suffix;
+  if (!options.sync_dist || state_.collectives == nullptr || state_.probing) {
+    results->log(key, value, options, scope, batch_size);
+    return;
+  }
+  // Lightning's sync_dist: every rank records the ranks' combination. A mean is weighted by batch
+  // size, so that epoch means stay the means over every rank's samples.
+  LogOptions synced = options;
+  double combined = value;
+  if (options.reduce_fx == "mean") {
+    const auto weight = static_cast<double>(options.batch_size.value_or(batch_size));
+    at::Tensor sums = at::tensor({value * weight, weight}, at::kDouble);
+    state_.collectives->all_reduce(sums, ReduceOp::kSum);
+    combined = sums[0].item<double>() / sums[1].item<double>();
+    synced.batch_size = static_cast<int64_t>(sums[1].item<double>());
+  } else {
+    at::Tensor one = at::tensor({value}, at::kDouble);
+    state_.collectives->all_reduce(one, options.reduce_fx == "max"   ? ReduceOp::kMax
+                                        : options.reduce_fx == "min" ? ReduceOp::kMin
+                                                                     : ReduceOp::kSum);
+    combined = one.item<double>();
+  }
+  results->log(key, combined, synced, scope, batch_size);
+}
+
+int LoopContext::agree_on_stopping() {
+  int signal = SignalConnector::received();
+  if (state_.collectives == nullptr) return signal;
+  at::Tensor votes = at::tensor({static_cast<int64_t>(state_.should_stop), static_cast<int64_t>(signal)}, at::kLong);
+  state_.collectives->all_reduce(votes, ReduceOp::kMax);
+  state_.should_stop = votes[0].item<int64_t>() != 0;
+  return static_cast<int>(votes[1].item<int64_t>());
 }
 
 void LoopContext::backward(const at::Tensor& loss) {
@@ -73,6 +106,9 @@ void LoopContext::backward(const at::Tensor& loss) {
   }
   hook(&Callback::on_before_backward, &LightningModule::on_before_backward, loss);
   loss.backward();
+  if (state_.collectives != nullptr && sync_gradients) {
+    average_gradients(*state_.collectives, module_.parameters(), settings_.hardware.bucket_bytes);
+  }
   hook(&Callback::on_after_backward, &LightningModule::on_after_backward);
 }
 

@@ -91,10 +91,15 @@ class LoopContext final : public ModuleHost, public TrainerActions {
   /// What a step receives: `batch`, or with a "true" precision its floating tensors converted
   /// (into `storage`). Hooks see the batch as the loader gave it, as in Lightning.
   const Batch& step_input(const Batch& batch, Batch& storage) const {
-    if (!settings_.parameter_dtype) return batch;
-    storage = batch.to_floating(*settings_.parameter_dtype);
+    const bool move = settings_.hardware.accelerator != c10::DeviceType::CPU;
+    if (!settings_.parameter_dtype && !move) return batch;
+    storage = move ? batch.to(settings_.hardware.device()) : batch;
+    if (settings_.parameter_dtype) storage = storage.to_floating(*settings_.parameter_dtype);
     return storage;
   }
+  /// In a distributed run, makes the ranks agree on stopping: if one was asked to stop (by a
+  /// callback or a signal), all stop at the same batch. Returns the signal received, or 0.
+  int agree_on_stopping();
   const std::vector<std::shared_ptr<Logger>>& loggers() const { return loggers_; }
   const std::vector<std::shared_ptr<Callback>>& callbacks() const { return callbacks_; }
 
@@ -107,6 +112,9 @@ class LoopContext final : public ModuleHost, public TrainerActions {
   FitProgress progress;
   /// A fit resumed from a checkpoint: FitLoop continues from `progress`.
   bool resumed = false;
+  /// The next backward ends an accumulation window: in a distributed run, its gradients are
+  /// averaged over the ranks (PyTorch's DDP skips the others under `no_sync`).
+  bool sync_gradients = true;
 
  private:
   LightningModule& module_;

@@ -11,6 +11,7 @@
 #include "trainer/connectors/signal_connector.h"
 #include "trainer/connectors/preflight.h"
 #include "trainer/connectors/settings.h"
+#include "strategies/ddp.h"
 
 #include <ATen/Context.h>
 #include <fmt/format.h>
@@ -65,6 +66,38 @@ std::string role(std::string_view base, std::size_t count, std::size_t k) {
 std::vector<int64_t> limits_for(const std::vector<DataLoader>& loaders, const CountOrFraction& limit) {
   std::vector<int64_t> out;
   for (const auto& loader : loaders) out.push_back(detail::limited_batches(limit, loader.size()));
+  return out;
+}
+
+/// A distributed run's part of an entry point, before its stage: this process joins the run's
+/// process group (rank 0 of a one-machine run first starts the other ranks), and each loader gets
+/// this rank's share of the data.
+void join_run(const detail::Settings& settings, TrainerState& state, bool use_distributed_sampler,
+              const std::vector<DataLoader*>& loaders) {
+  const auto& hardware = settings.hardware;
+  if (!hardware.distributed()) return;
+  auto& group = detail::join_process_group(
+      {.master_addr = hardware.master_addr,
+       .port = hardware.master_port,
+       .rank = hardware.global_rank,
+       .world_size = hardware.world_size,
+       .timeout = hardware.timeout,
+       .serve_store = hardware.global_rank == 0 && !hardware.launcher_serves_store},
+      hardware.launcher == detail::Launcher::kSubprocess);
+  state.collectives = &group;
+  if (!use_distributed_sampler) return;
+  for (auto* loader : loaders) detail::distribute(*loader, group);
+}
+
+std::vector<DataLoader*> loader_pointers(DataLoader& first, std::vector<DataLoader>& rest) {
+  std::vector<DataLoader*> out{&first};
+  for (auto& loader : rest) out.push_back(&loader);
+  return out;
+}
+
+std::vector<DataLoader*> loader_pointers(std::vector<DataLoader>& loaders) {
+  std::vector<DataLoader*> out;
+  for (auto& loader : loaders) out.push_back(&loader);
   return out;
 }
 
@@ -143,6 +176,13 @@ void run_stage(detail::LoopContext& context, Stage stage,
     return;
   } catch (const std::exception& error) {
     end_with_exception(context, error);
+    if (state.collectives != nullptr && dynamic_cast<const MisconfigurationException*>(&error) == nullptr) {
+      // Another rank's death shows here as a closed connection: name the rank when we started it.
+      if (const auto failed = detail::stop_started_ranks()) {
+        throw std::runtime_error(fmt::format("{}, so the run stopped: {}", *failed, error.what()));
+      }
+    }
+    detail::stop_started_ranks();
     throw;
   }
   if (context.loggers_active()) {
@@ -218,6 +258,7 @@ void check_fit_loaders(const detail::Settings& settings, const DataLoader& train
 void Trainer::fit(LightningModule& model, DataLoader train_dataloader,
                   std::vector<DataLoader> val_dataloaders, const std::string& ckpt_path) {
   const auto& settings = *settings_;
+  join_run(settings, state_, options_.use_distributed_sampler, loader_pointers(train_dataloader, val_dataloaders));
   DiagnosticCollector problems;
   check_fit_loaders(settings, train_dataloader, val_dataloaders, problems);
   problems.throw_if_errors();
@@ -237,6 +278,12 @@ void Trainer::fit(LightningModule& model, DataLoader train_dataloader,
     check_fit(ctx, train_dataloader, val_dataloaders, resume, problems);
     problems.throw_if_errors();
     if (resume.checkpoint) detail::restore_training_state(ctx, *resume.checkpoint);
+    // Every rank starts from rank 0's weights, as PyTorch's DistributedDataParallel does.
+    if (state_.collectives != nullptr) {
+      auto tensors = model.parameters();
+      for (const auto& buffer : model.buffers()) tensors.push_back(buffer);
+      detail::broadcast_from_rank_zero(*state_.collectives, tensors);
+    }
     if (ctx.loggers_active() && !model.hparams().empty()) {
       for (const auto& logger : loggers_) logger->log_hyperparams(model.hparams());
     }
@@ -350,6 +397,7 @@ void Trainer::run_evaluation_stage(LightningModule& model, Stage stage, const de
 std::vector<Metrics> Trainer::validate(LightningModule& model, std::vector<DataLoader> dataloaders,
                                        const std::string& ckpt_path) {
   const auto& settings = *settings_;
+  join_run(settings, state_, options_.use_distributed_sampler, loader_pointers(dataloaders));
   state_.num_val_batches =
       check_evaluation_loaders("validate", "validation DataLoaders", dataloaders, settings.limit_val_batches);
   std::vector<Metrics> metrics;
@@ -369,6 +417,7 @@ std::vector<Metrics> Trainer::validate(LightningModule& model, DataModule& datam
 
 std::vector<Metrics> Trainer::test(LightningModule& model, std::vector<DataLoader> dataloaders, const std::string& ckpt_path) {
   const auto& settings = *settings_;
+  join_run(settings, state_, options_.use_distributed_sampler, loader_pointers(dataloaders));
   state_.num_test_batches = check_evaluation_loaders("test", "test DataLoaders", dataloaders, settings.limit_test_batches);
   std::vector<Metrics> metrics;
   run_evaluation_stage(model, Stage::kTest, settings, ckpt_path, [&](detail::LoopContext& ctx) {
@@ -388,6 +437,7 @@ std::vector<Metrics> Trainer::test(LightningModule& model, DataModule& datamodul
 std::vector<std::vector<Batch>> Trainer::predict(LightningModule& model, std::vector<DataLoader> dataloaders,
                                                  const std::string& ckpt_path) {
   const auto& settings = *settings_;
+  join_run(settings, state_, options_.use_distributed_sampler, loader_pointers(dataloaders));
   state_.num_predict_batches =
       check_evaluation_loaders("predict", "prediction DataLoaders", dataloaders, settings.limit_predict_batches);
   std::vector<std::vector<Batch>> outputs;

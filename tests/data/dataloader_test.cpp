@@ -134,3 +134,39 @@ TEST(DataLoader, CustomSamplerAndCollate) {
 
 }  // namespace
 }  // namespace lightning
+
+namespace lightning {
+namespace {
+
+TEST(DistributedSampler, RanksGetDisjointSharesThatCoverTheDatasetInTheBaseOrder) {
+  auto base = std::make_shared<RandomSampler>(5);
+  const auto order = base->indices(10, /*epoch=*/3);
+  DistributedSampler rank0(base, 0, 2), rank1(base, 1, 2);
+  const auto share0 = rank0.indices(10, 3), share1 = rank1.indices(10, 3);
+  ASSERT_EQ(share0.size(), 5u);
+  ASSERT_EQ(rank0.length(10), 5);
+  for (std::size_t k = 0; k < 5; ++k) {
+    EXPECT_EQ(share0[k], order[2 * k]);
+    EXPECT_EQ(share1[k], order[2 * k + 1]);
+  }
+  std::vector<int64_t> all = share0;
+  all.insert(all.end(), share1.begin(), share1.end());
+  std::sort(all.begin(), all.end());
+  for (int64_t i = 0; i < 10; ++i) EXPECT_EQ(all[static_cast<std::size_t>(i)], i);
+  EXPECT_NE(rank0.indices(10, 4), share0) << "a new order each epoch";
+}
+
+TEST(DistributedSampler, PadsByRepeatingTheStartSoEveryRankGetsTheSameCount) {
+  auto base = std::make_shared<SequentialSampler>();
+  DistributedSampler rank0(base, 0, 3), rank1(base, 1, 3), rank2(base, 2, 3);
+  EXPECT_EQ(rank0.indices(7, 0), (std::vector<int64_t>{0, 3, 6}));
+  EXPECT_EQ(rank1.indices(7, 0), (std::vector<int64_t>{1, 4, 0}));
+  EXPECT_EQ(rank2.indices(7, 0), (std::vector<int64_t>{2, 5, 1}));
+  DataLoader loader(TensorDataset(at::arange(7)), {.batch_size = 2});
+  loader.set_sampler(std::make_shared<DistributedSampler>(loader.shared_sampler(), 2, 3));
+  EXPECT_EQ(loader.size(), 2) << "three samples, in batches of two";
+  EXPECT_THROW(DistributedSampler(base, 3, 3), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace lightning

@@ -201,5 +201,19 @@ TEST(AcceleratorConnector, StrategiesThatCannotWorkAreReportedWithTheFix) {
   EXPECT_NE(r.text().find("torchrun --no-python --nnodes=2 --nproc-per-node=1"), std::string::npos) << r.text();
 }
 
+TEST(AcceleratorConnector, DDPStrategySettingsMustBePositiveLC0130) {
+  auto r = resolve({.devices = 2, .strategy = DDPStrategy{.timeout = std::chrono::milliseconds(0)}}, cpu_machine());
+  ASSERT_EQ(r.problems.size(), 1u);
+  EXPECT_EQ(r.problems[0].code, "LC0130");
+  EXPECT_NE(r.text().find("DDPStrategy option `timeout` must be positive"), std::string::npos) << r.text();
+  r = resolve({.devices = 2, .strategy = DDPStrategy{.bucket_cap_mb = -1}}, cpu_machine());
+  EXPECT_NE(r.text().find("--> DDPStrategy({.bucket_cap_mb = ...})"), std::string::npos) << r.text();
+  r = resolve({.devices = 2, .strategy = DDPStrategy{.timeout = std::chrono::seconds(5), .bucket_cap_mb = 1}}, cpu_machine());
+  EXPECT_TRUE(r.problems.empty());
+  EXPECT_EQ(r.devices.timeout, std::chrono::seconds(5));
+  EXPECT_EQ(r.devices.bucket_bytes, 1 << 20);
+  EXPECT_TRUE(r.devices.ddp);
+}
+
 }  // namespace
 }  // namespace lightning::detail

@@ -19,7 +19,7 @@ struct Environment {
   /// CUDA devices visible to this process (0 without CUDA).
   int64_t cuda_devices = 0;
   /// The launcher and cluster variables that were set (RANK, LOCAL_RANK, WORLD_SIZE,
-  /// LOCAL_WORLD_SIZE, NODE_RANK, GROUP_RANK, MASTER_ADDR, MASTER_PORT, TORCHELASTIC_RUN_ID and the
+  /// LOCAL_WORLD_SIZE, NODE_RANK, GROUP_RANK, MASTER_ADDR, MASTER_PORT, TORCHELASTIC_RUN_ID, TORCHELASTIC_USE_AGENT_STORE and the
   /// SLURM_* ones); no others are kept.
   std::map<std::string, std::string> variables;
 

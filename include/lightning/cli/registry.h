@@ -31,6 +31,7 @@
 namespace lightning {
 class CountOrFraction;
 class Devices;
+class StrategyOption;
 }  // namespace lightning
 
 namespace lightning::cli {
@@ -53,7 +54,7 @@ class SchedulerFactory {
 
 /// How values of one C++ type are read from and written to a config. Defined for bool, int64_t,
 /// double, std::string, std::optional of those, lists of int64_t, double and std::string, and the
-/// Trainer's CountOrFraction and Devices.
+/// Trainer's CountOrFraction, Devices and StrategyOption (by name).
 template <class T>
 struct ValueTraits;
 
@@ -80,6 +81,7 @@ LIGHTNING_CLI_VALUE(std::optional<std::variant<int64_t, std::string>>);
 LIGHTNING_CLI_VALUE(std::optional<std::chrono::duration<double>>);
 LIGHTNING_CLI_VALUE(CountOrFraction);
 LIGHTNING_CLI_VALUE(Devices);
+LIGHTNING_CLI_VALUE(StrategyOption);
 #undef LIGHTNING_CLI_VALUE
 
 template <class T>

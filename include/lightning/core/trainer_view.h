@@ -1,5 +1,6 @@
 #pragma once
 
+#include <lightning/core/collectives.h>
 #include <lightning/core/optimizer_config.h>
 
 #include <cstdint>
@@ -69,6 +70,8 @@ struct TrainerState {
   /// The optimizers and schedulers of the running fit; null outside fit.
   const OptimizerConfig* optimizer_config = nullptr;
   TrainerActions* actions = nullptr;
+  /// The process group of a distributed run; null in a single process.
+  Collectives* collectives = nullptr;
   /// The signal (SIGTERM, SIGINT) that stopped the last fit at a batch boundary; 0 when none did.
   int received_signal = 0;
   /// Last values of everything logged: Lightning's `callback_metrics`.
@@ -128,6 +131,14 @@ class TrainerView {
   void log_metrics(const std::map<std::string, double>& metrics) const;
   /// Whether the coming optimizer step is one the loggers record (Lightning's `should_update_logs`).
   bool should_update_logs() const { return state_->actions != nullptr && state_->actions->should_update_logs(); }
+  /// Waits until every rank gets here (Lightning's `trainer.strategy.barrier()`); returns at once
+  /// in a single process.
+  void barrier() const;
+  /// Every rank's `tensor` stacked along a new first dimension in rank order (Lightning's
+  /// `all_gather`); in a single process, `tensor` with a first dimension of 1.
+  at::Tensor all_gather(const at::Tensor& tensor) const;
+  /// `tensor` combined over the ranks (sum, mean, max or min); itself in a single process.
+  at::Tensor all_reduce(const at::Tensor& tensor, ReduceOp op = ReduceOp::kMean) const;
   /// The signal that stopped the last fit (SIGTERM, SIGINT), or 0.
   int received_signal() const { return state_->received_signal; }
 

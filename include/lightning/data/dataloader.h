@@ -54,6 +54,8 @@ class DataLoader {
   const Dataset& dataset() const { return *dataset_; }
   const DataLoaderOptions& options() const { return options_; }
   const Sampler& sampler() const { return *sampler_; }
+  /// The sampler, shared (to wrap it in another, as the distributed strategy does).
+  const std::shared_ptr<const Sampler>& shared_sampler() const { return sampler_; }
   /// Replaces the sampler (the distributed strategy injects its own).
   void set_sampler(std::shared_ptr<const Sampler> sampler);
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 namespace lightning {
@@ -31,6 +32,28 @@ class RandomSampler : public Sampler {
 
  private:
   uint64_t seed_;
+};
+
+/// One rank's share of another sampler's order (PyTorch's DistributedSampler, applied to the
+/// loader's own sampler): the order is padded by repeating its start until every rank gets the
+/// same count, then rank r takes positions r, r + world_size, ... The ranks' shares are disjoint
+/// and together cover the dataset. Every rank must wrap a sampler that gives the same order.
+///
+///   loader.set_sampler(std::make_shared<pl::DistributedSampler>(base, /*rank=*/1, /*world_size=*/2));
+class DistributedSampler : public Sampler {
+ public:
+  DistributedSampler(std::shared_ptr<const Sampler> base, int rank, int world_size);
+  std::vector<int64_t> indices(int64_t dataset_size, int64_t epoch) const override;
+  /// ceil(base length / world_size).
+  int64_t length(int64_t dataset_size) const override;
+  int rank() const { return rank_; }
+  int world_size() const { return world_size_; }
+  const Sampler& base() const { return *base_; }
+
+ private:
+  std::shared_ptr<const Sampler> base_;
+  int rank_;
+  int world_size_;
 };
 
 }  // namespace lightning

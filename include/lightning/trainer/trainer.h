@@ -6,6 +6,7 @@
 #include <lightning/data/dataloader.h>
 #include <lightning/diagnostics/diagnostic.h>
 #include <lightning/loggers/logger.h>
+#include <lightning/strategies/strategy.h>
 
 #include <concepts>
 #include <cstdint>
@@ -88,8 +89,9 @@ struct TrainerOptions {
   /// "auto", "cpu", "cuda", "gpu" or "mps".
   std::string accelerator = "auto";
   Devices devices = "auto";
-  /// "auto", "single_device", "ddp" or "ddp_spawn".
-  std::string strategy = "auto";
+  /// "auto", "single_device", "ddp" (one process per device; `devices = 2` on the CPU is two
+  /// processes), or a DDPStrategy with its timeout.
+  StrategyOption strategy = "auto";
   /// "32-true" (or "32"), "64-true", "bf16-mixed", "bf16-true", "16-mixed", "16-true"; on the CPU
   /// all but the "16" ones.
   std::string precision = "32-true";
@@ -118,6 +120,9 @@ struct TrainerOptions {
   int64_t fast_dev_run = 0;
   /// Use deterministic algorithms only.
   bool deterministic = false;
+  /// In a distributed run, give each rank its own share of every loader's samples (a
+  /// DistributedSampler around the loader's sampler), as Lightning does.
+  bool use_distributed_sampler = true;
 
   bool enable_progress_bar = true;
   bool enable_model_summary = true;

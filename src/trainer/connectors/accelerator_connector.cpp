@@ -325,11 +325,11 @@ ResolvedDevices resolve_devices(const TrainerOptions& o, const Environment& env,
   }
   const int64_t world_size = static_cast<int64_t>(resolved.device_ids.size()) * resolved.num_nodes;
 
-  if (!contains(kStrategies, o.strategy)) {
+  if (!contains(kStrategies, o.strategy.name())) {
     problems.push_back(unknown_choice("LC0104",
-                                      fmt::format("Trainer option `strategy` has an unknown value \"{}\"", o.strategy),
-                                      where("strategy"), o.strategy, kStrategies));
-  } else if (o.strategy == "ddp_spawn") {
+                                      fmt::format("Trainer option `strategy` has an unknown value \"{}\"", o.strategy.name()),
+                                      where("strategy"), o.strategy.name(), kStrategies));
+  } else if (o.strategy.name() == "ddp_spawn") {
     problems.push_back({.code = "LC0126",
                         .message = "strategy \"ddp_spawn\" starts processes through Python's multiprocessing, which "
                                    "a C++ program does not have",
@@ -338,7 +338,7 @@ ResolvedDevices resolve_devices(const TrainerOptions& o, const Environment& env,
                         .expected = "\"ddp\" (copies of this program, one per device), \"single_device\" or \"auto\"",
                         .help = "use .strategy = \"ddp\": it trains the same way, and the processes run the whole "
                                 "program, so results stay available on every rank"});
-  } else if (o.strategy == "single_device" && world_size > 1) {
+  } else if (o.strategy.name() == "single_device" && world_size > 1) {
     problems.push_back({.code = "LC0124",
                         .message = fmt::format("strategy \"single_device\" runs one process, but devices and "
                                                "num_nodes ask for {}",
@@ -349,7 +349,21 @@ ResolvedDevices resolve_devices(const TrainerOptions& o, const Environment& env,
                         .expected = "\"ddp\" (or \"auto\") for more than one process, or devices = 1",
                         .help = "use .strategy = \"ddp\", or .devices = 1"});
   }
-  resolved.ddp = o.strategy == "ddp" || (o.strategy == "auto" && world_size > 1);
+  const auto& ddp = o.strategy.ddp();
+  if (ddp.timeout.count() <= 0 || !(ddp.bucket_cap_mb > 0.0)) {
+    const bool timeout = ddp.timeout.count() <= 0;
+    problems.push_back({.code = "LC0130",
+                        .message = timeout ? "DDPStrategy option `timeout` must be positive"
+                                           : "DDPStrategy option `bucket_cap_mb` must be positive",
+                        .where = timeout ? "DDPStrategy({.timeout = ...})" : "DDPStrategy({.bucket_cap_mb = ...})",
+                        .received = timeout ? fmt::format("{} ms", ddp.timeout.count()) : fmt::format("{}", ddp.bucket_cap_mb),
+                        .expected = timeout ? "a duration > 0" : "a size in megabytes > 0",
+                        .help = timeout ? "leave it unset for PyTorch's 30 minutes, or e.g. std::chrono::minutes(5)"
+                                        : "leave it unset for 25 MB"});
+  }
+  resolved.timeout = ddp.timeout;
+  resolved.bucket_bytes = std::max<int64_t>(1, static_cast<int64_t>(ddp.bucket_cap_mb * (1 << 20)));
+  resolved.ddp = o.strategy.name() == "ddp" || (o.strategy.name() == "auto" && world_size > 1);
 
   resolved.launcher = launched.launcher;
   if (launched.launcher == Launcher::kNone) {
@@ -390,6 +404,7 @@ ResolvedDevices resolve_devices(const TrainerOptions& o, const Environment& env,
     resolved.node_rank = launched.node_rank;
     resolved.master_addr = launched.master_addr;
     resolved.master_port = launched.master_port;
+    resolved.launcher_serves_store = env.variable("TORCHELASTIC_USE_AGENT_STORE") == std::optional<std::string>("True");
   }
   return resolved;
 }

@@ -8,6 +8,7 @@
 
 #include <c10/core/Device.h>
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -38,6 +39,11 @@ struct ResolvedDevices {
   std::string master_addr = "127.0.0.1";
   /// 0: the subprocess launcher picks a free port.
   int master_port = 0;
+  /// torchrun's agent serves the rendezvous store itself (TORCHELASTIC_USE_AGENT_STORE=True).
+  bool launcher_serves_store = false;
+  /// DDPStrategy's settings: how long ranks wait for each other, and the gradient bucket size.
+  std::chrono::milliseconds timeout = std::chrono::minutes(30);
+  int64_t bucket_bytes = 25 << 20;
   /// Lightning's precision names with the aliases resolved ("32" is "32-true").
   std::string precision = "32-true";
 
@@ -60,7 +66,7 @@ struct ResolvedDevices {
 /// 5. Under a launcher, devices x num_nodes must be its WORLD_SIZE; num_nodes > 1 needs a launcher.
 /// 6. precision: the aliases resolved; the float16 ones need CUDA.
 /// Every impossible combination is a diagnostic appended to `problems` (LC0102-LC0105, LC0118,
-/// LC0119, LC0123-LC0128); the result is then only partly meaningful.
+/// LC0119, LC0123-LC0130); the result is then only partly meaningful.
 ResolvedDevices resolve_devices(const TrainerOptions& options, const Environment& env,
                                 std::vector<Diagnostic>& problems);
 

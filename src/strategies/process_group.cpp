@@ -1,0 +1,177 @@
+#include "strategies/process_group.h"
+
+#include <lightning/diagnostics/diagnostic.h>
+
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+
+#include <cstdlib>
+
+namespace lightning::detail {
+
+struct ProcessGroup::Impl {
+  c10::intrusive_ptr<c10d::TCPStore> store;
+  c10::intrusive_ptr<c10d::ProcessGroupGloo> gloo;
+};
+
+namespace {
+
+std::string without_backtrace(const std::exception& error) {
+  if (const auto* c10_error = dynamic_cast<const c10::Error*>(&error)) return c10_error->what_without_backtrace();
+  return error.what();
+}
+
+std::string seconds(std::chrono::milliseconds timeout) {
+  return fmt::format("{:g} s", static_cast<double>(timeout.count()) / 1000.0);
+}
+
+[[noreturn]] void rendezvous_failed(std::string message, const Rendezvous& r, std::string received, std::string help) {
+  throw MisconfigurationException({Diagnostic{
+      .code = "LC0131",
+      .message = std::move(message),
+      .where = "environment variables MASTER_ADDR, MASTER_PORT",
+      .received = std::move(received),
+      .expected = fmt::format("all {} ranks meeting at {}:{} within {}", r.world_size, r.master_addr, r.port,
+                              seconds(r.timeout)),
+      .help = std::move(help)}});
+}
+
+/// Gloo's transport: the interface GLOO_SOCKET_IFNAME names, loopback for a run on this machine,
+/// else the address this machine's hostname resolves to (as torch.distributed does).
+std::shared_ptr<::gloo::transport::Device> gloo_device(const std::string& master_addr) {
+  if (const char* interface = std::getenv("GLOO_SOCKET_IFNAME")) {
+    return c10d::ProcessGroupGloo::createDeviceForInterface(interface);
+  }
+  if (master_addr.starts_with("127.") || master_addr == "localhost") {
+    return c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1");
+  }
+  return c10d::ProcessGroupGloo::createDefaultDevice();
+}
+
+void wait(const c10::intrusive_ptr<c10d::Work>& work) {
+  work->wait();
+}
+
+}  // namespace
+
+ProcessGroup::ProcessGroup(Rendezvous rendezvous) : rendezvous_(std::move(rendezvous)), impl_(std::make_unique<Impl>()) {
+  c10d::TCPStoreOptions options;
+  options.port = static_cast<std::uint16_t>(rendezvous_.port);
+  options.isServer = rendezvous_.serve_store;
+  options.numWorkers = rendezvous_.world_size;
+  options.waitWorkers = false;  // rank 0 starts the others only once it knows the port
+  options.timeout = rendezvous_.timeout;
+  try {
+    impl_->store = c10::make_intrusive<c10d::TCPStore>(rendezvous_.master_addr, options);
+  } catch (const std::exception& error) {
+    if (rendezvous_.serve_store) {
+      rendezvous_failed(fmt::format("rank 0 cannot serve the rendezvous at {}:{}: {}", rendezvous_.master_addr,
+                                    rendezvous_.port, without_backtrace(error)),
+                        rendezvous_, fmt::format("MASTER_PORT = {}", rendezvous_.port),
+                        "choose a free port (MASTER_PORT, or torchrun's --master-port), or end the program that "
+                        "holds it");
+    }
+    rendezvous_failed(fmt::format("rank {} cannot reach the rendezvous at {}:{}: {}", rendezvous_.rank,
+                                  rendezvous_.master_addr, rendezvous_.port, without_backtrace(error)),
+                      rendezvous_, fmt::format("MASTER_ADDR = {}, MASTER_PORT = {}", rendezvous_.master_addr, rendezvous_.port),
+                      "start rank 0 first or together with the others, and check that this machine reaches "
+                      "MASTER_ADDR:MASTER_PORT");
+  }
+}
+
+ProcessGroup::~ProcessGroup() = default;
+
+int ProcessGroup::port() const { return impl_->store->getPort(); }
+
+void ProcessGroup::join() {
+  auto options = c10d::ProcessGroupGloo::Options::create(rendezvous_.timeout);
+  options->devices.push_back(gloo_device(rendezvous_.master_addr));
+  // torchrun's agent keeps its own keys in the store it serves; ours live under a prefix.
+  auto store = c10::make_intrusive<c10d::PrefixStore>("lightning-cpp", impl_->store);
+  try {
+    impl_->gloo = c10::make_intrusive<c10d::ProcessGroupGloo>(store, rendezvous_.rank, rendezvous_.world_size, options);
+  } catch (const std::exception& error) {
+    rendezvous_failed(fmt::format("the {} ranks did not all join the process group within {}: {}", rendezvous_.world_size,
+                                  seconds(rendezvous_.timeout), without_backtrace(error)),
+                      rendezvous_, fmt::format("rank {} waiting", rendezvous_.rank),
+                      "every rank must reach fit (or validate, test, predict); check the other ranks' output");
+  }
+}
+
+void ProcessGroup::barrier() { wait(impl_->gloo->barrier()); }
+
+void ProcessGroup::all_reduce(at::Tensor& tensor, ReduceOp op) {
+  c10d::AllreduceOptions options;
+  options.reduceOp = op == ReduceOp::kMax   ? c10d::ReduceOp::MAX
+                     : op == ReduceOp::kMin ? c10d::ReduceOp::MIN
+                                            : c10d::ReduceOp::SUM;
+  std::vector<at::Tensor> tensors{tensor};
+  wait(impl_->gloo->allreduce(tensors, options));
+  if (op == ReduceOp::kMean) tensor.div_(rendezvous_.world_size);
+}
+
+at::Tensor ProcessGroup::all_gather(const at::Tensor& tensor) {
+  std::vector<at::Tensor> inputs{tensor.contiguous()};
+  std::vector<std::vector<at::Tensor>> outputs(1);
+  for (int r = 0; r < rendezvous_.world_size; ++r) outputs[0].push_back(at::empty_like(inputs[0]));
+  wait(impl_->gloo->allgather(outputs, inputs));
+  return at::stack(outputs[0]);
+}
+
+void ProcessGroup::broadcast(at::Tensor& tensor, int root) {
+  c10d::BroadcastOptions options;
+  options.rootRank = root;
+  std::vector<at::Tensor> tensors{tensor};
+  wait(impl_->gloo->broadcast(tensors, options));
+}
+
+namespace {
+
+/// Parameters in buckets of one dtype and at most `bucket_bytes` (a larger tensor gets its own).
+std::vector<std::vector<at::Tensor>> buckets_of(const std::vector<at::Tensor>& tensors, int64_t bucket_bytes) {
+  std::vector<std::vector<at::Tensor>> buckets;
+  int64_t bytes = 0;
+  for (const auto& tensor : tensors) {
+    const int64_t size = tensor.numel() * static_cast<int64_t>(tensor.element_size());
+    if (buckets.empty() || buckets.back().front().scalar_type() != tensor.scalar_type() ||
+        bytes + size > bucket_bytes) {
+      buckets.emplace_back();
+      bytes = 0;
+    }
+    buckets.back().push_back(tensor);
+    bytes += size;
+  }
+  return buckets;
+}
+
+}  // namespace
+
+void average_gradients(Collectives& group, const std::vector<at::Tensor>& parameters, int64_t bucket_bytes) {
+  std::vector<at::Tensor> grads;
+  for (const auto& parameter : parameters) {
+    if (parameter.grad().defined()) grads.push_back(parameter.grad());
+  }
+  at::NoGradGuard no_grad;
+  for (auto& bucket : buckets_of(grads, bucket_bytes)) {
+    at::Tensor flat = at::flatten_dense_tensors(bucket);
+    group.all_reduce(flat, ReduceOp::kMean);
+    const auto averaged = at::unflatten_dense_tensors(flat, bucket);
+    for (std::size_t i = 0; i < bucket.size(); ++i) bucket[i].copy_(averaged[i]);
+  }
+}
+
+void broadcast_from_rank_zero(Collectives& group, const std::vector<at::Tensor>& tensors) {
+  at::NoGradGuard no_grad;
+  for (auto& bucket : buckets_of(tensors, 25 << 20)) {
+    at::Tensor flat = at::flatten_dense_tensors(bucket);
+    group.broadcast(flat, 0);
+    const auto values = at::unflatten_dense_tensors(flat, bucket);
+    for (std::size_t i = 0; i < bucket.size(); ++i) bucket[i].copy_(values[i]);
+  }
+}
+
+}  // namespace lightning::detail

@@ -1,0 +1,64 @@
+#pragma once
+// The c10d process group of a distributed run: a TCPStore rendezvous, then Gloo collectives.
+
+#include <lightning/core/collectives.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace lightning::detail {
+
+/// Where the ranks meet and how long they wait for each other.
+struct Rendezvous {
+  std::string master_addr = "127.0.0.1";
+  /// 0 on the serving rank: the store picks a free port (see ProcessGroup::port).
+  int port = 0;
+  int rank = 0;
+  int world_size = 1;
+  std::chrono::milliseconds timeout = std::chrono::minutes(30);
+  /// This rank serves the store (rank 0, unless torchrun's agent already does).
+  bool serve_store = false;
+};
+
+/// One process's membership of the run's Gloo process group (every rank makes the same calls in
+/// the same order). Built in two steps so that rank 0 can learn its store's port, start the other
+/// ranks, and then wait for them.
+class ProcessGroup final : public Collectives {
+ public:
+  /// Serves or reaches the rendezvous store. Throws MisconfigurationException LC0131 when the
+  /// port cannot be served (in use) or the master cannot be reached within the timeout.
+  explicit ProcessGroup(Rendezvous rendezvous);
+  ~ProcessGroup() override;
+  ProcessGroup(const ProcessGroup&) = delete;
+  ProcessGroup& operator=(const ProcessGroup&) = delete;
+
+  /// The store's port (the one chosen, when the rendezvous asked for 0).
+  int port() const;
+  /// Forms the Gloo group: returns when every rank has joined; LC0131 after the timeout.
+  void join();
+
+  int rank() const override { return rendezvous_.rank; }
+  int world_size() const override { return rendezvous_.world_size; }
+  void barrier() override;
+  void all_reduce(at::Tensor& tensor, ReduceOp op) override;
+  at::Tensor all_gather(const at::Tensor& tensor) override;
+  void broadcast(at::Tensor& tensor, int root) override;
+
+ private:
+  struct Impl;
+  Rendezvous rendezvous_;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// Averages the gradients of `parameters` over the ranks, flattened into buckets of at most
+/// `bucket_bytes` of one dtype each, as PyTorch's DDP does. Parameters without a gradient take no
+/// part (every rank must agree on which have one).
+void average_gradients(Collectives& group, const std::vector<at::Tensor>& parameters, int64_t bucket_bytes);
+
+/// Copies rank 0's values into `tensors` on every rank (parameters and buffers at the start of fit).
+void broadcast_from_rank_zero(Collectives& group, const std::vector<at::Tensor>& tensors);
+
+}  // namespace lightning::detail

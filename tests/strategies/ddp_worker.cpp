@@ -1,0 +1,136 @@
+// A training program for the distributed tests: every process runs it whole, as with
+// `devices = N` (lightning-cpp starts the copies) or torchrun.
+//
+//   ddp_worker <folder> <devices> <batch_size> <max_epochs>
+//
+// Each rank starts from its own random weights (seed 42 + rank), so only DDP's broadcast makes
+// them equal; the data (96 samples with their ids) are the same everywhere. Each rank writes
+// <folder>/rank<r>_ids.txt (the sample ids it trained on, in order); rank 0 writes
+// <folder>/result.txt (the weights after fit, then the metrics, one "name value" per line).
+// With DDP_WORKER_SLOW set, each step sleeps 50 ms and rank r writes <folder>/rank<r>.pid at its
+// first step (for the test that kills a rank).
+
+#include <lightning/lightning.h>
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/nn/functional/loss.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/optim/sgd.h>
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+#include <thread>
+
+namespace pl = lightning;
+
+namespace {
+
+int rank_from_environment() {
+  const char* rank = std::getenv("RANK");
+  return rank ? std::atoi(rank) : 0;
+}
+
+struct Worker : pl::LightningModule {
+  torch::nn::Linear hidden{nullptr}, out{nullptr};
+  std::string folder;
+  bool slow = std::getenv("DDP_WORKER_SLOW") != nullptr;
+  std::vector<int64_t> trained_ids;
+
+  explicit Worker(std::string folder_) : folder(std::move(folder_)) {
+    hidden = register_module("hidden", torch::nn::Linear(4, 8));
+    out = register_module("out", torch::nn::Linear(8, 2));
+  }
+  at::Tensor forward(const at::Tensor& x) { return out(hidden(x).tanh()); }
+
+  pl::StepOutput training_step(const pl::Batch& batch, int64_t) override {
+    if (slow && !trainer().probing()) {
+      if (trainer().global_step() == 0) {
+        std::ofstream(folder + "/rank" + std::to_string(trainer().global_rank()) + ".pid") << ::getpid();
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    const at::Tensor ids = batch[2];
+    if (!trainer().probing()) {
+      for (int64_t i = 0; i < ids.size(0); ++i) trained_ids.push_back(ids[i].item<int64_t>());
+    }
+    auto loss = torch::nn::functional::cross_entropy(forward(batch[0]), batch[1]);
+    log("train_loss", loss, {.sync_dist = true});
+    log("mean_id", ids.to(at::kDouble).mean(), {.on_epoch = true, .sync_dist = true});
+    log("rank_mean_id", ids.to(at::kDouble).mean(), {.on_step = false, .on_epoch = true});
+    log("max_id", ids.to(at::kDouble).max(), {.on_step = false, .on_epoch = true, .reduce_fx = "max", .sync_dist = true});
+    return loss;
+  }
+  pl::StepOutput validation_step(const pl::Batch& batch, int64_t) override {
+    const at::Tensor ids = batch[2];
+    log("val_mean_id", ids.to(at::kDouble).mean(), {.sync_dist = true});
+    return {};
+  }
+  pl::OptimizerConfig configure_optimizers() override {
+    return std::make_unique<torch::optim::SGD>(parameters(), torch::optim::SGDOptions(0.2));
+  }
+};
+
+}  // namespace
+
+int run(int argc, char** argv) {
+  if (argc != 5) {
+    std::fprintf(stderr, "usage: ddp_worker <folder> <devices> <batch_size> <max_epochs>\n");
+    return 2;
+  }
+  const std::string folder = argv[1];
+  const std::string devices = argv[2];
+  const int64_t batch_size = std::stoll(argv[3]);
+  const int64_t max_epochs = std::stoll(argv[4]);
+
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(7);
+  const at::Tensor x = at::randn({96, 4}, generator);
+  const at::Tensor y = (x.sum(1) > 0).to(at::kLong);
+  const at::Tensor ids = at::arange(96, at::kLong);
+  auto train = pl::DataLoader(pl::TensorDataset(x, y, ids), {.batch_size = batch_size, .shuffle = true, .seed = 3});
+  auto val = pl::DataLoader(pl::TensorDataset(x, y, ids), {.batch_size = batch_size});
+
+  pl::seed_everything(42 + static_cast<uint64_t>(rank_from_environment()));
+  Worker model(folder);
+  pl::Trainer trainer({.max_epochs = max_epochs,
+                       .devices = devices == "auto" ? pl::Devices("auto") : pl::Devices(std::stoi(devices)),
+                       .num_sanity_val_steps = 0,
+                       .enable_progress_bar = false,
+                       .enable_model_summary = false,
+                       .default_root_dir = folder});
+  trainer.fit(model, train, val);
+  const auto validated = trainer.validate(model, val);
+
+  std::ofstream ids_file(folder + "/rank" + std::to_string(trainer.view().global_rank()) + "_ids.txt");
+  for (int64_t id : model.trained_ids) ids_file << id << "\n";
+  if (!trainer.view().is_global_zero()) return 0;
+  std::ofstream result(folder + "/result.txt");
+  for (const auto& parameter : model.parameters()) {
+    const at::Tensor flat = parameter.detach().flatten();
+    for (int64_t i = 0; i < flat.numel(); ++i) {
+      char text[32];
+      std::snprintf(text, sizeof text, "%.9g", flat[i].item<double>());
+      result << "w " << text << "\n";
+    }
+  }
+  result.precision(17);
+  for (const auto& [name, value] : trainer.callback_metrics()) result << name << " " << value << "\n";
+  result << "validate_val_mean_id " << validated.at(0).at("val_mean_id") << "\n";
+  result << "world_size " << trainer.view().world_size() << "\n";
+  result << "global_step " << trainer.global_step() << "\n";
+  return 0;
+}
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "ddp_worker: %s\n", error.what());
+    return 1;
+  }
+}
