@@ -13,6 +13,7 @@
 #include <fstream>
 #include <iostream>
 #include <regex>
+#include <sstream>
 
 namespace lightning::cli {
 
@@ -163,17 +164,22 @@ int run_check(Run& run, std::ostream& out, Reporter& report, const Config& confi
 int run_stage(const std::string& stage, Run& run, const Config& config, std::ostream& out, Reporter& report) {
   try {
     if (stage == "check") return run_check(run, out, report, config);
+    // In a distributed run every rank runs this; only rank zero prints what came out.
+    std::ostringstream results;
     if (stage == "fit") {
       run.trainer->fit(*run.model, *run.data, run.ckpt_path);
-      print_fit_summary(out, *run.trainer);
+      print_fit_summary(results, *run.trainer);
     } else if (stage == "validate") {
-      print_metrics(out, "validate", run.trainer->validate(*run.model, *run.data, run.ckpt_path));
+      print_metrics(results, "validate", run.trainer->validate(*run.model, *run.data, run.ckpt_path));
     } else if (stage == "test") {
-      print_metrics(out, "test", run.trainer->test(*run.model, *run.data, run.ckpt_path));
+      print_metrics(results, "test", run.trainer->test(*run.model, *run.data, run.ckpt_path));
     } else {
       const auto outputs = run.trainer->predict(*run.model, *run.data, run.ckpt_path);
-      for (std::size_t k = 0; k < outputs.size(); ++k) out << fmt::format("predict: dataloader {}: {} batches\n", k, outputs[k].size());
+      for (std::size_t k = 0; k < outputs.size(); ++k) {
+        results << fmt::format("predict: dataloader {}: {} batches\n", k, outputs[k].size());
+      }
     }
+    if (run.trainer->view().is_global_zero()) out << results.str();
     return kExitOk;
   } catch (const MisconfigurationException& e) {
     auto diagnostics = e.diagnostics();

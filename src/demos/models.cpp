@@ -106,9 +106,10 @@ StepOutput MLPModule::training_step(const Batch& batch, int64_t) {
 StepOutput MLPModule::evaluate(const Batch& batch, const std::string& stage) {
   auto output = forward(batch[0]);
   auto value = loss(output, batch[1]);
-  log(stage + "_loss", value, {.prog_bar = true});
+  // Synced, so that in a distributed run every rank sees (and checkpoints by) the whole set's value.
+  log(stage + "_loss", value, {.prog_bar = true, .sync_dist = true});
   auto [name, measured] = metric(output, batch[1]);
-  log(stage + "_" + name, measured, {.prog_bar = true});
+  log(stage + "_" + name, measured, {.prog_bar = true, .sync_dist = true});
   return value;
 }
 

@@ -174,4 +174,14 @@ void broadcast_from_rank_zero(Collectives& group, const std::vector<at::Tensor>&
   }
 }
 
+std::string broadcast_string(Collectives& group, const std::string& text) {
+  at::Tensor length = at::tensor({static_cast<int64_t>(text.size())}, at::kLong);
+  group.broadcast(length, 0);
+  at::Tensor bytes = at::zeros({length.item<int64_t>()}, at::kByte);
+  if (group.rank() == 0) std::copy(text.begin(), text.end(), bytes.data_ptr<uint8_t>());
+  if (bytes.numel() > 0) group.broadcast(bytes, 0);
+  const auto* data = bytes.data_ptr<uint8_t>();
+  return std::string(data, data + bytes.numel());
+}
+
 }  // namespace lightning::detail

@@ -61,4 +61,7 @@ void average_gradients(Collectives& group, const std::vector<at::Tensor>& parame
 /// Copies rank 0's values into `tensors` on every rank (parameters and buffers at the start of fit).
 void broadcast_from_rank_zero(Collectives& group, const std::vector<at::Tensor>& tensors);
 
+/// Rank 0's `text` on every rank.
+std::string broadcast_string(Collectives& group, const std::string& text);
+
 }  // namespace lightning::detail

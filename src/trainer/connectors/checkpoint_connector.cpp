@@ -1,5 +1,7 @@
 #include "trainer/connectors/checkpoint_connector.h"
 
+#include "strategies/process_group.h"
+
 #include <lightning/callbacks/model_checkpoint.h>
 
 #include "loops/loop_context.h"
@@ -140,6 +142,8 @@ fs::path resolve_ckpt_path(const std::string& ckpt_path, LoopContext& context) {
       }
     }
   }
+  // Each rank's ModelCheckpoint ranks by its own metrics, but only rank 0 wrote files: its choice holds.
+  if (context.state().collectives != nullptr) chosen = broadcast_string(*context.state().collectives, chosen.string());
   if (chosen.empty()) {
     throw MisconfigurationException({Diagnostic{
         .code = "LC0404",
