@@ -48,6 +48,8 @@ demo: build
 bench: build
 	$(BUILD_DIR)/bench/trainer_overhead
 	$(BUILD_DIR)/bench/checkpoint_io
+	$(BUILD_DIR)/bench/ddp_scaling 1
+	$(BUILD_DIR)/bench/ddp_scaling 2
 
 clean:
 	rm -rf $(BUILD_DIR)
