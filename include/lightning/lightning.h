@@ -27,6 +27,7 @@
 #include <lightning/loggers/csv_logger.h>
 #include <lightning/loggers/logger.h>
 #include <lightning/loggers/tensorboard_logger.h>
+#include <lightning/precision/grad_scaler.h>
 #include <lightning/trainer/trainer.h>
 #include <lightning/utilities/memory.h>
 #include <lightning/utilities/seed.h>

@@ -7,6 +7,12 @@
 #include <gtest/gtest.h>
 #include <torch/nn/functional/loss.h>
 #include <torch/nn/modules/linear.h>
+#include <torch/optim/sgd.h>
+#include <torch/cuda.h>
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <limits>
+#include <optional>
 
 #include "support/support.h"
 
@@ -110,4 +116,147 @@ TEST(Batch, ToFloatingConvertsOnlyFloatingTensors) {
   EXPECT_EQ(converted[0].tensor().scalar_type(), at::kDouble);
   EXPECT_EQ(converted[1].tensor().scalar_type(), at::kLong);
   EXPECT_TRUE(converted[0].tensor().equal(torch::ones({2, 3}, at::kDouble)));
+}
+
+namespace {
+
+/// One parameter p = 1 and plain SGD with learning rate 1: a step subtracts the gradient.
+struct OneParameter {
+  at::Tensor p = torch::ones({1}).requires_grad_(true);
+  torch::optim::SGD sgd{std::vector<at::Tensor>{p}, torch::optim::SGDOptions(1.0)};
+};
+
+}  // namespace
+
+TEST(GradScaler, ScalesTheLossThenUnscalesTheGradientBeforeTheStep) {
+  pl::GradScaler scaler;
+  OneParameter one;
+  const auto scaled = scaler.scale(one.p * 3.0);
+  EXPECT_FLOAT_EQ(scaled.item<float>(), 3.0F * 65536.0F);
+  scaled.backward();
+  EXPECT_FLOAT_EQ(one.p.grad().item<float>(), 3.0F * 65536.0F);
+  scaler.unscale_(one.sgd);
+  EXPECT_FLOAT_EQ(one.p.grad().item<float>(), 3.0F) << "clipping sees the true gradient";
+  EXPECT_TRUE(scaler.step(one.sgd));
+  EXPECT_FLOAT_EQ(one.p.item<float>(), -2.0F);
+  scaler.update();
+  EXPECT_EQ(scaler.get_scale(), 65536.0);
+  EXPECT_EQ(scaler.growth_tracker(), 1);
+  EXPECT_THROW({ scaler.unscale_(one.sgd); scaler.unscale_(one.sgd); }, std::logic_error);
+}
+
+TEST(GradScaler, AnInfiniteGradientSkipsTheStepAndBacksTheScaleOff) {
+  pl::GradScaler scaler;
+  OneParameter one;
+  scaler.scale(one.p * std::numeric_limits<float>::infinity()).backward();
+  EXPECT_FALSE(scaler.step(one.sgd));
+  EXPECT_FLOAT_EQ(one.p.item<float>(), 1.0F) << "the step was skipped";
+  scaler.update();
+  EXPECT_EQ(scaler.get_scale(), 32768.0);
+  EXPECT_EQ(scaler.growth_tracker(), 0);
+  one.p.grad().zero_();
+  scaler.scale(one.p * std::numeric_limits<float>::quiet_NaN()).backward();
+  EXPECT_FALSE(scaler.step(one.sgd));
+  scaler.update();
+  EXPECT_EQ(scaler.get_scale(), 16384.0);
+}
+
+TEST(GradScaler, GrowsAfterGrowthIntervalGoodStepsInARow) {
+  pl::GradScaler scaler({.init_scale = 8.0, .growth_interval = 3});
+  OneParameter one;
+  for (int step = 1; step <= 3; ++step) {
+    one.sgd.zero_grad();
+    scaler.scale(one.p * 1.0).backward();
+    EXPECT_TRUE(scaler.step(one.sgd));
+    scaler.update();
+    EXPECT_EQ(scaler.growth_tracker(), step % 3);
+  }
+  EXPECT_EQ(scaler.get_scale(), 16.0);
+}
+
+TEST(GradScaler, StateDictUsesPyTorchsKeysAndRoundTrips) {
+  pl::GradScaler scaler({.init_scale = 1024.0, .growth_interval = 7});
+  OneParameter one;
+  scaler.scale(one.p * 1.0).backward();
+  scaler.step(one.sgd);
+  scaler.update();
+  const auto state = scaler.state_dict();
+  EXPECT_EQ(state.at("scale").toDouble(), 1024.0);
+  EXPECT_EQ(state.at("growth_factor").toDouble(), 2.0);
+  EXPECT_EQ(state.at("backoff_factor").toDouble(), 0.5);
+  EXPECT_EQ(state.at("growth_interval").toInt(), 7);
+  EXPECT_EQ(state.at("_growth_tracker").toInt(), 1);
+  pl::GradScaler restored;
+  restored.load_state_dict(state);
+  EXPECT_EQ(restored.get_scale(), 1024.0);
+  EXPECT_EQ(restored.growth_tracker(), 1);
+  EXPECT_EQ(restored.state_dict().at("growth_interval").toInt(), 7);
+}
+
+namespace {
+
+/// Manual optimization with or without a scaler: a power-of-two scale changes no bit of the result.
+struct ScaledRegression : pl::LightningModule {
+  torch::nn::Linear linear{nullptr};
+  std::optional<pl::GradScaler> scaler;
+  explicit ScaledRegression(bool scaled) {
+    automatic_optimization = false;
+    linear = register_module("linear", torch::nn::Linear(3, 1));
+    if (scaled) scaler.emplace();
+  }
+  pl::StepOutput training_step(const pl::Batch& batch, int64_t) override {
+    auto optimizer = optimizers().front();
+    optimizer.zero_grad();
+    auto loss = torch::nn::functional::mse_loss(linear(batch[0]), batch[1]);
+    if (scaler) {
+      manual_backward(scaler->scale(loss));
+      scaler->step(optimizer);
+      scaler->update();
+    } else {
+      manual_backward(loss);
+      optimizer.step();
+    }
+    return loss;
+  }
+  pl::OptimizerConfig configure_optimizers() override {
+    return std::make_unique<torch::optim::SGD>(parameters(), torch::optim::SGDOptions(0.1));
+  }
+};
+
+}  // namespace
+
+TEST(GradScaler, InManualOptimizationTrainsBitForBitLikeNoScaler) {
+  auto x = torch::randn({32, 3}, at::make_generator<at::CPUGeneratorImpl>(1));
+  auto y = x.sum(1, true);
+  std::vector<at::Tensor> weights;
+  for (bool scaled : {false, true}) {
+    pl::seed_everything(5);
+    ScaledRegression model(scaled);
+    pl::Trainer trainer({.max_epochs = 3, .logger = false, .enable_progress_bar = false, .enable_model_summary = false,
+                         .enable_checkpointing = false});
+    trainer.fit(model, pl::DataLoader(pl::TensorDataset(x, y), {.batch_size = 8}));
+    weights.push_back(model.linear->weight.detach().clone());
+    if (scaled) {
+      // 12 good steps, and the probe's: a scaler the module holds is the module's own state,
+      // which the probe does not restore (it restores weights, gradients and optimizers).
+      EXPECT_EQ(model.scaler->growth_tracker(), 13);
+    }
+    EXPECT_EQ(trainer.global_step(), 12);
+  }
+  EXPECT_TRUE(weights[0].equal(weights[1]));
+  EXPECT_FALSE(weights[0].equal(torch::zeros_like(weights[0])));
+}
+
+TEST(GradScaler, FusedCudaKernelsAgreeWithThePortablePath_CUDA) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  for (const auto device : {at::Device(at::kCPU), at::Device(at::kCUDA, 0)}) {
+    pl::GradScaler scaler({.init_scale = 4.0, .growth_interval = 1});
+    auto p = torch::tensor({1.0F, -2.0F}, at::TensorOptions().device(device)).requires_grad_(true);
+    torch::optim::SGD sgd({p}, torch::optim::SGDOptions(1.0));
+    scaler.scale((p * p).sum()).backward();
+    EXPECT_TRUE(scaler.step(sgd));
+    scaler.update();
+    EXPECT_EQ(scaler.get_scale(), 8.0) << device;
+    EXPECT_TRUE(p.cpu().equal(torch::tensor({-1.0F, 2.0F}))) << device;
+  }
 }
