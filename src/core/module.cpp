@@ -34,8 +34,7 @@ void LightningOptimizer::zero_grad(bool set_to_none) {
 
 void LightningOptimizer::step() {
   if (host_->view().probing()) return;  // the diagnostics probe must leave the weights as they are
-  optimizer_->step();
-  host_->optimizer_stepped(index_);
+  host_->step_optimizer(*optimizer_, index_);
 }
 
 // The base steps record that they ran, so the trainer can tell which steps a module defines.

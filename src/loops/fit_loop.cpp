@@ -239,12 +239,19 @@ class FitLoop {
     context_.backward(accumulate > 1 ? output.loss / static_cast<double>(accumulate) : output.loss);
     context_.sync_gradients = true;  // manual_backward always averages, as DDP does
     if (!window_end) return false;
+    auto& scaler = context_.scaler;
     for (auto* optimizer : optimizers_) {
+      if (scaler) scaler->unscale_(*optimizer);  // hooks and clipping see the true gradients
       context_.hook(&Callback::on_before_optimizer_step, &LightningModule::on_before_optimizer_step, *optimizer);
       clip_gradients(*optimizer, settings_);
-      optimizer->step();
+      if (scaler) {
+        scaler->step(*optimizer);  // skipped when a gradient overflowed
+      } else {
+        optimizer->step();
+      }
       ++state_.global_step;
     }
+    if (scaler) scaler->update();
     return true;
   }
 

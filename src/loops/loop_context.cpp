@@ -32,6 +32,7 @@ LoopContext::LoopContext(LightningModule& module,
   // module at setup too); a float32 checkpoint restored afterwards is converted as it is copied in.
   if (settings_.parameter_dtype) module_.to(*settings_.parameter_dtype);
   if (settings_.hardware.accelerator != c10::DeviceType::CPU) module_.to(settings_.hardware.device());
+  if (settings_.grad_scaler) scaler.emplace();
   state_.actions = this;
   state_.optimizer_config = &optimizer_config;
 }
@@ -104,15 +105,25 @@ void LoopContext::backward(const at::Tensor& loss) {
     loss.backward();
     return;
   }
-  hook(&Callback::on_before_backward, &LightningModule::on_before_backward, loss);
-  loss.backward();
+  // "16-mixed" scales the loss first; hooks see the scaled loss, as in Lightning.
+  const at::Tensor scaled = scaler ? scaler->scale(loss) : loss;
+  hook(&Callback::on_before_backward, &LightningModule::on_before_backward, scaled);
+  scaled.backward();
   if (state_.collectives != nullptr && sync_gradients) {
     average_gradients(*state_.collectives, module_.parameters(), settings_.hardware.bucket_bytes);
   }
   hook(&Callback::on_after_backward, &LightningModule::on_after_backward);
 }
 
-void LoopContext::optimizer_stepped(std::size_t) { ++state_.global_step; }
+void LoopContext::step_optimizer(torch::optim::Optimizer& optimizer, std::size_t) {
+  if (scaler) {
+    scaler->step(optimizer);  // skipped when a gradient overflowed
+    scaler->update();
+  } else {
+    optimizer.step();
+  }
+  ++state_.global_step;
+}
 
 std::vector<torch::optim::Optimizer*> LoopContext::optimizers() {
   std::vector<torch::optim::Optimizer*> out;

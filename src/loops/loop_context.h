@@ -5,6 +5,7 @@
 #include <lightning/callbacks/callback.h>
 #include <lightning/core/module.h>
 #include <lightning/loggers/logger.h>
+#include <lightning/precision/grad_scaler.h>
 #include <lightning/precision/precision.h>
 
 #include "loops/results.h"
@@ -12,6 +13,7 @@
 
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,7 +45,7 @@ class LoopContext final : public ModuleHost, public TrainerActions {
   // ModuleHost
   void log(const std::string& name, double value, const LogOptions& options) override;
   void backward(const at::Tensor& loss) override;
-  void optimizer_stepped(std::size_t optimizer_index) override;
+  void step_optimizer(torch::optim::Optimizer& optimizer, std::size_t optimizer_index) override;
   std::vector<torch::optim::Optimizer*> optimizers() override;
   std::vector<LRScheduler*> lr_schedulers() override;
   TrainerView& view() override { return view_; }
@@ -87,7 +89,7 @@ class LoopContext final : public ModuleHost, public TrainerActions {
   TrainerState& state() { return state_; }
   const Settings& settings() const { return settings_; }
   /// Autocast for a step when the precision is mixed (around forward and loss, not backward).
-  AutocastScope autocast() const { return AutocastScope(settings_.autocast_dtype); }
+  AutocastScope autocast() const { return AutocastScope(settings_.autocast_dtype, settings_.hardware.accelerator); }
   /// What a step receives: `batch`, or with a "true" precision its floating tensors converted
   /// (into `storage`). Hooks see the batch as the loader gave it, as in Lightning.
   const Batch& step_input(const Batch& batch, Batch& storage) const {
@@ -115,6 +117,8 @@ class LoopContext final : public ModuleHost, public TrainerActions {
   /// The next backward ends an accumulation window: in a distributed run, its gradients are
   /// averaged over the ranks (PyTorch's DDP skips the others under `no_sync`).
   bool sync_gradients = true;
+  /// "16-mixed": the loss scaler, owned by the run (its state goes into checkpoints).
+  std::optional<GradScaler> scaler;
 
  private:
   LightningModule& module_;

@@ -8,17 +8,26 @@
 namespace lightning {
 namespace {
 
-// PyTorch 2.4 replaced the per-device autocast functions by ones taking the device type.
+// PyTorch 2.4 replaced the per-device autocast functions by ones taking the device type. Before
+// it, CUDA's were the unqualified ones ("gpu").
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-bool cpu_autocast_enabled() { return at::autocast::is_autocast_enabled(at::kCPU); }
-void set_cpu_autocast(bool enabled) { at::autocast::set_autocast_enabled(at::kCPU, enabled); }
-c10::ScalarType cpu_autocast_dtype() { return at::autocast::get_autocast_dtype(at::kCPU); }
-void set_cpu_autocast_dtype(c10::ScalarType dtype) { at::autocast::set_autocast_dtype(at::kCPU, dtype); }
+bool autocast_enabled(c10::DeviceType device) { return at::autocast::is_autocast_enabled(device); }
+void set_autocast(c10::DeviceType device, bool enabled) { at::autocast::set_autocast_enabled(device, enabled); }
+c10::ScalarType autocast_dtype_of(c10::DeviceType device) { return at::autocast::get_autocast_dtype(device); }
+void set_autocast_dtype(c10::DeviceType device, c10::ScalarType dtype) { at::autocast::set_autocast_dtype(device, dtype); }
 #else
-bool cpu_autocast_enabled() { return at::autocast::is_cpu_enabled(); }
-void set_cpu_autocast(bool enabled) { at::autocast::set_cpu_enabled(enabled); }
-c10::ScalarType cpu_autocast_dtype() { return at::autocast::get_autocast_cpu_dtype(); }
-void set_cpu_autocast_dtype(c10::ScalarType dtype) { at::autocast::set_autocast_cpu_dtype(dtype); }
+bool autocast_enabled(c10::DeviceType device) {
+  return device == c10::DeviceType::CPU ? at::autocast::is_cpu_enabled() : at::autocast::is_enabled();
+}
+void set_autocast(c10::DeviceType device, bool enabled) {
+  device == c10::DeviceType::CPU ? at::autocast::set_cpu_enabled(enabled) : at::autocast::set_enabled(enabled);
+}
+c10::ScalarType autocast_dtype_of(c10::DeviceType device) {
+  return device == c10::DeviceType::CPU ? at::autocast::get_autocast_cpu_dtype() : at::autocast::get_autocast_gpu_dtype();
+}
+void set_autocast_dtype(c10::DeviceType device, c10::ScalarType dtype) {
+  device == c10::DeviceType::CPU ? at::autocast::set_autocast_cpu_dtype(dtype) : at::autocast::set_autocast_gpu_dtype(dtype);
+}
 #endif
 
 }  // namespace
@@ -31,9 +40,12 @@ std::string canonical_precision(const std::string& precision) {
 }
 
 std::optional<c10::ScalarType> autocast_dtype(const std::string& precision, c10::DeviceType device) {
-  // CUDA's autocast (and "16-mixed" with its gradient scaler) comes with CUDA training.
-  if (canonical_precision(precision) != "bf16-mixed" || device != c10::DeviceType::CPU) return std::nullopt;
-  return c10::ScalarType::BFloat16;
+  const auto canonical = canonical_precision(precision);
+  if (canonical == "bf16-mixed" && (device == c10::DeviceType::CPU || device == c10::DeviceType::CUDA)) {
+    return c10::ScalarType::BFloat16;
+  }
+  if (canonical == "16-mixed" && device == c10::DeviceType::CUDA) return c10::ScalarType::Half;
+  return std::nullopt;
 }
 
 std::optional<c10::ScalarType> parameter_dtype(const std::string& precision) {
@@ -44,13 +56,13 @@ std::optional<c10::ScalarType> parameter_dtype(const std::string& precision) {
   return found->second;
 }
 
-AutocastScope::AutocastScope(std::optional<c10::ScalarType> dtype) {
+AutocastScope::AutocastScope(std::optional<c10::ScalarType> dtype, c10::DeviceType device) : device_(device) {
   if (!dtype) return;
   active_ = true;
-  previous_enabled_ = cpu_autocast_enabled();
-  previous_dtype_ = cpu_autocast_dtype();
-  set_cpu_autocast(true);
-  set_cpu_autocast_dtype(*dtype);
+  previous_enabled_ = autocast_enabled(device_);
+  previous_dtype_ = autocast_dtype_of(device_);
+  set_autocast(device_, true);
+  set_autocast_dtype(device_, *dtype);
   at::autocast::increment_nesting();
 }
 
@@ -58,8 +70,8 @@ AutocastScope::~AutocastScope() {
   if (!active_) return;
   // As torch.autocast's exit: the cache of casted weights lives for the outermost scope only.
   if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-  set_cpu_autocast(previous_enabled_);
-  set_cpu_autocast_dtype(previous_dtype_);
+  set_autocast(device_, previous_enabled_);
+  set_autocast_dtype(device_, previous_dtype_);
 }
 
 }  // namespace lightning

@@ -42,7 +42,11 @@ TEST(Precision, AutocastRunsListedOpsInBfloat16AndRestoresTheStateItFound) {
     }
   }
   EXPECT_EQ(linear(x).scalar_type(), at::kFloat);
-  pl::AutocastScope other_device(pl::autocast_dtype("bf16-mixed", c10::DeviceType::CUDA));  // comes with CUDA training
+  EXPECT_EQ(pl::autocast_dtype("bf16-mixed", c10::DeviceType::CUDA), at::kBFloat16);
+  EXPECT_EQ(pl::autocast_dtype("16-mixed", c10::DeviceType::CUDA), at::kHalf);
+  EXPECT_EQ(pl::autocast_dtype("16-mixed", c10::DeviceType::CPU), std::nullopt);
+  // CUDA's autocast leaves CPU tensors alone.
+  pl::AutocastScope cuda(pl::autocast_dtype("16-mixed", c10::DeviceType::CUDA), c10::DeviceType::CUDA);
   EXPECT_EQ(linear(x).scalar_type(), at::kFloat);
 }
 

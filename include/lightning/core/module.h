@@ -65,7 +65,9 @@ class ModuleHost {
   virtual ~ModuleHost() = default;
   virtual void log(const std::string& name, double value, const LogOptions& options) = 0;
   virtual void backward(const at::Tensor& loss) = 0;
-  virtual void optimizer_stepped(std::size_t optimizer_index) = 0;
+  /// Steps one of the run's optimizers for manual optimization (through the gradient scaler of
+  /// "16-mixed", which may skip it) and counts the global step.
+  virtual void step_optimizer(torch::optim::Optimizer& optimizer, std::size_t optimizer_index) = 0;
   virtual std::vector<torch::optim::Optimizer*> optimizers() = 0;
   virtual std::vector<LRScheduler*> lr_schedulers() = 0;
   virtual TrainerView& view() = 0;

@@ -14,7 +14,7 @@ namespace lightning {
 std::string canonical_precision(const std::string& precision);
 
 /// The dtype autocast lowers to for `precision` on `device`, or nullopt when it does not autocast:
-/// bfloat16 for "bf16-mixed" on the CPU. (CUDA's autocast comes with CUDA training.)
+/// bfloat16 for "bf16-mixed" (CPU and CUDA), float16 for "16-mixed" (CUDA only).
 std::optional<c10::ScalarType> autocast_dtype(const std::string& precision, c10::DeviceType device);
 
 /// The dtype of the parameters and of floating inputs for a "true" precision (Lightning's
@@ -22,7 +22,7 @@ std::optional<c10::ScalarType> autocast_dtype(const std::string& precision, c10:
 /// for "16-true"; nullopt otherwise (the module keeps its float32 parameters).
 std::optional<c10::ScalarType> parameter_dtype(const std::string& precision);
 
-/// Autocast on the CPU to `dtype` while it lives (Lightning's MixedPrecision): the operations
+/// Autocast on `device` (the CPU or CUDA) to `dtype` while it lives (Lightning's MixedPrecision): the operations
 /// PyTorch's autocast lists run in `dtype`, the others (losses, reductions) in float32, and
 /// parameters and gradients stay float32. With nullopt it does nothing. Restores the autocast
 /// state it found, so scopes nest.
@@ -30,12 +30,13 @@ std::optional<c10::ScalarType> parameter_dtype(const std::string& precision);
 ///   { AutocastScope autocast(autocast_dtype("bf16-mixed", c10::DeviceType::CPU)); y = module(x); }
 class AutocastScope {
  public:
-  explicit AutocastScope(std::optional<c10::ScalarType> dtype);
+  explicit AutocastScope(std::optional<c10::ScalarType> dtype, c10::DeviceType device = c10::DeviceType::CPU);
   ~AutocastScope();
   AutocastScope(const AutocastScope&) = delete;
   AutocastScope& operator=(const AutocastScope&) = delete;
 
  private:
+  c10::DeviceType device_;
   bool active_ = false;
   bool previous_enabled_ = false;
   c10::ScalarType previous_dtype_ = c10::ScalarType::BFloat16;

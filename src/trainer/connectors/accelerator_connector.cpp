@@ -282,15 +282,6 @@ void check_precision(const TrainerOptions& o, c10::DeviceType accelerator, std::
                         .expected = "on the CPU: \"32-true\", \"64-true\", \"bf16-mixed\" or \"bf16-true\"",
                         .help = precision == "16-true" ? "use .precision = \"bf16-true\" (bfloat16 parameters on the CPU)"
                                                        : "use .precision = \"bf16-mixed\" (bfloat16 autocast on the CPU)"});
-  } else if (accelerator == c10::DeviceType::CUDA && (precision == "16-mixed" || precision == "bf16-mixed")) {
-    problems.push_back({.code = "LC0118",
-                        .message = fmt::format("precision \"{}\" on CUDA (autocast and its gradient scaler) is not "
-                                               "available in this version of lightning-cpp",
-                                               o.precision),
-                        .where = where("precision"),
-                        .received = fmt::format("\"{}\"", o.precision),
-                        .expected = "on CUDA: \"32-true\", \"64-true\", \"bf16-true\" or \"16-true\"",
-                        .help = "use .precision = \"32-true\", or \"bf16-true\" for bfloat16 parameters"});
   }
 }
 

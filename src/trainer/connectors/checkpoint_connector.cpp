@@ -103,6 +103,8 @@ Checkpoint dump_checkpoint(LoopContext& context, bool weights_only) {
     GenericDict rng = string_dict();
     rng.insert("torch", cpu_generator_state());
     checkpoint.insert("rng_states", rng);
+    // Lightning keeps the precision plugin's state under its class name.
+    if (context.scaler) checkpoint.insert("MixedPrecision", context.scaler->state_dict());
   }
   GenericDict hparams = string_dict();
   for (const auto& [key, value] : module.hparams()) hparams.insert(key, to_ivalue(value));
@@ -215,6 +217,9 @@ void restore_training_state(LoopContext& context, const Checkpoint& checkpoint) 
 
   if (checkpoint.contains("rng_states")) {
     set_cpu_generator_state(checkpoint.at("rng_states").toGenericDict().at("torch").toTensor());
+  }
+  if (context.scaler && checkpoint.contains("MixedPrecision")) {
+    context.scaler->load_state_dict(checkpoint.at("MixedPrecision").toGenericDict());
   }
   if (checkpoint.contains("callbacks")) {
     const auto saved = checkpoint.at("callbacks").toGenericDict();

@@ -165,6 +165,7 @@ Settings resolve_settings(const TrainerOptions& o, const ResolvedDevices& hardwa
   s.deterministic = o.deterministic;
   s.autocast_dtype = autocast_dtype(o.precision, hardware.accelerator);
   s.parameter_dtype = parameter_dtype(o.precision);
+  s.grad_scaler = canonical_precision(o.precision) == "16-mixed" && hardware.accelerator == c10::DeviceType::CUDA;
   if (o.fast_dev_run > 0) {
     const int64_t n = o.fast_dev_run;
     s.limit_train_batches = s.limit_val_batches = s.limit_test_batches = s.limit_predict_batches = n;

@@ -38,6 +38,8 @@ struct Settings {
   bool deterministic = false;
   /// What each step's forward autocasts to ("bf16-mixed": bfloat16), resolved once.
   std::optional<c10::ScalarType> autocast_dtype;
+  /// "16-mixed" scales the loss and skips steps whose gradients overflow (a GradScaler).
+  bool grad_scaler = false;
   /// The parameters' and floating inputs' dtype of a "true" precision ("64-true": float64).
   std::optional<c10::ScalarType> parameter_dtype;
 };
