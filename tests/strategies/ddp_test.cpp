@@ -125,9 +125,10 @@ std::vector<int64_t> read_ids(const std::string& path) {
   return ids;
 }
 
-std::string worker(const TempDir& dir, const std::string& devices, int batch_size, int epochs) {
+std::string worker(const TempDir& dir, const std::string& devices, int batch_size, int epochs,
+                   const std::string& ckpt_path = "") {
   return std::string(LIGHTNING_DDP_WORKER) + " " + dir.path().string() + " " + devices + " " +
-         std::to_string(batch_size) + " " + std::to_string(epochs);
+         std::to_string(batch_size) + " " + std::to_string(epochs) + (ckpt_path.empty() ? "" : " " + ckpt_path);
 }
 
 TEST(DDP, TwoRanksEqualOneProcessOnTheUnionOfTheirBatches) {
@@ -144,8 +145,27 @@ TEST(DDP, TwoRanksEqualOneProcessOnTheUnionOfTheirBatches) {
   EXPECT_LT(largest, 1e-5) << "the ranks started from different random weights; only rank 0's broadcast, "
                               "averaged gradients and disjoint shares make them train like one process";
   EXPECT_EQ(a.metrics.at("world_size"), 2);
+  EXPECT_EQ(a.metrics.at("gathered_rank_0"), 0) << "all_gather, in rank order";
+  EXPECT_EQ(a.metrics.at("gathered_rank_1"), 1);
+  EXPECT_EQ(b.metrics.count("gathered_rank_1"), 0u);
   EXPECT_EQ(a.metrics.at("global_step"), 12);  // 96 samples, 48 per rank, 6 batches of 8, 2 epochs
   EXPECT_EQ(b.metrics.at("global_step"), 12);
+}
+
+TEST(DDP, EveryRankResumesFromTheCheckpointAndTrainsAsWithoutTheStop) {
+  TempDir straight, first, resumed;
+  ASSERT_EQ(run_bounded(worker(straight, "2", 8, 2), straight, 120).status, 0);
+  ASSERT_EQ(run_bounded(worker(first, "2", 8, 1), first, 120).status, 0);
+  const std::string checkpoint = first / "lightning_logs/version_0/checkpoints/epoch=0-step=6.ckpt";
+  const Outcome run = run_bounded(worker(resumed, "2", 8, 2, checkpoint), resumed, 120);
+  ASSERT_EQ(run.status, 0) << run.err;
+  const auto a = read_result(straight / "result.txt"), b = read_result(resumed / "result.txt");
+  EXPECT_EQ(b.metrics.at("global_step"), 12);
+  ASSERT_EQ(a.weights.size(), b.weights.size());
+  for (std::size_t i = 0; i < a.weights.size(); ++i) EXPECT_NEAR(a.weights[i], b.weights[i], 1e-7) << i;
+  // Rank 1 went on from epoch 1 too: it saw the second epoch's half only.
+  const auto rank1 = read_ids(resumed / "rank1_ids.txt"), rank1_straight = read_ids(straight / "rank1_ids.txt");
+  EXPECT_EQ(rank1, std::vector<int64_t>(rank1_straight.begin() + 48, rank1_straight.end()));
 }
 
 TEST(DDP, TheSamplersGiveEachRankADisjointHalfOfEveryEpoch) {

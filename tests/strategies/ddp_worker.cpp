@@ -1,7 +1,7 @@
 // A training program for the distributed tests: every process runs it whole, as with
 // `devices = N` (lightning-cpp starts the copies) or torchrun.
 //
-//   ddp_worker <folder> <devices> <batch_size> <max_epochs>
+//   ddp_worker <folder> <devices> <batch_size> <max_epochs> [ckpt_path]
 //
 // Each rank starts from its own random weights (seed 42 + rank), so only DDP's broadcast makes
 // them equal; the data (96 samples with their ids) are the same everywhere. Each rank writes
@@ -79,8 +79,8 @@ struct Worker : pl::LightningModule {
 }  // namespace
 
 int run(int argc, char** argv) {
-  if (argc != 5) {
-    std::fprintf(stderr, "usage: ddp_worker <folder> <devices> <batch_size> <max_epochs>\n");
+  if (argc != 5 && argc != 6) {
+    std::fprintf(stderr, "usage: ddp_worker <folder> <devices> <batch_size> <max_epochs> [ckpt_path]\n");
     return 2;
   }
   const std::string folder = argv[1];
@@ -103,7 +103,10 @@ int run(int argc, char** argv) {
                        .enable_progress_bar = false,
                        .enable_model_summary = false,
                        .default_root_dir = folder});
-  trainer.fit(model, train, val);
+  trainer.fit(model, train, val, argc == 6 ? argv[5] : "");
+  // Every rank's rank, gathered on every rank.
+  const at::Tensor ranks = trainer.view().all_gather(at::tensor({static_cast<int64_t>(trainer.view().global_rank())}));
+  trainer.view().barrier();
   const auto validated = trainer.validate(model, val);
 
   std::ofstream ids_file(folder + "/rank" + std::to_string(trainer.view().global_rank()) + "_ids.txt");
@@ -122,6 +125,7 @@ int run(int argc, char** argv) {
   for (const auto& [name, value] : trainer.callback_metrics()) result << name << " " << value << "\n";
   result << "validate_val_mean_id " << validated.at(0).at("val_mean_id") << "\n";
   result << "world_size " << trainer.view().world_size() << "\n";
+  for (int64_t r = 0; r < ranks.size(0); ++r) result << "gathered_rank_" << r << " " << ranks[r].item<int64_t>() << "\n";
   result << "global_step " << trainer.global_step() << "\n";
   return 0;
 }
