@@ -235,20 +235,14 @@ class FitLoop {
         LightningOptimizer(*optimizers_[i], i, context_).zero_grad();
       }
     }
-    context_.sync_gradients = window_end;
-    context_.backward(accumulate > 1 ? output.loss / static_cast<double>(accumulate) : output.loss);
-    context_.sync_gradients = true;  // manual_backward always averages, as DDP does
+    context_.backward(accumulate > 1 ? output.loss / static_cast<double>(accumulate) : output.loss, window_end);
     if (!window_end) return false;
     auto& scaler = context_.scaler;
     for (auto* optimizer : optimizers_) {
       if (scaler) scaler->unscale_(*optimizer);  // hooks and clipping see the true gradients
       context_.hook(&Callback::on_before_optimizer_step, &LightningModule::on_before_optimizer_step, *optimizer);
       clip_gradients(*optimizer, settings_);
-      if (scaler) {
-        scaler->step(*optimizer);  // skipped when a gradient overflowed
-      } else {
-        optimizer->step();
-      }
+      context_.optimizer_step(*optimizer);
       ++state_.global_step;
     }
     if (scaler) scaler->update();

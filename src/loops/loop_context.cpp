@@ -100,7 +100,7 @@ int LoopContext::agree_on_stopping() {
   return static_cast<int>(votes[1].item<int64_t>());
 }
 
-void LoopContext::backward(const at::Tensor& loss) {
+void LoopContext::backward(const at::Tensor& loss, bool average_gradients) {
   if (state_.probing) {  // no hook sees the probe
     loss.backward();
     return;
@@ -109,19 +109,23 @@ void LoopContext::backward(const at::Tensor& loss) {
   const at::Tensor scaled = scaler ? scaler->scale(loss) : loss;
   hook(&Callback::on_before_backward, &LightningModule::on_before_backward, scaled);
   scaled.backward();
-  if (state_.collectives != nullptr && sync_gradients) {
-    average_gradients(*state_.collectives, module_.parameters(), settings_.hardware.bucket_bytes);
+  if (state_.collectives != nullptr && average_gradients) {
+    detail::average_gradients(*state_.collectives, module_.parameters(), settings_.hardware.bucket_bytes);
   }
   hook(&Callback::on_after_backward, &LightningModule::on_after_backward);
 }
 
-void LoopContext::step_optimizer(torch::optim::Optimizer& optimizer, std::size_t) {
+void LoopContext::optimizer_step(torch::optim::Optimizer& optimizer) {
   if (scaler) {
-    scaler->step(optimizer);  // skipped when a gradient overflowed
-    scaler->update();
+    scaler->step(optimizer);
   } else {
     optimizer.step();
   }
+}
+
+void LoopContext::step_optimizer(torch::optim::Optimizer& optimizer, std::size_t) {
+  optimizer_step(optimizer);
+  if (scaler) scaler->update();  // manual optimization ends the scaler's iteration at each step
   ++state_.global_step;
 }
 

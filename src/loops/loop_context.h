@@ -44,7 +44,8 @@ class LoopContext final : public ModuleHost, public TrainerActions {
 
   // ModuleHost
   void log(const std::string& name, double value, const LogOptions& options) override;
-  void backward(const at::Tensor& loss) override;
+  /// manual_backward: gradients are averaged over the ranks after every one, as DDP does.
+  void backward(const at::Tensor& loss) override { backward(loss, /*average_gradients=*/true); }
   void step_optimizer(torch::optim::Optimizer& optimizer, std::size_t optimizer_index) override;
   std::vector<torch::optim::Optimizer*> optimizers() override;
   std::vector<LRScheduler*> lr_schedulers() override;
@@ -99,6 +100,14 @@ class LoopContext final : public ModuleHost, public TrainerActions {
     if (settings_.parameter_dtype) storage = storage.to_floating(*settings_.parameter_dtype);
     return storage;
   }
+  /// Backward of `loss` (scaled by the scaler of "16-mixed") between on_before_backward and
+  /// on_after_backward; in a distributed run, with `average_gradients`, the gradients are then
+  /// averaged over the ranks (automatic optimization does it at the end of an accumulation window,
+  /// as DDP under `no_sync`).
+  void backward(const at::Tensor& loss, bool average_gradients);
+  /// Steps `optimizer`, through the scaler of "16-mixed" (which skips a step whose gradients
+  /// overflowed).
+  void optimizer_step(torch::optim::Optimizer& optimizer);
   /// In a distributed run, makes the ranks agree on stopping: if one was asked to stop (by a
   /// callback or a signal), all stop at the same batch. Returns the signal received, or 0.
   int agree_on_stopping();
@@ -114,9 +123,6 @@ class LoopContext final : public ModuleHost, public TrainerActions {
   FitProgress progress;
   /// A fit resumed from a checkpoint: FitLoop continues from `progress`.
   bool resumed = false;
-  /// The next backward ends an accumulation window: in a distributed run, its gradients are
-  /// averaged over the ranks (PyTorch's DDP skips the others under `no_sync`).
-  bool sync_gradients = true;
   /// "16-mixed": the loss scaler, owned by the run (its state goes into checkpoints).
   std::optional<GradScaler> scaler;
 

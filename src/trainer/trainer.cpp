@@ -176,13 +176,14 @@ void run_stage(detail::LoopContext& context, Stage stage,
     return;
   } catch (const std::exception& error) {
     end_with_exception(context, error);
-    if (state.collectives != nullptr && dynamic_cast<const MisconfigurationException*>(&error) == nullptr) {
-      // Another rank's death shows here as a closed connection: name the rank when we started it.
-      if (const auto failed = detail::stop_started_ranks()) {
+    if (state.collectives != nullptr) {
+      // The ranks this process started end with it. Another rank's death shows here as a closed
+      // connection: name that rank when we started it.
+      const auto failed = detail::stop_started_ranks();
+      if (failed && dynamic_cast<const MisconfigurationException*>(&error) == nullptr) {
         throw std::runtime_error(fmt::format("{}, so the run stopped: {}", *failed, error.what()));
       }
     }
-    detail::stop_started_ranks();
     throw;
   }
   if (context.loggers_active()) {
