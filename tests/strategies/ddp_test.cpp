@@ -229,6 +229,50 @@ TEST(DDP, TorchrunGivesTheSameResultAsDevicesTwo) {
   EXPECT_EQ(read_ids(ours / "rank1_ids.txt"), read_ids(theirs / "rank1_ids.txt"));
 }
 
+/// Two commands at once, each under the time bound; returns their exit statuses.
+std::pair<int, int> run_pair(const std::string& first, const std::string& second, const TempDir& dir, int seconds) {
+  const std::string both = "( " + fmt_command(first, dir / "stderr0.txt", seconds) + " & " +
+                           fmt_command(second, dir / "stderr1.txt", seconds) + " & wait %1; a=$?; wait %2; b=$?; " +
+                           "echo $a $b > " + dir / "statuses.txt" + " )";
+  std::system(("bash -c '" + both + "'").c_str());
+  std::pair<int, int> statuses{-1, -1};
+  std::ifstream(dir / "statuses.txt") >> statuses.first >> statuses.second;
+  return statuses;
+}
+
+TEST(DDP, TwoNodesOfTorchrunOnLoopbackGiveTheSameResultAsDevicesTwo) {
+  TempDir ours, theirs;
+  ASSERT_EQ(run_bounded(worker(ours, "2", 8, 1), ours, 120).status, 0);
+  const std::string node = "env DDP_WORKER_NUM_NODES=2 torchrun --no_python --nnodes=2 --nproc_per_node=1 "
+                           "--redirects 2 --tee 2 --master_addr=127.0.0.1 --master_port=" +
+                           std::to_string(free_port()) + " --node_rank=";
+  const auto [node0, node1] = run_pair(node + "0 " + worker(theirs, "auto", 8, 1), node + "1 " + worker(theirs, "auto", 8, 1),
+                                       theirs, 180);
+  ASSERT_EQ(node0, 0);
+  ASSERT_EQ(node1, 0);
+  const auto a = read_result(ours / "result.txt"), b = read_result(theirs / "result.txt");
+  ASSERT_EQ(a.weights.size(), b.weights.size());
+  for (std::size_t i = 0; i < a.weights.size(); ++i) EXPECT_NEAR(a.weights[i], b.weights[i], 1e-7) << i;
+  EXPECT_EQ(b.metrics.at("world_size"), 2);
+}
+
+TEST(DDP, ASlurmJobsTasksGiveTheSameResultAsDevicesTwo) {
+  TempDir ours, theirs;
+  ASSERT_EQ(run_bounded(worker(ours, "2", 8, 1), ours, 120).status, 0);
+  // What srun sets for a two-task job on one node (no SLURM on this machine).
+  const std::string task = "env SLURM_JOB_NAME=train SLURM_JOB_ID=4242 SLURM_NTASKS=2 SLURM_NTASKS_PER_NODE=2 "
+                           "SLURM_NODEID=0 SLURM_NODELIST=127.0.0.1 MASTER_PORT=" +
+                           std::to_string(free_port()) + " SLURM_PROCID=";
+  const auto [task0, task1] = run_pair(task + "0 SLURM_LOCALID=0 " + worker(theirs, "auto", 8, 1),
+                                       task + "1 SLURM_LOCALID=1 " + worker(theirs, "auto", 8, 1), theirs, 120);
+  ASSERT_EQ(task0, 0);
+  ASSERT_EQ(task1, 0);
+  const auto a = read_result(ours / "result.txt"), b = read_result(theirs / "result.txt");
+  ASSERT_EQ(a.weights.size(), b.weights.size());
+  for (std::size_t i = 0; i < a.weights.size(); ++i) EXPECT_NEAR(a.weights[i], b.weights[i], 1e-7) << i;
+  EXPECT_EQ(b.metrics.at("world_size"), 2);
+}
+
 TEST(DDP, ARankThatDiesStopsTheRunWithItsNameAndLeavesNoProcess) {
   TempDir dir;
   const std::string err = dir / "stderr.txt";

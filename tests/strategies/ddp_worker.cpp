@@ -7,7 +7,7 @@
 // them equal; the data (96 samples with their ids) are the same everywhere. Each rank writes
 // <folder>/rank<r>_ids.txt (the sample ids it trained on, in order); rank 0 writes
 // <folder>/result.txt (the weights after fit, then the metrics, one "name value" per line).
-// With DDP_WORKER_SLOW set, each step sleeps 50 ms and rank r writes <folder>/rank<r>.pid at its
+// DDP_WORKER_NUM_NODES sets num_nodes (1 by default). With DDP_WORKER_SLOW set, each step sleeps 50 ms and rank r writes <folder>/rank<r>.pid at its
 // first step (for the test that kills a rank).
 
 #include <lightning/lightning.h>
@@ -95,10 +95,12 @@ int run(int argc, char** argv) {
   auto train = pl::DataLoader(pl::TensorDataset(x, y, ids), {.batch_size = batch_size, .shuffle = true, .seed = 3});
   auto val = pl::DataLoader(pl::TensorDataset(x, y, ids), {.batch_size = batch_size});
 
+  const char* num_nodes = std::getenv("DDP_WORKER_NUM_NODES");
   pl::seed_everything(42 + static_cast<uint64_t>(rank_from_environment()));
   Worker model(folder);
   pl::Trainer trainer({.max_epochs = max_epochs,
                        .devices = devices == "auto" ? pl::Devices("auto") : pl::Devices(std::stoi(devices)),
+                       .num_nodes = num_nodes ? std::atoll(num_nodes) : 1,
                        .num_sanity_val_steps = 0,
                        .enable_progress_bar = false,
                        .enable_model_summary = false,
