@@ -179,10 +179,11 @@ void check_loss(const StepOutput& output, DiagnosticCollector& problems) {
 }
 
 /// Lightning's callback_metrics names of everything a result collection holds.
-void add_keys(const ResultCollection& results, std::set<std::string>& keys) {
+void add_keys(const ResultCollection& results, ProbeReport& report) {
   std::map<std::string, double> forms;
   results.update_callback_metrics(forms, /*epoch_ended=*/true);
-  for (const auto& [key, value] : forms) keys.insert(key);
+  for (const auto& [key, value] : forms) report.logged_keys.insert(key);
+  for (const auto& key : results.unsynced_epoch_keys()) report.unsynced_epoch_keys.insert(key);
 }
 
 }  // namespace
@@ -241,7 +242,7 @@ ProbeReport probe_fit(LoopContext& context, DataLoader& train, std::vector<DataL
     context.scope = LogScope::kTrainingEpoch;
     guarded("on_train_epoch_end", batch, module, problems, [&] { module.on_train_epoch_end(); });
   }
-  add_keys(results, report.logged_keys);
+  add_keys(results, report);
 
   // One batch of each validation loader, as the sanity check would run it, then the module's
   // on_validation_epoch_end.
@@ -265,7 +266,7 @@ ProbeReport probe_fit(LoopContext& context, DataLoader& train, std::vector<DataL
     if (ran && module.step_is_missing("validation_step")) {
       problems.error(missing_step("validation_step", "fit with validation loaders"));
     }
-    add_keys(val_results, report.logged_keys);
+    add_keys(val_results, report);
     validated = true;
   }
   if (validated && !found_something()) {
@@ -275,9 +276,26 @@ ProbeReport probe_fit(LoopContext& context, DataLoader& train, std::vector<DataL
     context.dataloader_suffix.clear();
     c10::InferenceMode no_autograd;
     guarded("on_validation_epoch_end", Batch(), module, problems, [&] { module.on_validation_epoch_end(); });
-    add_keys(epoch_results, report.logged_keys);
+    add_keys(epoch_results, report);
   }
   return report;
+}
+
+void check_sync_dist(const ProbeReport& report, int world_size, DiagnosticCollector& problems) {
+  if (world_size < 2 || report.unsynced_epoch_keys.empty()) return;
+  const std::vector<std::string> keys(report.unsynced_epoch_keys.begin(), report.unsynced_epoch_keys.end());
+  std::vector<std::string> quoted;
+  for (const auto& key : keys) quoted.push_back(fmt::format("\"{}\"", key));
+  problems.warn({.code = "LC0343",
+                 .message = fmt::format("{} logged on epoch level without sync_dist in a run of {} processes: each "
+                                        "rank keeps the value of its own share of the data",
+                                        fmt::join(quoted, ", "), world_size),
+                 .where = fmt::format("log(\"{}\", ...)", keys.front()),
+                 .received = "sync_dist = false",
+                 .expected = "sync_dist = true for values that callbacks monitor or that should be global",
+                 .help = fmt::format("log(\"{}\", value, {{.sync_dist = true}}); ModelCheckpoint and "
+                                     "EarlyStopping then decide by the whole data set",
+                                     keys.front())});
 }
 
 void check_monitors(const OptimizerConfig& config, const std::set<std::string>& logged_keys,

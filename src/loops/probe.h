@@ -19,7 +19,13 @@ struct ProbeReport {
   /// Every key the probed steps logged, in each form callbacks can monitor ("loss", "loss_step",
   /// "loss_epoch", "val_loss/dataloader_idx_1").
   std::set<std::string> logged_keys;
+  /// Keys logged on epoch level without sync_dist.
+  std::set<std::string> unsynced_epoch_keys;
 };
+
+/// In a distributed run, epoch-level keys logged without sync_dist (LC0343, a warning): each rank
+/// would monitor, checkpoint and stop by its own share of the data.
+void check_sync_dist(const ProbeReport& report, int world_size, DiagnosticCollector& problems);
 
 ProbeReport probe_fit(LoopContext& context, DataLoader& train, std::vector<DataLoader>& val,
                       DiagnosticCollector& problems);

@@ -41,6 +41,7 @@ void ResultCollection::log(const std::string& key, double value, const LogOption
   entry.prog_bar = options.prog_bar;
   entry.logger = options.logger;
   entry.reduce_fx = options.reduce_fx;
+  entry.sync_dist = options.sync_dist;
   if (entry.count == 0) {
     if (const auto slash = key.find("/dataloader_idx_"); slash != std::string::npos) {
       entry.dataloader_suffix = key.substr(slash);
@@ -127,6 +128,14 @@ std::map<std::string, double> ResultCollection::epoch_metrics_for_dataloader(
     if (!entry.on_epoch) continue;
     if (!entry.dataloader_suffix.empty() && entry.dataloader_suffix != suffix) continue;
     out[entry.on_step ? with_suffix(key, "_epoch") : key] = entry.epoch_value();
+  }
+  return out;
+}
+
+std::vector<std::string> ResultCollection::unsynced_epoch_keys() const {
+  std::vector<std::string> out;
+  for (const auto& [key, entry] : entries_) {
+    if (entry.on_epoch && !entry.sync_dist) out.push_back(key);
   }
   return out;
 }

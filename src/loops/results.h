@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 namespace lightning::detail {
 
@@ -32,6 +33,8 @@ class ResultCollection {
   std::map<std::string, double> epoch_metrics_for_dataloader(const std::string& suffix) const;
   void reset() { entries_.clear(); }
   bool empty() const { return entries_.empty(); }
+  /// Keys logged with on_epoch but without sync_dist (in a distributed run, each rank's own value).
+  std::vector<std::string> unsynced_epoch_keys() const;
 
  private:
   struct Entry {
@@ -40,6 +43,7 @@ class ResultCollection {
     bool prog_bar = false;
     bool logger = true;
     std::string reduce_fx = "mean";
+    bool sync_dist = false;
     std::string dataloader_suffix;
     double step_value = 0;
     int64_t logged_in_step = -1;  // the collection's step when last logged

@@ -236,6 +236,7 @@ void check_fit(detail::LoopContext& context, DataLoader& train, std::vector<Data
   // The logged keys are complete only when the probed steps ran through.
   if (problems.diagnostics().size() != found_before_probe) return;
   detail::check_monitors(context.optimizer_config, report.logged_keys, problems);
+  detail::check_sync_dist(report, context.state().world_size, problems);
   report.logged_keys.insert({"epoch", "step"});
   for (const auto& callback : context.callbacks()) callback->preflight(context.view(), report.logged_keys, problems);
 }

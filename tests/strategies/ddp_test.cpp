@@ -202,6 +202,15 @@ TEST(DDP, SyncDistMetricsAreTheMeansOverEveryRanksSamples) {
   for (int64_t id : rank0) own += static_cast<double>(id);
   EXPECT_DOUBLE_EQ(result.metrics.at("rank_mean_id"), own / static_cast<double>(rank0.size()));
   EXPECT_NE(result.metrics.at("rank_mean_id"), 47.5);
+  // ... and is told so before training, once (rank 0 prints it).
+  const std::string warning = "warning[LC0343]: \"rank_mean_id\" logged on epoch level without sync_dist in a run of 2 "
+                              "processes: each rank keeps the value of its own share of the data";
+  const auto at = run.err.find(warning);
+  EXPECT_NE(at, std::string::npos) << run.err;
+  EXPECT_EQ(run.err.find(warning, at + 1), std::string::npos) << run.err;
+  TempDir single;
+  const Outcome one = run_bounded(worker(single, "1", 16, 1), single, 120);
+  EXPECT_EQ(one.err.find("LC0343"), std::string::npos) << "no warning in one process";
 }
 
 TEST(DDP, OnlyRankZeroWritesLogsAndCheckpoints) {
@@ -231,9 +240,9 @@ TEST(DDP, TorchrunGivesTheSameResultAsDevicesTwo) {
 
 /// Two commands at once, each under the time bound; returns their exit statuses.
 std::pair<int, int> run_pair(const std::string& first, const std::string& second, const TempDir& dir, int seconds) {
-  const std::string both = "( " + fmt_command(first, dir / "stderr0.txt", seconds) + " & " +
-                           fmt_command(second, dir / "stderr1.txt", seconds) + " & wait %1; a=$?; wait %2; b=$?; " +
-                           "echo $a $b > " + dir / "statuses.txt" + " )";
+  const std::string both = fmt_command(first, dir / "stderr0.txt", seconds) + " & p=$!; " +
+                           fmt_command(second, dir / "stderr1.txt", seconds) + " & q=$!; wait $p; a=$?; wait $q; b=$?; " +
+                           "echo $a $b > " + dir / "statuses.txt";
   std::system(("bash -c '" + both + "'").c_str());
   std::pair<int, int> statuses{-1, -1};
   std::ifstream(dir / "statuses.txt") >> statuses.first >> statuses.second;
