@@ -98,6 +98,27 @@ void check_dtypes(const Batch& batch, LightningModule& module, const std::string
                                       *parameter_type == at::kFloat ? "Float" : c10::toString(*parameter_type))});
 }
 
+/// The batch's tensors should sit where the module's parameters are (the trainer moves batches to
+/// the accelerator's device itself; a dataset built on another device defeats it).
+void check_devices(const Batch& batch, LightningModule& module, const std::string& step, DiagnosticCollector& problems) {
+  const auto parameters = module.parameters();
+  if (parameters.empty()) return;
+  const at::Device device = parameters.front().device();
+  std::optional<at::Device> elsewhere;
+  batch.for_each_tensor([&](const at::Tensor& t) {
+    if (!elsewhere && t.device() != device) elsewhere = t.device();
+  });
+  if (!elsewhere) return;
+  problems.error({.code = "LC0332",
+                  .message = fmt::format("the batch holds tensors on {} but the module's parameters are on {}",
+                                         elsewhere->str(), device.str()),
+                  .where = fmt::format("{}, batch 0", step),
+                  .received = fmt::format("{} on {}", describe_batch(batch), elsewhere->str()),
+                  .expected = fmt::format("tensors on {}, the device the trainer's accelerator resolved to", device.str()),
+                  .help = "build the dataset on the CPU: the trainer moves each batch to the accelerator's device "
+                          "itself"});
+}
+
 Diagnostic step_failed(const std::string& step, const Batch& batch, LightningModule& module, const std::string& error) {
   // LibTorch's messages end with a C++ backtrace; its first line says what went wrong.
   const std::string first_line = error.substr(0, error.find('\n'));
@@ -215,7 +236,10 @@ ProbeReport probe_fit(LoopContext& context, DataLoader& train, std::vector<DataL
   const std::size_t found_before = problems.diagnostics().size();
   auto found_something = [&] { return problems.diagnostics().size() > found_before; };
   Batch converted_for_check;  // what the step will receive (a "true" precision converts it)
-  check_dtypes(context.step_input(batch, converted_for_check), module, "training_step", problems);
+  const Batch& step_input = context.step_input(batch, converted_for_check);
+  check_devices(step_input, module, "training_step", problems);
+  if (found_something()) return report;
+  check_dtypes(step_input, module, "training_step", problems);
   if (found_something()) return report;
 
   module.train();

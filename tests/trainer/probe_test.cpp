@@ -179,6 +179,25 @@ TEST(Probe, DoubleDataIntoAFloatModelIsReportedBeforeItFails) {
   EXPECT_EQ(model.training_steps, 0);
 }
 
+TEST(Probe, DataOnAnotherDeviceThanTheModuleIsReportedBeforeItFails) {
+  BoringModel model;
+  // The meta device stands for a GPU this machine does not have: tensors with shapes, no data.
+  auto features = at::empty({8, 32}, at::TensorOptions().device(at::kMeta));
+  auto labels = at::empty({8}, at::TensorOptions().dtype(at::kLong).device(at::kMeta));
+  Trainer trainer({.max_epochs = 1, .accelerator = "cpu"});
+  try {
+    trainer.fit(model, DataLoader(TensorDataset(features, labels), {.batch_size = 4}));
+    FAIL();
+  } catch (const MisconfigurationException& e) {
+    ASSERT_EQ(e.diagnostics().size(), 1u) << e.what();
+    EXPECT_EQ(e.diagnostics()[0].code, "LC0332");
+    EXPECT_NE(std::string(e.what()).find("the batch holds tensors on meta but the module's parameters are on cpu"),
+              std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("build the dataset on the CPU"), std::string::npos);
+  }
+  EXPECT_EQ(model.training_steps, 0);
+}
+
 TEST(Probe, CheckReturnsTheReportWithoutThrowingOrTraining) {
   Returning model;
   model.step = [](Returning& m, const Batch& b) { return StepOutput(m.loss(b).detach()); };
