@@ -45,7 +45,7 @@ std::vector<int64_t> DistributedSampler::indices(int64_t dataset_size, int64_t e
   for (int64_t k = 0; k < share; ++k) {
     const auto position = static_cast<std::size_t>(k * world_size_ + rank_);
     // Past the end, the order starts again from its beginning (PyTorch's padding).
-    mine.push_back(order.empty() ? 0 : order[position % order.size()]);
+    mine.push_back(order[position % order.size()]);
   }
   return mine;
 }

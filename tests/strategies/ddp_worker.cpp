@@ -7,7 +7,8 @@
 // them equal; the data (96 samples with their ids) are the same everywhere. Each rank writes
 // <folder>/rank<r>_ids.txt (the sample ids it trained on, in order); rank 0 writes
 // <folder>/result.txt (the weights after fit, then the metrics, one "name value" per line).
-// DDP_WORKER_NUM_NODES sets num_nodes (1 by default). With DDP_WORKER_SLOW set, each step sleeps 50 ms and rank r writes <folder>/rank<r>.pid at its
+// DDP_WORKER_NUM_NODES sets num_nodes (1 by default); with DDP_WORKER_RANK1_EXIT=n, rank 1 ends
+// with status n after everything else. With DDP_WORKER_SLOW set, each step sleeps 50 ms and rank r writes <folder>/rank<r>.pid at its
 // first step (for the test that kills a rank).
 
 #include <lightning/lightning.h>
@@ -113,6 +114,9 @@ int run(int argc, char** argv) {
 
   std::ofstream ids_file(folder + "/rank" + std::to_string(trainer.view().global_rank()) + "_ids.txt");
   for (int64_t id : model.trained_ids) ids_file << id << "\n";
+  if (const char* status = std::getenv("DDP_WORKER_RANK1_EXIT"); status && trainer.view().global_rank() == 1) {
+    return std::atoi(status);
+  }
   if (!trainer.view().is_global_zero()) return 0;
   std::ofstream result(folder + "/result.txt");
   for (const auto& parameter : model.parameters()) {
