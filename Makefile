@@ -50,6 +50,7 @@ bench: build
 	$(BUILD_DIR)/bench/checkpoint_io
 	$(BUILD_DIR)/bench/ddp_scaling 1
 	$(BUILD_DIR)/bench/ddp_scaling 2
+	$(BUILD_DIR)/bench/ddp_scaling 2 200 25,0.1 4
 
 clean:
 	rm -rf $(BUILD_DIR)

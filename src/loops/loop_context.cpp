@@ -5,7 +5,6 @@
 #include <lightning/checkpoint/checkpoint_io.h>
 #include <lightning/diagnostics/diagnostic.h>
 
-#include "strategies/process_group.h"
 #include "trainer/connectors/checkpoint_connector.h"
 #include "trainer/connectors/signal_connector.h"
 
@@ -108,10 +107,10 @@ void LoopContext::backward(const at::Tensor& loss, bool average_gradients) {
   // "16-mixed" scales the loss first; hooks see the scaled loss, as in Lightning.
   const at::Tensor scaled = scaler ? scaler->scale(loss) : loss;
   hook(&Callback::on_before_backward, &LightningModule::on_before_backward, scaled);
+  const bool reduce = reducer && average_gradients;
+  if (reduce) reducer->prepare_for_backward();
   scaled.backward();
-  if (state_.collectives != nullptr && average_gradients) {
-    detail::average_gradients(*state_.collectives, module_.parameters(), settings_.hardware.bucket_bytes);
-  }
+  if (reduce) reducer->finish();
   hook(&Callback::on_after_backward, &LightningModule::on_after_backward);
 }
 

@@ -9,6 +9,7 @@
 #include <lightning/precision/precision.h>
 
 #include "loops/results.h"
+#include "strategies/gradient_reducer.h"
 #include "trainer/connectors/settings.h"
 
 
@@ -125,6 +126,8 @@ class LoopContext final : public ModuleHost, public TrainerActions {
   bool resumed = false;
   /// "16-mixed": the loss scaler, owned by the run (its state goes into checkpoints).
   std::optional<GradScaler> scaler;
+  /// A distributed fit: averages the gradients over the ranks during the backwards that ask for it.
+  std::unique_ptr<GradientReducer> reducer;
 
  private:
   LightningModule& module_;

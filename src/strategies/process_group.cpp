@@ -122,6 +122,12 @@ at::Tensor ProcessGroup::all_gather(const at::Tensor& tensor) {
   return at::stack(outputs[0]);
 }
 
+std::function<void()> ProcessGroup::start_sum(at::Tensor tensor) {
+  std::vector<at::Tensor> tensors{std::move(tensor)};
+  auto work = impl_->gloo->allreduce(tensors);
+  return [work] { wait(work); };
+}
+
 void ProcessGroup::broadcast(at::Tensor& tensor, int root) {
   c10d::BroadcastOptions options;
   options.rootRank = root;
@@ -130,43 +136,14 @@ void ProcessGroup::broadcast(at::Tensor& tensor, int root) {
 }
 
 namespace {
-
-/// Parameters in buckets of one dtype and at most `bucket_bytes` (a larger tensor gets its own).
-std::vector<std::vector<at::Tensor>> buckets_of(const std::vector<at::Tensor>& tensors, int64_t bucket_bytes) {
-  std::vector<std::vector<at::Tensor>> buckets;
-  int64_t bytes = 0;
-  for (const auto& tensor : tensors) {
-    const int64_t size = tensor.numel() * static_cast<int64_t>(tensor.element_size());
-    if (buckets.empty() || buckets.back().front().scalar_type() != tensor.scalar_type() ||
-        bytes + size > bucket_bytes) {
-      buckets.emplace_back();
-      bytes = 0;
-    }
-    buckets.back().push_back(tensor);
-    bytes += size;
-  }
-  return buckets;
-}
-
+constexpr int64_t kBroadcastBucketBytes = 25 << 20;
 }  // namespace
-
-void average_gradients(Collectives& group, const std::vector<at::Tensor>& parameters, int64_t bucket_bytes) {
-  std::vector<at::Tensor> grads;
-  for (const auto& parameter : parameters) {
-    if (parameter.grad().defined()) grads.push_back(parameter.grad());
-  }
-  at::NoGradGuard no_grad;
-  for (auto& bucket : buckets_of(grads, bucket_bytes)) {
-    at::Tensor flat = at::flatten_dense_tensors(bucket);
-    group.all_reduce(flat, ReduceOp::kMean);
-    const auto averaged = at::unflatten_dense_tensors(flat, bucket);
-    for (std::size_t i = 0; i < bucket.size(); ++i) bucket[i].copy_(averaged[i]);
-  }
-}
 
 void broadcast_from_rank_zero(Collectives& group, const std::vector<at::Tensor>& tensors) {
   at::NoGradGuard no_grad;
-  for (auto& bucket : buckets_of(tensors, 25 << 20)) {
+  for (const auto& indices : bucket_indices(tensors, kBroadcastBucketBytes, kBroadcastBucketBytes)) {
+    std::vector<at::Tensor> bucket;
+    for (const std::size_t i : indices) bucket.push_back(tensors[i]);
     at::Tensor flat = at::flatten_dense_tensors(bucket);
     group.broadcast(flat, 0);
     const auto values = at::unflatten_dense_tensors(flat, bucket);

@@ -3,6 +3,8 @@
 
 #include <lightning/core/collectives.h>
 
+#include "strategies/gradient_reducer.h"
+
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -26,7 +28,7 @@ struct Rendezvous {
 /// One process's membership of the run's Gloo process group (every rank makes the same calls in
 /// the same order). Built in two steps so that rank 0 can learn its store's port, start the other
 /// ranks, and then wait for them.
-class ProcessGroup final : public Collectives {
+class ProcessGroup final : public Collectives, public AsyncSum {
  public:
   /// Serves or reaches the rendezvous store. Throws MisconfigurationException LC0131 when the
   /// port cannot be served (in use) or the master cannot be reached within the timeout.
@@ -46,17 +48,13 @@ class ProcessGroup final : public Collectives {
   void all_reduce(at::Tensor& tensor, ReduceOp op) override;
   at::Tensor all_gather(const at::Tensor& tensor) override;
   void broadcast(at::Tensor& tensor, int root) override;
+  std::function<void()> start_sum(at::Tensor tensor) override;
 
  private:
   struct Impl;
   Rendezvous rendezvous_;
   std::unique_ptr<Impl> impl_;
 };
-
-/// Averages the gradients of `parameters` over the ranks, flattened into buckets of at most
-/// `bucket_bytes` of one dtype each, as PyTorch's DDP does. Parameters without a gradient take no
-/// part (every rank must agree on which have one).
-void average_gradients(Collectives& group, const std::vector<at::Tensor>& parameters, int64_t bucket_bytes);
 
 /// Copies rank 0's values into `tensors` on every rank (parameters and buffers at the start of fit).
 void broadcast_from_rank_zero(Collectives& group, const std::vector<at::Tensor>& tensors);

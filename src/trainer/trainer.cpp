@@ -71,11 +71,11 @@ std::vector<int64_t> limits_for(const std::vector<DataLoader>& loaders, const Co
 
 /// A distributed run's part of an entry point, before its stage: this process joins the run's
 /// process group (rank 0 of a one-machine run first starts the other ranks), and each loader gets
-/// this rank's share of the data.
-void join_run(const detail::Settings& settings, TrainerState& state, bool use_distributed_sampler,
-              const std::vector<DataLoader*>& loaders) {
+/// this rank's share of the data. Returns the group (nullptr when the run is not distributed).
+detail::ProcessGroup* join_run(const detail::Settings& settings, TrainerState& state, bool use_distributed_sampler,
+                               const std::vector<DataLoader*>& loaders) {
   const auto& hardware = settings.hardware;
-  if (!hardware.distributed()) return;
+  if (!hardware.distributed()) return nullptr;
   auto& group = detail::join_process_group(
       {.master_addr = hardware.master_addr,
        .port = hardware.master_port,
@@ -85,8 +85,10 @@ void join_run(const detail::Settings& settings, TrainerState& state, bool use_di
        .serve_store = hardware.global_rank == 0 && !hardware.launcher_serves_store},
       hardware.launcher == detail::Launcher::kSubprocess);
   state.collectives = &group;
-  if (!use_distributed_sampler) return;
-  for (auto* loader : loaders) detail::distribute(*loader, group);
+  if (use_distributed_sampler) {
+    for (auto* loader : loaders) detail::distribute(*loader, group);
+  }
+  return &group;
 }
 
 std::vector<DataLoader*> loader_pointers(DataLoader& first, std::vector<DataLoader>& rest) {
@@ -260,7 +262,7 @@ void check_fit_loaders(const detail::Settings& settings, const DataLoader& train
 void Trainer::fit(LightningModule& model, DataLoader train_dataloader,
                   std::vector<DataLoader> val_dataloaders, const std::string& ckpt_path) {
   const auto& settings = *settings_;
-  join_run(settings, state_, options_.use_distributed_sampler, loader_pointers(train_dataloader, val_dataloaders));
+  auto* group = join_run(settings, state_, options_.use_distributed_sampler, loader_pointers(train_dataloader, val_dataloaders));
   DiagnosticCollector problems;
   check_fit_loaders(settings, train_dataloader, val_dataloaders, problems);
   problems.throw_if_errors();
@@ -281,10 +283,11 @@ void Trainer::fit(LightningModule& model, DataLoader train_dataloader,
     problems.throw_if_errors();
     if (resume.checkpoint) detail::restore_training_state(ctx, *resume.checkpoint);
     // Every rank starts from rank 0's weights, as PyTorch's DistributedDataParallel does.
-    if (state_.collectives != nullptr) {
+    if (group != nullptr) {
       auto tensors = model.parameters();
       for (const auto& buffer : model.buffers()) tensors.push_back(buffer);
-      detail::broadcast_from_rank_zero(*state_.collectives, tensors);
+      detail::broadcast_from_rank_zero(*group, tensors);
+      ctx.reducer = std::make_unique<detail::GradientReducer>(*group, model.parameters(), settings.hardware.bucket_bytes);
     }
     if (ctx.loggers_active() && !model.hparams().empty()) {
       for (const auto& logger : loggers_) logger->log_hyperparams(model.hparams());

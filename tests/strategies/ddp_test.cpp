@@ -182,6 +182,16 @@ TEST(DDP, TwoRanksEqualOneProcessOnTheUnionOfTheirBatches) {
   EXPECT_EQ(b.metrics.at("global_step"), 12);
 }
 
+TEST(DDP, GradientsAveragedInSeveralBucketsDuringBackwardGiveTheSameWeights) {
+  // 100-byte buckets: out's weight and bias and hidden's bias in the first, hidden's weight in a
+  // second, whose allreduce starts only when backward reaches the first layer.
+  const LauncherVariables small_buckets(std::map<std::string, std::string>{{"DDP_WORKER_BUCKET_MB", "0.0001"}});
+  TempDir ddp;
+  const Outcome two = run_bounded(worker(ddp, "2", 8, 1), ddp, 120);
+  ASSERT_EQ(two.status, 0) << two.err;
+  EXPECT_LT(largest_difference(read_result(ddp / "result.txt"), reference_run().result), 1e-7);
+}
+
 TEST(DDP, EveryRankResumesFromTheCheckpointAndTrainsAsWithoutTheStop) {
   TempDir straight, first, resumed;
   ASSERT_EQ(run_bounded(worker(straight, "2", 8, 2), straight, 120).status, 0);

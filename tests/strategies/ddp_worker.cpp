@@ -7,7 +7,8 @@
 // them equal; the data (96 samples with their ids) are the same everywhere. Each rank writes
 // <folder>/rank<r>_ids.txt (the sample ids it trained on, in order); rank 0 writes
 // <folder>/result.txt (the weights after fit, then the metrics, one "name value" per line).
-// DDP_WORKER_NUM_NODES sets num_nodes (1 by default); with DDP_WORKER_RANK1_EXIT=n, rank 1 ends
+// DDP_WORKER_NUM_NODES sets num_nodes (1 by default); DDP_WORKER_BUCKET_MB the DDPStrategy's
+// bucket_cap_mb (several buckets on this small model); with DDP_WORKER_RANK1_EXIT=n, rank 1 ends
 // with status n after everything else. With DDP_WORKER_SLOW set, each step sleeps 50 ms and rank r writes <folder>/rank<r>.pid at its
 // first step (for the test that kills a rank).
 
@@ -97,10 +98,13 @@ int run(int argc, char** argv) {
   auto val = pl::DataLoader(pl::TensorDataset(x, y, ids), {.batch_size = batch_size});
 
   const char* num_nodes = std::getenv("DDP_WORKER_NUM_NODES");
+  const char* bucket_mb = std::getenv("DDP_WORKER_BUCKET_MB");
   pl::seed_everything(42 + static_cast<uint64_t>(rank_from_environment()));
   Worker model(folder);
   pl::Trainer trainer({.max_epochs = max_epochs,
                        .devices = devices == "auto" ? pl::Devices("auto") : pl::Devices(std::stoi(devices)),
+                       .strategy = bucket_mb ? pl::StrategyOption(pl::DDPStrategy{.bucket_cap_mb = std::atof(bucket_mb)})
+                                             : pl::StrategyOption("auto"),
                        .num_nodes = num_nodes ? std::atoll(num_nodes) : 1,
                        .num_sanity_val_steps = 0,
                        .enable_progress_bar = false,

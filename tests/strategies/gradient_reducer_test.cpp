@@ -1,0 +1,166 @@
+// The gradient reducer in one process: a fake process group stands for a second rank whose
+// gradients are all ones, so an averaged gradient must read (g + 1) / 2.
+
+#include "strategies/gradient_reducer.h"
+
+#include <torch/nn/modules/linear.h>
+
+#include <gtest/gtest.h>
+
+#include <ATen/ATen.h>
+
+#include <string>
+#include <vector>
+
+namespace lightning::detail {
+namespace {
+
+/// Sums with a second rank whose gradients are all ones; records what each sum saw when it started.
+struct FakeGroup final : AsyncSum {
+  std::vector<int64_t> started_numels;
+  /// Whether the first layer's weight had its gradient when each sum started.
+  std::vector<bool> first_layer_done;
+  at::Tensor first_layer_weight;
+  int waits = 0;
+
+  int world_size() const override { return 2; }
+  std::function<void()> start_sum(at::Tensor tensor) override {
+    started_numels.push_back(tensor.numel());
+    first_layer_done.push_back(first_layer_weight.defined() && first_layer_weight.grad().defined());
+    return [this, tensor]() mutable {
+      tensor.add_(1.0);
+      ++waits;
+    };
+  }
+};
+
+/// Linear(4, 8) -> tanh -> Linear(8, 3): parameters w1 (32), b1 (8), w2 (24), b2 (3).
+struct TwoLayers {
+  torch::nn::Linear first{4, 8};
+  torch::nn::Linear second{8, 3};
+  std::vector<at::Tensor> parameters() const { return {first->weight, first->bias, second->weight, second->bias}; }
+  at::Tensor loss(const at::Tensor& x) { return second(at::tanh(first(x))).pow(2).sum(); }
+};
+
+std::vector<at::Tensor> gradients_of(const std::vector<at::Tensor>& parameters) {
+  std::vector<at::Tensor> out;
+  for (const auto& p : parameters) out.push_back(p.grad().defined() ? p.grad().clone() : at::Tensor());
+  return out;
+}
+
+void zero_gradients(const std::vector<at::Tensor>& parameters) {
+  for (auto p : parameters) {
+    if (p.grad().defined()) p.mutable_grad() = at::Tensor();
+  }
+}
+
+class GradientReducerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    at::manual_seed(0);
+    x = at::randn({5, 4});
+    model.loss(x).backward();
+    plain = gradients_of(model.parameters());
+    zero_gradients(model.parameters());
+    group.first_layer_weight = model.first->weight;
+  }
+  TwoLayers model;
+  at::Tensor x;
+  std::vector<at::Tensor> plain;  // the gradients of one backward, unreduced
+  FakeGroup group;
+};
+
+TEST_F(GradientReducerTest, EveryBucketStartsDuringBackwardLastLayerFirstAndGradientsAreAveraged) {
+  GradientReducer reducer(group, model.parameters(), /*bucket_bytes=*/1);  // one parameter per bucket
+  ASSERT_EQ(reducer.bucket_count(), 4u);
+  reducer.prepare_for_backward();
+  model.loss(x).backward();
+  EXPECT_EQ(group.waits, 0);  // nothing waited for during backward
+  reducer.finish();
+  EXPECT_EQ(group.started_numels, (std::vector<int64_t>{3, 24, 8, 32}));  // b2, w2, b1, w1
+  EXPECT_EQ(reducer.buckets_started_in_backward(), 4u);
+  // The last layer's sums started before backward reached the first layer: communication overlaps.
+  EXPECT_EQ(group.first_layer_done, (std::vector<bool>{false, false, false, true}));
+  EXPECT_EQ(group.waits, 4);
+  const auto parameters = model.parameters();
+  for (std::size_t i = 0; i < parameters.size(); ++i) {
+    EXPECT_TRUE(at::allclose(parameters[i].grad(), (plain[i] + 1) / 2, 0, 1e-7)) << "parameter " << i;
+  }
+}
+
+TEST_F(GradientReducerTest, DefaultBucketsFollowPyTorchAndSmallModelsFitOne) {
+  GradientReducer reducer(group, model.parameters(), /*bucket_bytes=*/25 << 20);
+  EXPECT_EQ(reducer.bucket_count(), 1u);
+  reducer.prepare_for_backward();
+  model.loss(x).backward();
+  reducer.finish();
+  EXPECT_EQ(group.started_numels, (std::vector<int64_t>{67}));
+  EXPECT_EQ(reducer.buckets_started_in_backward(), 1u);
+  EXPECT_TRUE(at::allclose(model.first->weight.grad(), (plain[0] + 1) / 2, 0, 1e-7));
+}
+
+TEST_F(GradientReducerTest, BackwardWithoutPrepareLeavesGradientsAloneAsUnderNoSync) {
+  GradientReducer reducer(group, model.parameters(), 1);
+  model.loss(x).backward();
+  EXPECT_TRUE(group.started_numels.empty());
+  EXPECT_TRUE(at::equal(model.second->weight.grad(), plain[2]));
+  // The window's last backward averages what the window accumulated.
+  reducer.prepare_for_backward();
+  model.loss(x).backward();
+  reducer.finish();
+  EXPECT_TRUE(at::allclose(model.second->weight.grad(), (2 * plain[2] + 1) / 2, 0, 1e-6));
+}
+
+TEST_F(GradientReducerTest, AParameterUnusedInBackwardHoldsItsBucketUntilFinishAndKeepsNoGradient) {
+  torch::nn::Linear unused(2, 2);
+  auto parameters = model.parameters();
+  parameters.insert(parameters.begin(), unused->weight);  // last in reverse order: its own last bucket
+  GradientReducer reducer(group, parameters, 1);
+  reducer.prepare_for_backward();
+  model.loss(x).backward();
+  EXPECT_EQ(reducer.buckets_started_in_backward(), 4u);
+  reducer.finish();
+  EXPECT_EQ(group.started_numels, (std::vector<int64_t>{3, 24, 8, 32, 4}));
+  EXPECT_FALSE(unused->weight.grad().defined());
+  EXPECT_TRUE(at::allclose(model.first->bias.grad(), (plain[1] + 1) / 2, 0, 1e-7));
+}
+
+TEST_F(GradientReducerTest, FrozenParametersGoLastAndAreSkippedWithoutGradients) {
+  model.second->bias.set_requires_grad(false);
+  GradientReducer reducer(group, model.parameters(), 1);
+  reducer.prepare_for_backward();
+  model.loss(x).backward();
+  reducer.finish();
+  EXPECT_EQ(group.started_numels, (std::vector<int64_t>{24, 8, 32}));
+  EXPECT_EQ(reducer.buckets_started_in_backward(), 3u);
+  EXPECT_FALSE(model.second->bias.grad().defined());
+}
+
+TEST_F(GradientReducerTest, TwoBackwardsInOneWindowAreSummedAgainFromTheFinalGradients) {
+  GradientReducer reducer(group, model.parameters(), 1);
+  reducer.prepare_for_backward();
+  model.loss(x).backward();
+  model.loss(x).backward();  // every bucket already started: the second accumulation makes them stale
+  reducer.finish();
+  EXPECT_EQ(group.started_numels.size(), 8u);
+  const auto parameters = model.parameters();
+  for (std::size_t i = 0; i < parameters.size(); ++i) {
+    EXPECT_TRUE(at::allclose(parameters[i].grad(), (2 * plain[i] + 1) / 2, 0, 1e-6)) << "parameter " << i;
+  }
+}
+
+TEST(BucketIndices, FirstBucketIsCappedAtOneMebibyteTheOthersAtTheGivenSizeAndDtypesNeverMix) {
+  const std::vector<at::Tensor> tensors{at::zeros({200'000}), at::zeros({100'000}), at::zeros({10}, at::kDouble),
+                                        at::zeros({10}, at::kDouble), at::zeros({300'000})};
+  // 800 kB + 400 kB exceeds the first bucket's 1 MiB; the doubles get their own; the last float
+  // tensor starts a new bucket after them.
+  EXPECT_EQ(bucket_indices(tensors, kFirstBucketBytes, 25 << 20),
+            (std::vector<std::vector<std::size_t>>{{0}, {1}, {2, 3}, {4}}));
+  const std::vector<at::Tensor> four(4, at::zeros({100'000}));  // 400 kB each
+  EXPECT_EQ(bucket_indices(four, kFirstBucketBytes, 25 << 20), (std::vector<std::vector<std::size_t>>{{0, 1}, {2, 3}}));
+  EXPECT_EQ(bucket_indices({at::zeros({10}), at::zeros({10}), at::zeros({10})}, 40, 80),
+            (std::vector<std::vector<std::size_t>>{{0}, {1, 2}}));
+}
+
+}  // namespace
+}  // namespace lightning::detail
