@@ -35,6 +35,9 @@ Environment Environment::detect() {
 #ifdef LIGHTNING_TORCH_HAS_CUDA
   env.cuda_built = true;
 #endif
+#ifdef LIGHTNING_HAS_NCCL
+  env.nccl_built = true;
+#endif
   env.cuda_devices = env.cuda_built ? static_cast<int64_t>(torch::cuda::device_count()) : 0;
   for (char** entry = environ; *entry != nullptr; ++entry) {
     const std::string_view text(*entry);

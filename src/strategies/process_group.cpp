@@ -5,6 +5,10 @@
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#include <torch/version.h>
+#ifdef LIGHTNING_HAS_NCCL
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>
@@ -13,9 +17,26 @@
 
 namespace lightning::detail {
 
+// Gloo's and NCCL's process groups share a base: ProcessGroup in LibTorch 1.x, Backend in 2.x.
+#if TORCH_VERSION_MAJOR >= 2
+using BackendBase = c10d::Backend;
+#else
+using BackendBase = c10d::ProcessGroup;
+#endif
+
 struct ProcessGroup::Impl {
   c10::intrusive_ptr<c10d::TCPStore> store;
-  c10::intrusive_ptr<c10d::ProcessGroupGloo> gloo;
+  c10::intrusive_ptr<BackendBase> backend;
+  /// Where the backend takes tensors (NCCL: this rank's CUDA device).
+  c10::Device device = c10::Device(c10::DeviceType::CPU);
+
+  /// `tensor` where the backend takes it; after the collective, copy_back puts the result in `tensor`.
+  at::Tensor on_device(const at::Tensor& tensor) const {
+    return device.is_cpu() || tensor.device() == device ? tensor : tensor.to(device);
+  }
+  static void copy_back(at::Tensor& tensor, const at::Tensor& moved) {
+    if (!moved.is_same(tensor)) tensor.copy_(moved);
+  }
 };
 
 namespace {
@@ -87,13 +108,41 @@ ProcessGroup::~ProcessGroup() = default;
 
 int ProcessGroup::port() const { return impl_->store->getPort(); }
 
+namespace {
+
+c10::intrusive_ptr<BackendBase> make_gloo(const c10::intrusive_ptr<c10d::Store>& store, const Rendezvous& r) {
+  auto options = c10d::ProcessGroupGloo::Options::create(r.timeout);
+  options->devices.push_back(gloo_device(r.master_addr));
+  return c10::make_intrusive<c10d::ProcessGroupGloo>(store, r.rank, r.world_size, options);
+}
+
+#ifdef LIGHTNING_HAS_NCCL
+c10::intrusive_ptr<BackendBase> make_nccl(const c10::intrusive_ptr<c10d::Store>& store, const Rendezvous& r) {
+  auto options = c10d::ProcessGroupNCCL::Options::create();
+  options->timeout = r.timeout;
+  return c10::make_intrusive<c10d::ProcessGroupNCCL>(store, r.rank, r.world_size, options);
+}
+#endif
+
+}  // namespace
+
 void ProcessGroup::join() {
-  auto options = c10d::ProcessGroupGloo::Options::create(rendezvous_.timeout);
-  options->devices.push_back(gloo_device(rendezvous_.master_addr));
   // torchrun's agent keeps its own keys in the store it serves; ours live under a prefix.
   auto store = c10::make_intrusive<c10d::PrefixStore>("lightning-cpp", impl_->store);
   try {
-    impl_->gloo = c10::make_intrusive<c10d::ProcessGroupGloo>(store, rendezvous_.rank, rendezvous_.world_size, options);
+    if (rendezvous_.backend == "nccl") {
+#ifdef LIGHTNING_HAS_NCCL
+      impl_->device = rendezvous_.device;
+      impl_->backend = make_nccl(store, rendezvous_);
+      barrier();  // NCCL meets the other ranks at its first collective
+#else
+      throw std::logic_error("process_group_backend \"nccl\" reached a build without NCCL: this is a bug in lightning-cpp");
+#endif
+    } else {
+      impl_->backend = make_gloo(store, rendezvous_);  // Gloo takes CPU and CUDA tensors alike
+    }
+  } catch (const std::logic_error&) {
+    throw;
   } catch (const std::exception& error) {
     rendezvous_failed(fmt::format("the {} ranks did not all join the process group within {}: {}", rendezvous_.world_size,
                                   seconds(rendezvous_.timeout), without_backtrace(error)),
@@ -102,37 +151,44 @@ void ProcessGroup::join() {
   }
 }
 
-void ProcessGroup::barrier() { wait(impl_->gloo->barrier()); }
+void ProcessGroup::barrier() {
+  c10d::BarrierOptions options;
+  if (impl_->device.is_cuda()) options.device_ids = {impl_->device.index()};
+  wait(impl_->backend->barrier(options));
+}
 
 void ProcessGroup::all_reduce(at::Tensor& tensor, ReduceOp op) {
   c10d::AllreduceOptions options;
   options.reduceOp = op == ReduceOp::kMax   ? c10d::ReduceOp::MAX
                      : op == ReduceOp::kMin ? c10d::ReduceOp::MIN
                                             : c10d::ReduceOp::SUM;
-  std::vector<at::Tensor> tensors{tensor};
-  wait(impl_->gloo->allreduce(tensors, options));
+  std::vector<at::Tensor> tensors{impl_->on_device(tensor)};
+  wait(impl_->backend->allreduce(tensors, options));
+  Impl::copy_back(tensor, tensors[0]);
   if (op == ReduceOp::kMean) tensor.div_(rendezvous_.world_size);
 }
 
 at::Tensor ProcessGroup::all_gather(const at::Tensor& tensor) {
-  std::vector<at::Tensor> inputs{tensor.contiguous()};
+  std::vector<at::Tensor> inputs{impl_->on_device(tensor).contiguous()};
   std::vector<std::vector<at::Tensor>> outputs(1);
   for (int r = 0; r < rendezvous_.world_size; ++r) outputs[0].push_back(at::empty_like(inputs[0]));
-  wait(impl_->gloo->allgather(outputs, inputs));
-  return at::stack(outputs[0]);
+  wait(impl_->backend->allgather(outputs, inputs));
+  return at::stack(outputs[0]).to(tensor.device());
 }
 
 std::function<void()> ProcessGroup::start_sum(at::Tensor tensor) {
+  // The reducer's buckets are on the parameters' device already.
   std::vector<at::Tensor> tensors{std::move(tensor)};
-  auto work = impl_->gloo->allreduce(tensors);
+  auto work = impl_->backend->allreduce(tensors);
   return [work] { wait(work); };
 }
 
 void ProcessGroup::broadcast(at::Tensor& tensor, int root) {
   c10d::BroadcastOptions options;
   options.rootRank = root;
-  std::vector<at::Tensor> tensors{tensor};
-  wait(impl_->gloo->broadcast(tensors, options));
+  std::vector<at::Tensor> tensors{impl_->on_device(tensor)};
+  wait(impl_->backend->broadcast(tensors, options));
+  Impl::copy_back(tensor, tensors[0]);
 }
 
 namespace {

@@ -1,5 +1,6 @@
 #pragma once
-// The c10d process group of a distributed run: a TCPStore rendezvous, then Gloo collectives.
+// The c10d process group of a distributed run: a TCPStore rendezvous, then Gloo's or NCCL's
+// collectives.
 
 #include <lightning/core/collectives.h>
 
@@ -23,9 +24,13 @@ struct Rendezvous {
   std::chrono::milliseconds timeout = std::chrono::minutes(30);
   /// This rank serves the store (rank 0, unless torchrun's agent already does).
   bool serve_store = false;
+  /// c10d's backend, "gloo" or "nccl", and this rank's device: NCCL's collectives take tensors on
+  /// it (CPU tensors given to the collectives are copied there and back).
+  std::string backend = "gloo";
+  c10::Device device = c10::Device(c10::DeviceType::CPU);
 };
 
-/// One process's membership of the run's Gloo process group (every rank makes the same calls in
+/// One process's membership of the run's process group (every rank makes the same calls in
 /// the same order). Built in two steps so that rank 0 can learn its store's port, start the other
 /// ranks, and then wait for them.
 class ProcessGroup final : public Collectives, public AsyncSum {
@@ -39,7 +44,8 @@ class ProcessGroup final : public Collectives, public AsyncSum {
 
   /// The store's port (the one chosen, when the rendezvous asked for 0).
   int port() const;
-  /// Forms the Gloo group: returns when every rank has joined; LC0131 after the timeout.
+  /// Forms the group: returns when every rank has joined (NCCL: when the ranks have met in the
+  /// store; its communicators form at the first collective); LC0131 after the timeout.
   void join();
 
   int rank() const override { return rendezvous_.rank; }

@@ -82,7 +82,9 @@ detail::ProcessGroup* join_run(const detail::Settings& settings, TrainerState& s
        .rank = hardware.global_rank,
        .world_size = hardware.world_size,
        .timeout = hardware.timeout,
-       .serve_store = hardware.global_rank == 0 && !hardware.launcher_serves_store},
+       .serve_store = hardware.global_rank == 0 && !hardware.launcher_serves_store,
+       .backend = hardware.process_group_backend,
+       .device = hardware.device()},
       hardware.launcher == detail::Launcher::kSubprocess);
   state.collectives = &group;
   if (use_distributed_sampler) {

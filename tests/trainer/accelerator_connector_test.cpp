@@ -212,5 +212,41 @@ TEST(AcceleratorConnector, DDPStrategySettingsMustBePositiveLC0130) {
   EXPECT_TRUE(r.devices.ddp);
 }
 
+TEST(AcceleratorConnector, TheProcessGroupBackendIsNcclOnCudaWhenLibTorchHasItElseGloo) {
+  EXPECT_EQ(resolve({.devices = 2}, cpu_machine()).devices.process_group_backend, "gloo");
+  EXPECT_EQ(resolve({.devices = 2}, gpu_machine(2)).devices.process_group_backend, "gloo");  // CUDA without NCCL
+  Environment nccl = gpu_machine(2);
+  nccl.nccl_built = true;
+  EXPECT_EQ(resolve({.devices = 2}, nccl).devices.process_group_backend, "nccl");
+  const auto gloo = resolve({.devices = 2, .strategy = DDPStrategy{.process_group_backend = "gloo"}}, nccl);
+  EXPECT_TRUE(gloo.problems.empty()) << gloo.text();
+  EXPECT_EQ(gloo.devices.process_group_backend, "gloo");
+}
+
+TEST(AcceleratorConnector, AnUnknownOrImpossibleProcessGroupBackendIsLC0132) {
+  auto r = resolve({.devices = 2, .strategy = DDPStrategy{.process_group_backend = "ncl"}}, cpu_machine());
+  ASSERT_EQ(r.problems.size(), 1u);
+  EXPECT_EQ(r.problems[0].code, "LC0132");
+  EXPECT_NE(r.text().find("DDPStrategy option `process_group_backend` has an unknown value \"ncl\""), std::string::npos)
+      << r.text();
+  EXPECT_NE(r.text().find("did you mean \"nccl\"?"), std::string::npos) << r.text();
+
+  r = resolve({.devices = 2, .strategy = DDPStrategy{.process_group_backend = "nccl"}}, cpu_machine());
+  ASSERT_EQ(r.problems.size(), 1u);
+  EXPECT_EQ(r.problems[0].code, "LC0132");
+  EXPECT_EQ(r.problems[0].message,
+            "process_group_backend \"nccl\" communicates between CUDA devices; this trainer runs on the CPU");
+  EXPECT_EQ(r.problems[0].where, "DDPStrategy({.process_group_backend = ...})");
+  EXPECT_EQ(r.problems[0].expected, "\"gloo\" on the CPU");
+
+  r = resolve({.accelerator = "cuda", .devices = 2, .strategy = DDPStrategy{.process_group_backend = "nccl"}},
+              gpu_machine(2));
+  ASSERT_EQ(r.problems.size(), 1u);
+  EXPECT_EQ(r.problems[0].code, "LC0132");
+  EXPECT_EQ(r.problems[0].message,
+            "process_group_backend \"nccl\" is not in this LibTorch (or lightning-cpp was built without NCCL's header)");
+  EXPECT_EQ(r.devices.process_group_backend, "gloo");
+}
+
 }  // namespace
 }  // namespace lightning::detail

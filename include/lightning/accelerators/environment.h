@@ -16,6 +16,9 @@ namespace lightning {
 struct Environment {
   /// The LibTorch this program links was built with CUDA.
   bool cuda_built = false;
+  /// The LibTorch this program links has c10d's NCCL process group (and lightning-cpp was built
+  /// with NCCL's header).
+  bool nccl_built = false;
   /// CUDA devices visible to this process (0 without CUDA).
   int64_t cuda_devices = 0;
   /// The launcher and cluster variables that were set (RANK, LOCAL_RANK, WORLD_SIZE,

@@ -16,6 +16,9 @@ struct DDPStrategy {
   std::chrono::milliseconds timeout = std::chrono::minutes(30);
   /// Gradients are averaged in buckets of about this many megabytes (PyTorch's DDP default).
   double bucket_cap_mb = 25.0;
+  /// c10d's backend: "nccl" or "gloo"; empty chooses as Lightning does: NCCL on CUDA devices when
+  /// this LibTorch has it, else Gloo.
+  std::string process_group_backend = "";
 };
 
 /// Lightning's `strategy`: "auto", "single_device", "ddp", "ddp_spawn", or a DDPStrategy.

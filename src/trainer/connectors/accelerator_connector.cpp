@@ -285,6 +285,37 @@ void check_precision(const TrainerOptions& o, c10::DeviceType accelerator, std::
   }
 }
 
+/// DDPStrategy's process_group_backend: Lightning's choice when empty (NCCL for CUDA devices when
+/// this LibTorch has it, else Gloo); NCCL needs both.
+std::string resolve_backend(const DDPStrategy& ddp, c10::DeviceType accelerator, const Environment& env,
+                            std::vector<Diagnostic>& problems) {
+  const std::string& asked = ddp.process_group_backend;
+  const bool cuda = accelerator == c10::DeviceType::CUDA;
+  if (asked.empty()) return cuda && env.nccl_built ? "nccl" : "gloo";
+  const std::string where_backend = "DDPStrategy({.process_group_backend = ...})";
+  if (asked != "gloo" && asked != "nccl") {
+    problems.push_back(unknown_choice("LC0132",
+                                      fmt::format("DDPStrategy option `process_group_backend` has an unknown value \"{}\"", asked),
+                                      where_backend, asked, {"gloo", "nccl"}));
+    return "gloo";
+  }
+  if (asked == "nccl" && (!cuda || !env.nccl_built)) {
+    problems.push_back({.code = "LC0132",
+                        .message = cuda ? "process_group_backend \"nccl\" is not in this LibTorch (or lightning-cpp was "
+                                          "built without NCCL's header)"
+                                        : "process_group_backend \"nccl\" communicates between CUDA devices; this "
+                                          "trainer runs on the CPU",
+                        .where = where_backend,
+                        .received = "\"nccl\"",
+                        .expected = cuda ? "\"gloo\", or a LibTorch built with NCCL" : "\"gloo\" on the CPU",
+                        .help = cuda ? "use .process_group_backend = \"gloo\" (or leave it empty), or build against a "
+                                       "CUDA LibTorch from pytorch.org with nccl.h on the include path"
+                                     : "leave process_group_backend empty (Gloo on the CPU), or use .accelerator = \"cuda\""});
+    return "gloo";
+  }
+  return asked;
+}
+
 }  // namespace
 
 ResolvedDevices resolve_devices(const TrainerOptions& o, const Environment& env, std::vector<Diagnostic>& problems) {
@@ -354,6 +385,7 @@ ResolvedDevices resolve_devices(const TrainerOptions& o, const Environment& env,
   }
   resolved.timeout = ddp.timeout;
   resolved.bucket_bytes = std::max<int64_t>(1, static_cast<int64_t>(ddp.bucket_cap_mb * (1 << 20)));
+  resolved.process_group_backend = resolve_backend(ddp, resolved.accelerator, env, problems);
   resolved.ddp = o.strategy.name() == "ddp" || (o.strategy.name() == "auto" && world_size > 1);
 
   resolved.launcher = launched.launcher;

@@ -44,6 +44,8 @@ struct ResolvedDevices {
   /// DDPStrategy's settings: how long ranks wait for each other, and the gradient bucket size.
   std::chrono::milliseconds timeout = std::chrono::minutes(30);
   int64_t bucket_bytes = 25 << 20;
+  /// c10d's backend for the process group: "gloo" or "nccl".
+  std::string process_group_backend = "gloo";
   /// Lightning's precision names with the aliases resolved ("32" is "32-true").
   std::string precision = "32-true";
 
@@ -65,8 +67,10 @@ struct ResolvedDevices {
 /// 4. strategy: "auto" is "ddp" when devices x num_nodes > 1, else "single_device".
 /// 5. Under a launcher, devices x num_nodes must be its WORLD_SIZE; num_nodes > 1 needs a launcher.
 /// 6. precision: the aliases resolved; the float16 ones need CUDA.
+/// 7. DDPStrategy's process_group_backend: empty is "nccl" on CUDA when LibTorch has NCCL, else
+///    "gloo"; "nccl" needs CUDA devices and a LibTorch with NCCL.
 /// Every impossible combination is a diagnostic appended to `problems` (LC0102-LC0105, LC0118,
-/// LC0119, LC0123-LC0130); the result is then only partly meaningful.
+/// LC0119, LC0123-LC0130, LC0132); the result is then only partly meaningful.
 ResolvedDevices resolve_devices(const TrainerOptions& options, const Environment& env,
                                 std::vector<Diagnostic>& problems);
 
