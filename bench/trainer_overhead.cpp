@@ -5,8 +5,10 @@
 //   workload=NAME trainer_samples_per_s=X raw_samples_per_s=Y ratio=Y/X weights_identical=true|false
 //
 // The rates come from each side's fastest repetition (the least disturbed by the rest of the
-// machine); a second line gives the medians and the minor page faults per step. The Trainer logs
-// the loss every step; the raw loop does not read it at all.
+// machine); a second line gives the medians and the minor page faults per step; a third the
+// ratio of CPU time (the process's, every thread included) within each alternating pair, whose
+// median this VM's scheduling disturbs least (time the process was not running is not counted).
+// The Trainer logs the loss every step; the raw loop does not read it at all.
 //
 //   ./trainer_overhead [repetitions=5] [workload=all|mlp|tiny] [side=both|trainer|raw]
 //
@@ -18,6 +20,7 @@
 #include <torch/torch.h>
 
 #include <sys/resource.h>
+#include <time.h>
 
 #include <algorithm>
 #include <chrono>
@@ -39,9 +42,17 @@ struct Workload {
 
 struct Measurement {
   double seconds = 0;
+  double cpu_seconds = 0;
   double faults_per_step = 0;
   torch::Tensor weights;
 };
+
+/// CPU time of every thread of this process so far.
+double cpu_seconds() {
+  timespec now{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+  return double(now.tv_sec) + double(now.tv_nsec) * 1e-9;
+}
 
 long minor_faults() {
   rusage usage{};
@@ -80,10 +91,11 @@ Measurement run_trainer(const Workload& w, const Data& data) {
   pl::Trainer trainer({.max_epochs = 1, .logger = false, .enable_progress_bar = false, .enable_model_summary = false,
                        .enable_checkpointing = false});
   const long faults = minor_faults();
+  const double cpu_start = cpu_seconds();
   const auto start = std::chrono::steady_clock::now();
   trainer.fit(model, loader);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return {seconds, double(minor_faults() - faults) / double(trainer.global_step()),
+  return {seconds, cpu_seconds() - cpu_start, double(minor_faults() - faults) / double(trainer.global_step()),
           torch::nn::utils::parameters_to_vector(model.parameters()).detach().clone()};
 }
 
@@ -96,6 +108,7 @@ Measurement run_raw(const Workload& w, const Data& data) {
   holder.register_module("net", net);
   auto optimizer = w.make_optimizer(holder);
   const long faults = minor_faults();
+  const double cpu_start = cpu_seconds();
   const auto start = std::chrono::steady_clock::now();
   auto generator = at::make_generator<at::CPUGeneratorImpl>(kSeed + 0);  // epoch 0
   auto order = at::randperm(w.samples, generator, at::kLong);
@@ -110,7 +123,7 @@ Measurement run_raw(const Workload& w, const Data& data) {
     optimizer->step();
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return {seconds, double(minor_faults() - faults) / double(steps),
+  return {seconds, cpu_seconds() - cpu_start, double(minor_faults() - faults) / double(steps),
           torch::nn::utils::parameters_to_vector(holder.parameters()).detach().clone()};
 }
 
@@ -151,7 +164,7 @@ int main(int argc, char** argv) {
       continue;
     }
     run_raw(w, data);  // warm-up: allocator, caches
-    std::vector<double> trainer_s, raw_s, trainer_faults, raw_faults;
+    std::vector<double> trainer_s, raw_s, trainer_faults, raw_faults, cpu_ratios;
     bool identical = true;
     for (int r = 0; r < repetitions; ++r) {
       Measurement t, raw;
@@ -167,6 +180,7 @@ int main(int argc, char** argv) {
       raw_s.push_back(raw.seconds);
       trainer_faults.push_back(t.faults_per_step);
       raw_faults.push_back(raw.faults_per_step);
+      cpu_ratios.push_back(t.cpu_seconds / raw.cpu_seconds);
     }
     const double trainer_rate = double(w.samples) / fastest(trainer_s);
     const double raw_rate = double(w.samples) / fastest(raw_s);
@@ -175,6 +189,8 @@ int main(int argc, char** argv) {
     std::printf("#   median seconds: trainer %.3f raw %.3f (ratio %.3f); minor page faults per step: trainer %.1f raw %.1f\n",
                 median(trainer_s), median(raw_s), median(trainer_s) / median(raw_s), median(trainer_faults),
                 median(raw_faults));
+    std::printf("#   cpu time ratio per pair: median %.3f, range %.3f-%.3f\n", median(cpu_ratios), fastest(cpu_ratios),
+                *std::max_element(cpu_ratios.begin(), cpu_ratios.end()));
     std::fflush(stdout);
   }
   return 0;

@@ -198,13 +198,15 @@ class Builder {
     run.model = required_section<LightningModule>(root["model"], "model", "model");
     run.data = required_section<DataModule>(root["data"], "data", "data module");
     optimizers(root["optimizer"], root["lr_scheduler"], run.model);
+    // The Trainer checks a DDPStrategy's settings: they point back at trainer.strategy.init_args.
+    const std::vector<Origin> trainer_origins = {{"Trainer", "trainer"}, {"DDPStrategy", "trainer.strategy"}};
     try {
       run.trainer = std::make_unique<Trainer>(std::move(options));
-      origins_.insert(origins_.begin(), {"Trainer", "trainer"});
+      origins_.insert(origins_.begin(), trainer_origins.begin(), trainer_origins.end());
     } catch (const MisconfigurationException& e) {
       auto diagnostics = e.diagnostics();
       auto origins = origins_;
-      origins.insert(origins.begin(), {"Trainer", "trainer"});
+      origins.insert(origins.begin(), trainer_origins.begin(), trainer_origins.end());
       relocate(diagnostics, config_, origins);
       for (auto& d : diagnostics) problems_.error(std::move(d));
     }

@@ -170,12 +170,58 @@ std::optional<Devices> ValueTraits<Devices>::from_yaml(const YAML::Node& node) {
   return std::nullopt;
 }
 
-// A strategy by name; a DDPStrategy's timeout is set in C++ (configs take the name only).
-std::string ValueTraits<StrategyOption>::type_name() { return "str"; }
-YAML::Node ValueTraits<StrategyOption>::to_yaml(const StrategyOption& value) { return YAML::Node(value.name()); }
+// A strategy by name, or Lightning's DDPStrategy with its init_args:
+//   strategy: {class_path: DDPStrategy, init_args: {timeout: 300, bucket_cap_mb: 50, process_group_backend: gloo}}
+std::string ValueTraits<StrategyOption>::type_name() {
+  return "str | {class_path: DDPStrategy, init_args: {timeout: float (seconds) | str (\"DD:HH:MM:SS\"), "
+         "bucket_cap_mb: float, process_group_backend: str}}";
+}
+YAML::Node ValueTraits<StrategyOption>::to_yaml(const StrategyOption& value) {
+  const DDPStrategy& ddp = value.ddp();
+  const DDPStrategy defaults;
+  if (value.name() != "ddp" || (ddp.timeout == defaults.timeout && ddp.bucket_cap_mb == defaults.bucket_cap_mb &&
+                                ddp.process_group_backend == defaults.process_group_backend)) {
+    return YAML::Node(value.name());
+  }
+  YAML::Node node;
+  node["class_path"] = "DDPStrategy";
+  node["init_args"]["timeout"] = ValueTraits<double>::to_yaml(std::chrono::duration<double>(ddp.timeout).count());
+  node["init_args"]["bucket_cap_mb"] = ValueTraits<double>::to_yaml(ddp.bucket_cap_mb);
+  node["init_args"]["process_group_backend"] = ddp.process_group_backend;
+  return node;
+}
 std::optional<StrategyOption> ValueTraits<StrategyOption>::from_yaml(const YAML::Node& node) {
   if (auto name = scalar<std::string>(node)) return StrategyOption(*name);
-  return std::nullopt;
+  if (!node.IsMap()) return std::nullopt;
+  const auto class_path = node["class_path"] ? scalar<std::string>(node["class_path"]) : std::nullopt;
+  if (class_path != "DDPStrategy" && class_path != "lightning.pytorch.strategies.DDPStrategy") return std::nullopt;
+  DDPStrategy ddp;
+  for (const auto& item : node) {
+    const auto key = item.first.as<std::string>();
+    if (key != "class_path" && key != "init_args") return std::nullopt;
+  }
+  if (const YAML::Node args = node["init_args"]; args && !args.IsNull()) {
+    if (!args.IsMap()) return std::nullopt;
+    for (const auto& item : args) {
+      const auto key = item.first.as<std::string>();
+      if (key == "timeout") {
+        auto seconds = ValueTraits<std::optional<std::chrono::duration<double>>>::from_yaml(item.second);
+        if (!seconds || !*seconds) return std::nullopt;
+        ddp.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(**seconds);
+      } else if (key == "bucket_cap_mb") {
+        auto megabytes = ValueTraits<double>::from_yaml(item.second);
+        if (!megabytes) return std::nullopt;
+        ddp.bucket_cap_mb = *megabytes;
+      } else if (key == "process_group_backend") {
+        auto backend = item.second.IsNull() ? std::optional<std::string>("") : scalar<std::string>(item.second);
+        if (!backend) return std::nullopt;
+        ddp.process_group_backend = *backend;
+      } else {
+        return std::nullopt;
+      }
+    }
+  }
+  return StrategyOption(ddp);
 }
 
 template <class Base>

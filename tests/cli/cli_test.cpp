@@ -173,6 +173,42 @@ TEST_F(CommandLine, PrintedConfigReadsBackToTheSameConfig) {
   EXPECT_THAT(first.out, HasSubstr("save_top_k: 1"));
 }
 
+TEST_F(CommandLine, ADDPStrategyWithInitArgsIsReadPrintedBackAndItsErrorsPointAtTheirKeys) {
+  write("iris.yaml", iris_config("  strategy:\n    class_path: DDPStrategy\n    init_args:\n"
+                                 "      timeout: \"00:00:05:00\"\n      bucket_cap_mb: 0.5\n"
+                                 "      process_group_backend: gloo\n"));
+  auto first = cli({"fit", "--config", "iris.yaml", "--print_config"});
+  ASSERT_EQ(first.code, 0) << first.err;
+  const auto strategy = YAML::Load(first.out)["trainer"]["strategy"];
+  EXPECT_EQ(strategy["class_path"].as<std::string>(), "DDPStrategy");
+  EXPECT_EQ(strategy["init_args"]["timeout"].as<std::string>(), "00:00:05:00");  // as written
+  EXPECT_EQ(strategy["init_args"]["bucket_cap_mb"].as<double>(), 0.5);
+  EXPECT_EQ(strategy["init_args"]["process_group_backend"].as<std::string>(), "gloo");
+  write("printed.yaml", first.out);
+  auto second = cli({"fit", "--config", "printed.yaml", "--print_config"});
+  ASSERT_EQ(second.code, 0) << second.err;
+  EXPECT_EQ(first.out, second.out);
+
+  write("bad.yaml", iris_config("  strategy:\n    class_path: DDPStrategy\n    init_args:\n"
+                                "      bucket_cap_mb: -1\n      process_group_backend: nccl\n"));
+  auto diagnostics = diagnostics_of({"check", "--config", "bad.yaml"});
+  const auto* bucket = find_code(diagnostics, "LC0130");
+  ASSERT_NE(bucket, nullptr) << diagnostics.dump(2);
+  EXPECT_EQ(bucket->at("where"), "trainer.strategy.init_args.bucket_cap_mb");
+  EXPECT_EQ(location_text(*bucket), "bad.yaml:9:22");
+  const auto* backend = find_code(diagnostics, "LC0132");
+  ASSERT_NE(backend, nullptr) << diagnostics.dump(2);
+  EXPECT_EQ(backend->at("where"), "trainer.strategy.init_args.process_group_backend");
+  EXPECT_EQ(backend->at("message"),
+            "process_group_backend \"nccl\" communicates between CUDA devices; this trainer runs on the CPU");
+
+  write("typo.yaml", iris_config("  strategy: {class_path: DDPStrategy, init_args: {bucket_cap: 5}}\n"));
+  diagnostics = diagnostics_of({"check", "--config", "typo.yaml"});
+  ASSERT_NE(find_code(diagnostics, "LC0704"), nullptr) << diagnostics.dump(2);
+  EXPECT_THAT(find_code(diagnostics, "LC0704")->at("expected").get<std::string>(),
+              HasSubstr("{class_path: DDPStrategy, init_args: {timeout: float (seconds)"));
+}
+
 TEST_F(CommandLine, SavedConfigRepeatsTheRunWithIdenticalWeights) {
   // seed_everything: true draws a seed; the saved config holds it, so the rerun starts alike.
   write("iris.yaml", iris_config("  callbacks:\n    - class_path: ModelCheckpoint\n      init_args: {save_last: true}\n"));
