@@ -140,6 +140,7 @@ GradientReducer::GradientReducer(AsyncSum& group, const std::vector<at::Tensor>&
   // come without the hook.
   for (std::size_t i = 0; i < trainable; ++i) {
     auto accumulator = torch::autograd::impl::grad_accumulator(state_->parameters[i]);
+    if (!accumulator) continue;  // not a leaf: its bucket starts at finish()
     accumulator->add_post_hook(std::make_unique<ReadyHook>(state_, i));
     accumulators_.push_back(std::move(accumulator));
   }
