@@ -13,7 +13,12 @@
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
+#include <thread>
 
 namespace lightning::detail {
 
@@ -26,7 +31,11 @@ using BackendBase = c10d::ProcessGroup;
 
 struct ProcessGroup::Impl {
   c10::intrusive_ptr<c10d::TCPStore> store;
+  /// The run's keys in the store, under a prefix of ours.
+  c10::intrusive_ptr<c10d::Store> keys;
   c10::intrusive_ptr<BackendBase> backend;
+  /// Collectives started so far: every rank numbers them alike.
+  uint64_t collectives = 0;
   /// Where the backend takes tensors (NCCL: this rank's CUDA device).
   c10::Device device = c10::Device(c10::DeviceType::CPU);
 
@@ -73,8 +82,14 @@ std::shared_ptr<::gloo::transport::Device> gloo_device(const std::string& master
   return c10d::ProcessGroupGloo::createDefaultDevice();
 }
 
-void wait(const c10::intrusive_ptr<c10d::Work>& work) {
-  work->wait();
+bool timed_out(const std::string& message) {
+  std::string lower = message;
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  return lower.find("timed out") != std::string::npos || lower.find("timeout") != std::string::npos;
+}
+
+std::string rank_list(const std::vector<int>& ranks) {
+  return fmt::format("{} {}", ranks.size() == 1 ? "rank" : "ranks", fmt::join(ranks, ", "));
 }
 
 }  // namespace
@@ -129,6 +144,7 @@ c10::intrusive_ptr<BackendBase> make_nccl(const c10::intrusive_ptr<c10d::Store>&
 void ProcessGroup::join() {
   // torchrun's agent keeps its own keys in the store it serves; ours live under a prefix.
   auto store = c10::make_intrusive<c10d::PrefixStore>("lightning-cpp", impl_->store);
+  impl_->keys = store;
   try {
     if (rendezvous_.backend == "nccl") {
 #ifdef LIGHTNING_HAS_NCCL
@@ -151,10 +167,46 @@ void ProcessGroup::join() {
   }
 }
 
+void ProcessGroup::await(const c10::intrusive_ptr<c10d::Work>& work, uint64_t number, const char* name) const {
+  try {
+    work->wait();
+  } catch (const std::exception& error) {
+    const std::string message = without_backtrace(error);
+    if (!timed_out(message)) throw;
+    throw std::runtime_error(explain_timeout(number, name, message));
+  }
+}
+
+std::string ProcessGroup::explain_timeout(uint64_t number, const char* name, const std::string& message) const {
+  // Every rank whose wait timed out says so in the store; the ranks that have not said so after a
+  // grace period never reached the collective (or died). Nothing is written in a healthy run.
+  const std::string prefix = fmt::format("timed_out/{}/", number);
+  std::vector<int> missing;
+  try {
+    impl_->keys->set(prefix + std::to_string(rank()), std::vector<uint8_t>{1});
+    const auto deadline = std::chrono::steady_clock::now() + kTimeoutGrace;
+    do {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      missing.clear();
+      for (int r = 0; r < world_size(); ++r) {
+        if (!impl_->keys->check({prefix + std::to_string(r)})) missing.push_back(r);
+      }
+    } while (!missing.empty() && std::chrono::steady_clock::now() < deadline);
+  } catch (const std::exception&) {
+    missing.clear();  // the store went away with rank 0: nothing more to learn
+  }
+  if (missing.empty()) {
+    return fmt::format("collective #{} ({}) timed out after {}: {}", number, name, seconds(rendezvous_.timeout), message);
+  }
+  return fmt::format("{} did not reach collective #{} ({}) within the timeout of {} (hung, much slower than the "
+                     "others, or died), so the run stopped: {}",
+                     rank_list(missing), number, name, seconds(rendezvous_.timeout), message);
+}
+
 void ProcessGroup::barrier() {
   c10d::BarrierOptions options;
   if (impl_->device.is_cuda()) options.device_ids = {impl_->device.index()};
-  wait(impl_->backend->barrier(options));
+  await(impl_->backend->barrier(options), ++impl_->collectives, "barrier");
 }
 
 void ProcessGroup::all_reduce(at::Tensor& tensor, ReduceOp op) {
@@ -163,7 +215,7 @@ void ProcessGroup::all_reduce(at::Tensor& tensor, ReduceOp op) {
                      : op == ReduceOp::kMin ? c10d::ReduceOp::MIN
                                             : c10d::ReduceOp::SUM;
   std::vector<at::Tensor> tensors{impl_->on_device(tensor)};
-  wait(impl_->backend->allreduce(tensors, options));
+  await(impl_->backend->allreduce(tensors, options), ++impl_->collectives, "allreduce");
   Impl::copy_back(tensor, tensors[0]);
   if (op == ReduceOp::kMean) tensor.div_(rendezvous_.world_size);
 }
@@ -172,7 +224,7 @@ at::Tensor ProcessGroup::all_gather(const at::Tensor& tensor) {
   std::vector<at::Tensor> inputs{impl_->on_device(tensor).contiguous()};
   std::vector<std::vector<at::Tensor>> outputs(1);
   for (int r = 0; r < rendezvous_.world_size; ++r) outputs[0].push_back(at::empty_like(inputs[0]));
-  wait(impl_->backend->allgather(outputs, inputs));
+  await(impl_->backend->allgather(outputs, inputs), ++impl_->collectives, "allgather");
   return at::stack(outputs[0]).to(tensor.device());
 }
 
@@ -180,14 +232,14 @@ std::function<void()> ProcessGroup::start_sum(at::Tensor tensor) {
   // The reducer's buckets are on the parameters' device already.
   std::vector<at::Tensor> tensors{std::move(tensor)};
   auto work = impl_->backend->allreduce(tensors);
-  return [work] { wait(work); };
+  return [this, work, number = ++impl_->collectives] { await(work, number, "allreduce of gradients"); };
 }
 
 void ProcessGroup::broadcast(at::Tensor& tensor, int root) {
   c10d::BroadcastOptions options;
   options.rootRank = root;
   std::vector<at::Tensor> tensors{impl_->on_device(tensor)};
-  wait(impl_->backend->broadcast(tensors, options));
+  await(impl_->backend->broadcast(tensors, options), ++impl_->collectives, "broadcast");
   Impl::copy_back(tensor, tensors[0]);
 }
 

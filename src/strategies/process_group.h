@@ -6,11 +6,17 @@
 
 #include "strategies/gradient_reducer.h"
 
+#include <c10/util/intrusive_ptr.h>
+
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
+
+namespace c10d {
+class Work;
+}
 
 namespace lightning::detail {
 
@@ -56,8 +62,15 @@ class ProcessGroup final : public Collectives, public AsyncSum {
   void broadcast(at::Tensor& tensor, int root) override;
   std::function<void()> start_sum(at::Tensor tensor) override;
 
+  /// How long a rank whose collective timed out waits for the others to say theirs did too.
+  static constexpr std::chrono::seconds kTimeoutGrace{2};
+
  private:
   struct Impl;
+  /// Waits for collective `number`; a timeout becomes an error naming the ranks that never
+  /// reached it.
+  void await(const c10::intrusive_ptr<c10d::Work>& work, uint64_t number, const char* name) const;
+  std::string explain_timeout(uint64_t number, const char* name, const std::string& message) const;
   Rendezvous rendezvous_;
   std::unique_ptr<Impl> impl_;
 };

@@ -8,7 +8,8 @@
 // <folder>/rank<r>_ids.txt (the sample ids it trained on, in order); rank 0 writes
 // <folder>/result.txt (the weights after fit, then the metrics, one "name value" per line).
 // DDP_WORKER_NUM_NODES sets num_nodes (1 by default); DDP_WORKER_BUCKET_MB the DDPStrategy's
-// bucket_cap_mb (several buckets on this small model); with DDP_WORKER_RANK1_EXIT=n, rank 1 ends
+// bucket_cap_mb (several buckets on this small model), DDP_WORKER_TIMEOUT_S its timeout; with
+// DDP_WORKER_HANG set, rank 1 stops responding (sleeps 120 s) at its third step; with DDP_WORKER_RANK1_EXIT=n, rank 1 ends
 // with status n after everything else. With DDP_WORKER_SLOW set, each step sleeps 50 ms and rank r writes <folder>/rank<r>.pid at its
 // first step (for the test that kills a rank).
 
@@ -42,6 +43,7 @@ struct Worker : pl::LightningModule {
   torch::nn::Linear hidden{nullptr}, out{nullptr};
   std::string folder;
   bool slow = std::getenv("DDP_WORKER_SLOW") != nullptr;
+  bool hang = std::getenv("DDP_WORKER_HANG") != nullptr;
   std::vector<int64_t> trained_ids;
 
   explicit Worker(std::string folder_) : folder(std::move(folder_)) {
@@ -56,6 +58,9 @@ struct Worker : pl::LightningModule {
         std::ofstream(folder + "/rank" + std::to_string(trainer().global_rank()) + ".pid") << ::getpid();
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    if (hang && !trainer().probing() && trainer().global_rank() == 1 && trainer().global_step() == 2) {
+      std::this_thread::sleep_for(std::chrono::seconds(120));
     }
     const at::Tensor ids = batch[2];
     if (!trainer().probing()) {
@@ -99,12 +104,15 @@ int run(int argc, char** argv) {
 
   const char* num_nodes = std::getenv("DDP_WORKER_NUM_NODES");
   const char* bucket_mb = std::getenv("DDP_WORKER_BUCKET_MB");
+  const char* timeout_s = std::getenv("DDP_WORKER_TIMEOUT_S");
+  pl::DDPStrategy ddp;
+  if (bucket_mb) ddp.bucket_cap_mb = std::atof(bucket_mb);
+  if (timeout_s) ddp.timeout = std::chrono::seconds(std::atoi(timeout_s));
   pl::seed_everything(42 + static_cast<uint64_t>(rank_from_environment()));
   Worker model(folder);
   pl::Trainer trainer({.max_epochs = max_epochs,
                        .devices = devices == "auto" ? pl::Devices("auto") : pl::Devices(std::stoi(devices)),
-                       .strategy = bucket_mb ? pl::StrategyOption(pl::DDPStrategy{.bucket_cap_mb = std::atof(bucket_mb)})
-                                             : pl::StrategyOption("auto"),
+                       .strategy = bucket_mb || timeout_s ? pl::StrategyOption(ddp) : pl::StrategyOption("auto"),
                        .num_nodes = num_nodes ? std::atoll(num_nodes) : 1,
                        .num_sanity_val_steps = 0,
                        .enable_progress_bar = false,
