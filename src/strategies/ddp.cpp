@@ -42,4 +42,9 @@ std::optional<std::string> stop_started_ranks() {
   return failed;
 }
 
+void dismiss_started_ranks() {
+  auto& launcher = SubprocessLauncher::instance();
+  if (launcher.launched()) launcher.dismiss();
+}
+
 }  // namespace lightning::detail

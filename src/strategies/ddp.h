@@ -27,4 +27,8 @@ void distribute(DataLoader& loader, Collectives& group);
 /// failed first (nullopt when none did, or when another launcher started the run).
 std::optional<std::string> stop_started_ranks();
 
+/// After a misconfiguration, which every rank finds alike: ends the ranks this process started
+/// without counting their failures (rank 0's exit status stays its own).
+void dismiss_started_ranks();
+
 }  // namespace lightning::detail

@@ -140,6 +140,11 @@ void SubprocessLauncher::terminate() {
   for (auto& child : children_) reap(child, /*block=*/true);
 }
 
+void SubprocessLauncher::dismiss() {
+  terminate();
+  for (auto& child : children_) child.terminated = true;
+}
+
 bool SubprocessLauncher::wait_all() {
   bool all_succeeded = true;
   for (auto& child : children_) {

@@ -23,8 +23,11 @@ class SubprocessLauncher {
   /// The first child that has ended in failure, said in words ("rank 1 (pid 4242) was killed by
   /// signal 9 (Killed)"), or nullopt while all run or succeeded.
   std::optional<std::string> failed_rank();
-  /// Ends every child still running: SIGTERM, then SIGKILL after a grace period.
+  /// Ends every child still running (SIGKILL: they hold no files of the run's).
   void terminate();
+  /// Ends every child still running, and counts none of their failures at exit: rank 0 failed for
+  /// a reason every rank shares (a misconfiguration each finds alike).
+  void dismiss();
   /// Waits for every child; a failure is printed. Returns whether all succeeded (those ended by
   /// terminate() do not count).
   bool wait_all();

@@ -181,10 +181,12 @@ void run_stage(detail::LoopContext& context, Stage stage,
   } catch (const std::exception& error) {
     end_with_exception(context, error);
     if (state.collectives != nullptr) {
-      // The ranks this process started end with it. Another rank's death shows here as a closed
-      // connection: name that rank when we started it.
-      const auto failed = detail::stop_started_ranks();
-      if (failed && dynamic_cast<const MisconfigurationException*>(&error) == nullptr) {
+      // The ranks this process started end with it. A misconfiguration is found by every rank
+      // alike; otherwise another rank's death shows here as a closed connection: name that rank
+      // when we started it.
+      if (dynamic_cast<const MisconfigurationException*>(&error) != nullptr) {
+        detail::dismiss_started_ranks();
+      } else if (const auto failed = detail::stop_started_ranks()) {
         throw std::runtime_error(fmt::format("{}, so the run stopped: {}", *failed, error.what()));
       }
     }
