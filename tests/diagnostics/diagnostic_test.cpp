@@ -3,6 +3,12 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
 namespace lightning {
 namespace {
 
@@ -82,6 +88,35 @@ TEST(InternalError, SaysItIsABug) {
   } catch (const std::logic_error& e) {
     EXPECT_STREQ(e.what(), "loop state out of order: this is a bug in lightning-cpp");
   }
+}
+
+/// The codes `pattern` matches in `text` (its first group).
+std::set<std::string> codes_in(const std::string& text, const std::regex& pattern) {
+  std::set<std::string> codes;
+  for (std::sregex_iterator it(text.begin(), text.end(), pattern), end; it != end; ++it) codes.insert((*it)[1]);
+  return codes;
+}
+
+std::string read_text(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+TEST(ErrorsDoc, EveryCodeTheSourcesRaiseHasAnEntryAndEveryEntryIsRaised) {
+  const auto root = std::filesystem::path(LIGHTNING_TEST_SOURCE_DIR).parent_path();
+  std::set<std::string> raised;
+  for (const auto* room : {"src", "include"}) {
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(root / room)) {
+      if (!entry.is_regular_file()) continue;
+      for (const auto& code : codes_in(read_text(entry.path()), std::regex(R"re("(LC[0-9]{4})")re"))) raised.insert(code);
+    }
+  }
+  const auto documented = codes_in(read_text(root / "docs" / "errors.md"), std::regex(R"(### (LC[0-9]{4}))"));
+  ASSERT_GT(raised.size(), 100u);
+  for (const auto& code : raised) EXPECT_TRUE(documented.count(code)) << code << " has no entry in docs/errors.md";
+  for (const auto& code : documented) EXPECT_TRUE(raised.count(code)) << code << " is documented but raised nowhere";
 }
 
 }  // namespace
