@@ -195,11 +195,11 @@ std::optional<StrategyOption> ValueTraits<StrategyOption>::from_yaml(const YAML:
   if (!node.IsMap()) return std::nullopt;
   const auto class_path = node["class_path"] ? scalar<std::string>(node["class_path"]) : std::nullopt;
   if (class_path != "DDPStrategy" && class_path != "lightning.pytorch.strategies.DDPStrategy") return std::nullopt;
-  DDPStrategy ddp;
   for (const auto& item : node) {
     const auto key = item.first.as<std::string>();
     if (key != "class_path" && key != "init_args") return std::nullopt;
   }
+  DDPStrategy ddp;
   if (const YAML::Node args = node["init_args"]; args && !args.IsNull()) {
     if (!args.IsMap()) return std::nullopt;
     for (const auto& item : args) {

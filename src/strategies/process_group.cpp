@@ -12,7 +12,6 @@
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>
-
 #include <fmt/ranges.h>
 
 #include <algorithm>
@@ -145,20 +144,20 @@ void ProcessGroup::join() {
   // torchrun's agent keeps its own keys in the store it serves; ours live under a prefix.
   auto store = c10::make_intrusive<c10d::PrefixStore>("lightning-cpp", impl_->store);
   impl_->keys = store;
+#ifndef LIGHTNING_HAS_NCCL
+  if (rendezvous_.backend == "nccl") {  // resolve_devices rules it out (LC0132)
+    throw std::logic_error("process_group_backend \"nccl\" reached a build without NCCL: this is a bug in lightning-cpp");
+  }
+#endif
   try {
-    if (rendezvous_.backend == "nccl") {
 #ifdef LIGHTNING_HAS_NCCL
+    if (rendezvous_.backend == "nccl") {
       impl_->device = rendezvous_.device;
       impl_->backend = make_nccl(store, rendezvous_);
       barrier();  // NCCL meets the other ranks at its first collective
-#else
-      throw std::logic_error("process_group_backend \"nccl\" reached a build without NCCL: this is a bug in lightning-cpp");
-#endif
-    } else {
-      impl_->backend = make_gloo(store, rendezvous_);  // Gloo takes CPU and CUDA tensors alike
     }
-  } catch (const std::logic_error&) {
-    throw;
+#endif
+    if (!impl_->backend) impl_->backend = make_gloo(store, rendezvous_);  // Gloo takes CPU and CUDA tensors alike
   } catch (const std::exception& error) {
     rendezvous_failed(fmt::format("the {} ranks did not all join the process group within {}: {}", rendezvous_.world_size,
                                   seconds(rendezvous_.timeout), without_backtrace(error)),
