@@ -81,6 +81,9 @@ std::shared_ptr<::gloo::transport::Device> gloo_device(const std::string& master
   return c10d::ProcessGroupGloo::createDefaultDevice();
 }
 
+/// How long a rank whose collective timed out waits for the others to say theirs did too.
+constexpr std::chrono::seconds kTimeoutGrace{2};
+
 bool timed_out(const std::string& message) {
   std::string lower = message;
   std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });

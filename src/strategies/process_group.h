@@ -62,9 +62,6 @@ class ProcessGroup final : public Collectives, public AsyncSum {
   void broadcast(at::Tensor& tensor, int root) override;
   std::function<void()> start_sum(at::Tensor tensor) override;
 
-  /// How long a rank whose collective timed out waits for the others to say theirs did too.
-  static constexpr std::chrono::seconds kTimeoutGrace{2};
-
  private:
   struct Impl;
   /// Waits for collective `number`; a timeout becomes an error naming the ranks that never

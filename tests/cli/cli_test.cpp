@@ -209,6 +209,22 @@ TEST_F(CommandLine, ADDPStrategyWithInitArgsIsReadPrintedBackAndItsErrorsPointAt
               HasSubstr("{class_path: DDPStrategy, init_args: {timeout: float (seconds)"));
 }
 
+TEST(StrategyValue, ADDPStrategyWithSettingsWritesItsInitArgsAndReadsBackEqual) {
+  using Traits = pl::cli::ValueTraits<pl::StrategyOption>;
+  EXPECT_EQ(Traits::to_yaml(pl::StrategyOption("ddp")).as<std::string>(), "ddp");  // defaults: the name
+  const auto node = Traits::to_yaml(pl::DDPStrategy{.timeout = std::chrono::seconds(90), .bucket_cap_mb = 4,
+                                                    .process_group_backend = "gloo"});
+  EXPECT_EQ(node["init_args"]["timeout"].as<double>(), 90.0);
+  const auto back = Traits::from_yaml(YAML::Load(YAML::Dump(node)));
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->name(), "ddp");
+  EXPECT_EQ(back->ddp().timeout, std::chrono::seconds(90));
+  EXPECT_EQ(back->ddp().bucket_cap_mb, 4.0);
+  EXPECT_EQ(back->ddp().process_group_backend, "gloo");
+  EXPECT_FALSE(Traits::from_yaml(YAML::Load("{class_path: DDPStrategy, init_args: {timeout: null}}")).has_value());
+  EXPECT_FALSE(Traits::from_yaml(YAML::Load("{class_path: FSDPStrategy}")).has_value());
+}
+
 TEST_F(CommandLine, SavedConfigRepeatsTheRunWithIdenticalWeights) {
   // seed_everything: true draws a seed; the saved config holds it, so the rerun starts alike.
   write("iris.yaml", iris_config("  callbacks:\n    - class_path: ModelCheckpoint\n      init_args: {save_last: true}\n"));

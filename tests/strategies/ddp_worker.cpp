@@ -143,6 +143,7 @@ int run(int argc, char** argv) {
   for (const auto& [name, value] : trainer.callback_metrics()) result << name << " " << value << "\n";
   result << "validate_val_mean_id " << validated.at(0).at("val_mean_id") << "\n";
   result << "world_size " << trainer.view().world_size() << "\n";
+  result << "bucket_cap_mb " << trainer.options().strategy.ddp().bucket_cap_mb << "\n";
   for (int64_t r = 0; r < ranks.size(0); ++r) result << "gathered_rank_" << r << " " << ranks[r].item<int64_t>() << "\n";
   result << "global_step " << trainer.global_step() << "\n";
   return 0;
