@@ -74,13 +74,19 @@ struct GradientReducer::State {
     }
   }
 
+  /// The bucket's gradients (zeros where this rank has none) followed by one "used" flag per
+  /// parameter, 1 where this rank has a gradient: after the sum, a flag above zero says some rank
+  /// gave the parameter a gradient. One allreduce carries both.
   void start(Bucket& bucket) {
     at::NoGradGuard no_grad;
     std::vector<at::Tensor> pieces;
+    std::vector<double> used;
     for (const std::size_t i : bucket.parameters) {
       const at::Tensor& grad = parameters[i].grad();
       pieces.push_back(grad.defined() ? grad.reshape({-1}) : at::zeros({parameters[i].numel()}, parameters[i].options()));
+      used.push_back(grad.defined() ? 1.0 : 0.0);
     }
+    pieces.push_back(at::tensor(used, at::TensorOptions(at::kDouble)).to(pieces.front().options()));
     bucket.flat = at::cat(pieces);
     bucket.wait = group->start_sum(bucket.flat);
   }
@@ -192,12 +198,25 @@ void GradientReducer::finish() {
   for (auto& bucket : state.buckets) {
     if (!bucket.wait) continue;
     bucket.flat.div_(world);
+    const auto count = static_cast<int64_t>(bucket.parameters.size());
+    // Read only when this rank lacks a gradient: reading waits for the device.
+    at::Tensor used_anywhere;
+    if (!std::all_of(bucket.parameters.begin(), bucket.parameters.end(),
+                     [&](std::size_t i) { return state.parameters[i].grad().defined(); })) {
+      used_anywhere = bucket.flat.narrow(0, bucket.flat.numel() - count, count).gt(0).cpu();
+    }
     int64_t offset = 0;
-    for (const std::size_t i : bucket.parameters) {
-      const int64_t numel = state.parameters[i].numel();
-      at::Tensor grad = state.parameters[i].grad();
-      if (grad.defined()) grad.copy_(bucket.flat.narrow(0, offset, numel).view_as(grad));
-      offset += numel;
+    for (int64_t k = 0; k < count; ++k) {
+      at::Tensor& parameter = state.parameters[bucket.parameters[k]];
+      const at::Tensor average = bucket.flat.narrow(0, offset, parameter.numel()).view_as(parameter);
+      offset += parameter.numel();
+      if (parameter.grad().defined()) {
+        parameter.mutable_grad().copy_(average);
+      } else if (used_anywhere[k].item<bool>()) {
+        // Unused here but not on another rank: the average, as DDP with find_unused_parameters
+        // gives, so that every rank's optimizer steps the parameter alike.
+        parameter.mutable_grad() = average.clone();
+      }
     }
     bucket.flat = at::Tensor();
   }

@@ -44,8 +44,9 @@ std::vector<std::vector<std::size_t>> bucket_indices(const std::vector<at::Tenso
 /// starts its allreduce, buckets in order so that every rank issues the same collectives.
 ///
 /// Parameters that get no gradient in a backward hold back their bucket (and those after it)
-/// until finish(); a parameter without a gradient adds zeros and keeps no gradient. The ranks must
-/// agree on which parameters train (as with DDP without find_unused_parameters).
+/// until finish(). A parameter without a gradient on this rank adds zeros; it gets the average if
+/// another rank gave it a gradient and stays without one if no rank did, as with DDP's
+/// find_unused_parameters, so that ranks whose steps use different parameters stay equal.
 class GradientReducer {
  public:
   GradientReducer(AsyncSum& group, const std::vector<at::Tensor>& parameters, int64_t bucket_bytes);

@@ -200,6 +200,23 @@ TEST(DDP, GradientsAveragedInSeveralBucketsDuringBackwardGiveTheSameWeights) {
   expect_same_as_reference(ddp);
 }
 
+TEST(DDP, ALayerOnlyOneRankUsesTrainsAlikeOnEveryRank) {
+  // rank0_branch (4x2 + 2 weights, the last parameters) is in rank 0's steps only: rank 1 has no
+  // gradient for it, gets rank 0's halved, and steps it as rank 0 does.
+  const LauncherVariables branch(std::map<std::string, std::string>{{"DDP_WORKER_RANK0_BRANCH", "1"}});
+  TempDir ddp;
+  const Outcome two = run_bounded(worker(ddp, "2", 8, 1), ddp, 120);
+  ASSERT_EQ(two.status, 0) << two.err;
+  const auto start = read_result(ddp / "rank0_weights_start.txt").weights;
+  const auto rank0 = read_result(ddp / "rank0_weights.txt").weights;
+  const auto rank1 = read_result(ddp / "rank1_weights.txt").weights;
+  ASSERT_EQ(rank0.size(), 58u + 10u);
+  EXPECT_EQ(read_result(ddp / "rank1_weights_start.txt").weights, start) << "rank 0's weights were broadcast";
+  EXPECT_EQ(rank1, rank0) << "the ranks' weights parted: rank 1 did not step the layer it does not use";
+  const std::vector<double> branch_start(start.end() - 10, start.end()), branch_end(rank0.end() - 10, rank0.end());
+  EXPECT_NE(branch_end, branch_start) << "the branch trained";
+}
+
 TEST(DDP, EveryRankResumesFromTheCheckpointAndTrainsAsWithoutTheStop) {
   TempDir straight, first, resumed;
   ASSERT_EQ(run_bounded(worker(straight, "2", 8, 2), straight, 120).status, 0);

@@ -11,7 +11,9 @@
 // bucket_cap_mb (several buckets on this small model), DDP_WORKER_TIMEOUT_S its timeout; with
 // DDP_WORKER_HANG set, rank 1 stops responding (sleeps 120 s) at its third step; with DDP_WORKER_RANK1_EXIT=n, rank 1 ends
 // with status n after everything else. With DDP_WORKER_SLOW set, each step sleeps 50 ms and rank r writes <folder>/rank<r>.pid at its
-// first step (for the test that kills a rank).
+// first step (for the test that kills a rank). With DDP_WORKER_RANK0_BRANCH set, the model has a
+// third layer that only rank 0's steps use, and every rank writes its weights at the start of
+// training and after fit (<folder>/rank<r>_weights_start.txt, rank<r>_weights.txt).
 
 #include <lightning/lightning.h>
 
@@ -44,13 +46,21 @@ struct Worker : pl::LightningModule {
   std::string folder;
   bool slow = std::getenv("DDP_WORKER_SLOW") != nullptr;
   bool hang = std::getenv("DDP_WORKER_HANG") != nullptr;
+  torch::nn::Linear rank0_branch{nullptr};
   std::vector<int64_t> trained_ids;
 
   explicit Worker(std::string folder_) : folder(std::move(folder_)) {
     hidden = register_module("hidden", torch::nn::Linear(4, 8));
     out = register_module("out", torch::nn::Linear(8, 2));
+    if (std::getenv("DDP_WORKER_RANK0_BRANCH")) rank0_branch = register_module("rank0_branch", torch::nn::Linear(4, 2));
   }
-  at::Tensor forward(const at::Tensor& x) { return out(hidden(x).tanh()); }
+  at::Tensor forward(const at::Tensor& x) {
+    at::Tensor y = out(hidden(x).tanh());
+    if (rank0_branch && trainer().global_rank() == 0) y = y + rank0_branch(x);
+    return y;
+  }
+
+  void on_train_start() override;
 
   pl::StepOutput training_step(const pl::Batch& batch, int64_t) override {
     if (slow && !trainer().probing()) {
@@ -82,6 +92,24 @@ struct Worker : pl::LightningModule {
     return std::make_unique<torch::optim::SGD>(parameters(), torch::optim::SGDOptions(0.2));
   }
 };
+
+/// One "w <value>" line per parameter element, in parameter order.
+void write_weights(Worker& model, std::ostream& out) {
+  for (const auto& parameter : model.parameters()) {
+    const at::Tensor flat = parameter.detach().flatten();
+    for (int64_t i = 0; i < flat.numel(); ++i) {
+      char text[32];
+      std::snprintf(text, sizeof text, "%.9g", flat[i].item<double>());
+      out << "w " << text << "\n";
+    }
+  }
+}
+
+void Worker::on_train_start() {
+  if (!rank0_branch) return;
+  std::ofstream weights(folder + "/rank" + std::to_string(trainer().global_rank()) + "_weights_start.txt");
+  write_weights(*this, weights);
+}
 
 }  // namespace
 
@@ -129,16 +157,13 @@ int run(int argc, char** argv) {
   if (const char* status = std::getenv("DDP_WORKER_RANK1_EXIT"); status && trainer.view().global_rank() == 1) {
     return std::atoi(status);
   }
+  if (model.rank0_branch) {
+    std::ofstream weights(folder + "/rank" + std::to_string(trainer.view().global_rank()) + "_weights.txt");
+    write_weights(model, weights);
+  }
   if (!trainer.view().is_global_zero()) return 0;
   std::ofstream result(folder + "/result.txt");
-  for (const auto& parameter : model.parameters()) {
-    const at::Tensor flat = parameter.detach().flatten();
-    for (int64_t i = 0; i < flat.numel(); ++i) {
-      char text[32];
-      std::snprintf(text, sizeof text, "%.9g", flat[i].item<double>());
-      result << "w " << text << "\n";
-    }
-  }
+  write_weights(model, result);
   result.precision(17);
   for (const auto& [name, value] : trainer.callback_metrics()) result << name << " " << value << "\n";
   result << "validate_val_mean_id " << validated.at(0).at("val_mean_id") << "\n";

@@ -1,5 +1,6 @@
 // The gradient reducer in one process: a fake process group stands for a second rank whose
-// gradients are all ones, so an averaged gradient must read (g + 1) / 2.
+// gradients are all ones, so an averaged gradient must read (g + 1) / 2. Each bucket carries one
+// "used" flag per parameter after its gradients, so a bucket of n parameters sums numel + n values.
 
 #include "strategies/gradient_reducer.h"
 
@@ -15,8 +16,10 @@
 namespace lightning::detail {
 namespace {
 
-/// Sums with a second rank whose gradients are all ones; records what each sum saw when it started.
+/// Sums with a second rank whose gradients are all ones (and who uses every parameter), or, with
+/// `second_rank_is_a_copy`, exactly this rank's; records what each sum saw when it started.
 struct FakeGroup final : AsyncSum {
+  bool second_rank_is_a_copy = false;
   std::vector<int64_t> started_numels;
   /// Whether the first layer's weight had its gradient when each sum started.
   std::vector<bool> first_layer_done;
@@ -28,7 +31,7 @@ struct FakeGroup final : AsyncSum {
     started_numels.push_back(tensor.numel());
     first_layer_done.push_back(first_layer_weight.defined() && first_layer_weight.grad().defined());
     return [this, tensor]() mutable {
-      tensor.add_(1.0);
+      second_rank_is_a_copy ? tensor.mul_(2.0) : tensor.add_(1.0);
       ++waits;
     };
   }
@@ -77,7 +80,7 @@ TEST_F(GradientReducerTest, EveryBucketStartsDuringBackwardLastLayerFirstAndGrad
   model.loss(x).backward();
   EXPECT_EQ(group.waits, 0);  // nothing waited for during backward
   reducer.finish();
-  EXPECT_EQ(group.started_numels, (std::vector<int64_t>{3, 24, 8, 32}));  // b2, w2, b1, w1
+  EXPECT_EQ(group.started_numels, (std::vector<int64_t>{3 + 1, 24 + 1, 8 + 1, 32 + 1}));  // b2, w2, b1, w1
   EXPECT_EQ(reducer.buckets_started_in_backward(), 4u);
   // The last layer's sums started before backward reached the first layer: communication overlaps.
   EXPECT_EQ(group.first_layer_done, (std::vector<bool>{false, false, false, true}));
@@ -94,7 +97,7 @@ TEST_F(GradientReducerTest, DefaultBucketsFollowPyTorchAndSmallModelsFitOne) {
   reducer.prepare_for_backward();
   model.loss(x).backward();
   reducer.finish();
-  EXPECT_EQ(group.started_numels, (std::vector<int64_t>{67}));
+  EXPECT_EQ(group.started_numels, (std::vector<int64_t>{67 + 4}));
   EXPECT_EQ(reducer.buckets_started_in_backward(), 1u);
   EXPECT_TRUE(at::allclose(model.first->weight.grad(), (plain[0] + 1) / 2, 0, 1e-7));
 }
@@ -111,18 +114,39 @@ TEST_F(GradientReducerTest, BackwardWithoutPrepareLeavesGradientsAloneAsUnderNoS
   EXPECT_TRUE(at::allclose(model.second->weight.grad(), (2 * plain[2] + 1) / 2, 0, 1e-6));
 }
 
-TEST_F(GradientReducerTest, AParameterUnusedInBackwardHoldsItsBucketUntilFinishAndKeepsNoGradient) {
+TEST_F(GradientReducerTest, AParameterUnusedHereButUsedByAnotherRankGetsTheAverageAtFinish) {
   torch::nn::Linear unused(2, 2);
   auto parameters = model.parameters();
   parameters.insert(parameters.begin(), unused->weight);  // last in reverse order: its own last bucket
   GradientReducer reducer(group, parameters, 1);
   reducer.prepare_for_backward();
   model.loss(x).backward();
-  EXPECT_EQ(reducer.buckets_started_in_backward(), 4u);
+  EXPECT_EQ(reducer.buckets_started_in_backward(), 4u) << "its bucket waits for finish()";
   reducer.finish();
-  EXPECT_EQ(group.started_numels, (std::vector<int64_t>{3, 24, 8, 32, 4}));
-  EXPECT_FALSE(unused->weight.grad().defined());
+  EXPECT_EQ(group.started_numels, (std::vector<int64_t>{3 + 1, 24 + 1, 8 + 1, 32 + 1, 4 + 1}));
+  // This rank's zeros and the other rank's ones: every rank's optimizer steps it alike.
+  ASSERT_TRUE(unused->weight.grad().defined());
+  EXPECT_TRUE(at::equal(unused->weight.grad(), at::full({2, 2}, 0.5)));
   EXPECT_TRUE(at::allclose(model.first->bias.grad(), (plain[1] + 1) / 2, 0, 1e-7));
+}
+
+TEST_F(GradientReducerTest, AParameterNoRankUsedKeepsNoGradientAndSharesABucketWithUsedOnes) {
+  group.second_rank_is_a_copy = true;
+  torch::nn::Linear unused(2, 2);
+  auto parameters = model.parameters();
+  parameters.push_back(unused->weight);  // first in reverse order: in the bucket of b2 and w2
+  GradientReducer reducer(group, parameters, 25 << 20);
+  ASSERT_EQ(reducer.bucket_count(), 1u);
+  reducer.prepare_for_backward();
+  model.loss(x).backward();
+  EXPECT_EQ(reducer.buckets_started_in_backward(), 0u);
+  reducer.finish();
+  EXPECT_EQ(group.started_numels, (std::vector<int64_t>{4 + 67 + 5}));
+  EXPECT_FALSE(unused->weight.grad().defined()) << "no rank used it: the optimizer skips it, as in one process";
+  const auto trained = model.parameters();
+  for (std::size_t i = 0; i < trained.size(); ++i) {
+    EXPECT_TRUE(at::allclose(trained[i].grad(), plain[i], 0, 1e-7)) << "parameter " << i;
+  }
 }
 
 TEST_F(GradientReducerTest, FrozenParametersGoLastAndAreSkippedWithoutGradients) {
@@ -131,7 +155,7 @@ TEST_F(GradientReducerTest, FrozenParametersGoLastAndAreSkippedWithoutGradients)
   reducer.prepare_for_backward();
   model.loss(x).backward();
   reducer.finish();
-  EXPECT_EQ(group.started_numels, (std::vector<int64_t>{24, 8, 32}));
+  EXPECT_EQ(group.started_numels, (std::vector<int64_t>{24 + 1, 8 + 1, 32 + 1}));
   EXPECT_EQ(reducer.buckets_started_in_backward(), 3u);
   EXPECT_FALSE(model.second->bias.grad().defined());
 }
