@@ -182,7 +182,7 @@ int run_stage(const std::string& stage, Run& run, const Config& config, std::ost
     if (run.trainer->view().is_global_zero()) out << results.str();
     return kExitOk;
   } catch (const MisconfigurationException& e) {
-    // Every rank of a distributed run finds the same mistakes: rank zero reports them.
+    // The ranks of a distributed run agreed on what they found: rank zero reports it.
     if (run.trainer && !run.trainer->view().is_global_zero()) return kExitMisconfiguration;
     auto diagnostics = e.diagnostics();
     relocate(diagnostics, config, run.origins);

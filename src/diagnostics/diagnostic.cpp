@@ -73,6 +73,25 @@ std::string Diagnostic::render() const {
 
 std::string Diagnostic::to_json() const { return as_json(*this).dump(); }
 
+Diagnostic Diagnostic::from_json(std::string_view json) {
+  try {
+    const auto j = nlohmann::json::parse(json);
+    Diagnostic d{.code = j.at("code").get<std::string>(),
+                 .severity = j.at("severity").get<std::string>() == "warning" ? Severity::kWarning : Severity::kError,
+                 .message = j.at("message").get<std::string>(),
+                 .where = j.at("where").get<std::string>(),
+                 .received = j.at("received").get<std::string>(),
+                 .expected = j.at("expected").get<std::string>(),
+                 .help = j.at("help").get<std::string>()};
+    if (const auto& l = j.at("location"); !l.is_null()) {
+      d.location = SourceLocation{l.at("file").get<std::string>(), l.at("line").get<int64_t>(), l.at("column").get<int64_t>()};
+    }
+    return d;
+  } catch (const nlohmann::json::exception& e) {
+    throw std::invalid_argument(fmt::format("not a diagnostic in JSON: {}", e.what()));
+  }
+}
+
 MisconfigurationException::MisconfigurationException(std::vector<Diagnostic> diagnostics)
     : std::invalid_argument(render_all(diagnostics)), diagnostics_(std::move(diagnostics)) {}
 

@@ -66,6 +66,7 @@ void LoopContext::log(const std::string& name, double value, const LogOptions& o
                 "cannot log: move the call into a step or an epoch hook"}});
   }
   const std::string key = dataloader_suffix.empty() ? name : name + dataloader_suffix;
+  if (options.sync_dist && state_.probing) probed_sync_calls.push_back(SyncCall{key, options.reduce_fx});
   if (!options.sync_dist || state_.collectives == nullptr || state_.probing) {
     results->log(key, value, options, scope, batch_size);
     return;

@@ -10,8 +10,8 @@
 
 #include "loops/results.h"
 #include "strategies/gradient_reducer.h"
+#include "trainer/connectors/rank_agreement.h"
 #include "trainer/connectors/settings.h"
-
 
 #include <memory>
 #include <optional>
@@ -128,6 +128,8 @@ class LoopContext final : public ModuleHost, public TrainerActions {
   std::optional<GradScaler> scaler;
   /// A distributed fit: averages the gradients over the ranks during the backwards that ask for it.
   std::unique_ptr<GradientReducer> reducer;
+  /// The sync_dist calls of the probed steps, in order (each is a collective in a real step).
+  std::vector<SyncCall> probed_sync_calls;
 
  private:
   LightningModule& module_;

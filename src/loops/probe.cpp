@@ -217,6 +217,7 @@ ProbeReport probe_fit(LoopContext& context, DataLoader& train, std::vector<DataL
   if (detail::limited_batches(context.settings().limit_train_batches, train.size()) == 0) return report;
 
   Snapshot snapshot(module, state);
+  context.probed_sync_calls.clear();
   ResultCollection* previous_results = context.results;
   state.probing = true;
   struct Reset {

@@ -271,4 +271,18 @@ std::string broadcast_string(Collectives& group, const std::string& text) {
   return std::string(data, data + bytes.numel());
 }
 
+std::vector<std::string> all_gather_strings(Collectives& group, const std::string& text) {
+  const at::Tensor lengths = group.all_gather(at::tensor({static_cast<int64_t>(text.size())}, at::kLong));
+  const int64_t longest = lengths.max().item<int64_t>();
+  at::Tensor bytes = at::zeros({longest}, at::kByte);
+  std::copy(text.begin(), text.end(), bytes.data_ptr<uint8_t>());
+  const at::Tensor gathered = longest > 0 ? group.all_gather(bytes).contiguous() : at::zeros({group.world_size(), 0}, at::kByte);
+  std::vector<std::string> texts;
+  for (int64_t r = 0; r < gathered.size(0); ++r) {
+    const auto* data = gathered[r].data_ptr<uint8_t>();
+    texts.emplace_back(data, data + lengths[r].item<int64_t>());
+  }
+  return texts;
+}
+
 }  // namespace lightning::detail

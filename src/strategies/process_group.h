@@ -78,4 +78,7 @@ void broadcast_from_rank_zero(Collectives& group, const std::vector<at::Tensor>&
 /// Rank 0's `text` on every rank.
 std::string broadcast_string(Collectives& group, const std::string& text);
 
+/// Every rank's `text`, in rank order, on every rank.
+std::vector<std::string> all_gather_strings(Collectives& group, const std::string& text);
+
 }  // namespace lightning::detail

@@ -10,6 +10,7 @@
 #include "trainer/connectors/checkpoint_connector.h"
 #include "trainer/connectors/signal_connector.h"
 #include "trainer/connectors/preflight.h"
+#include "trainer/connectors/rank_agreement.h"
 #include "trainer/connectors/settings.h"
 #include "strategies/ddp.h"
 
@@ -181,9 +182,9 @@ void run_stage(detail::LoopContext& context, Stage stage,
   } catch (const std::exception& error) {
     end_with_exception(context, error);
     if (state.collectives != nullptr) {
-      // The ranks this process started end with it. A misconfiguration is found by every rank
-      // alike; otherwise another rank's death shows here as a closed connection: name that rank
-      // when we started it.
+      // The ranks this process started end with it. Every rank throws a misconfiguration alike
+      // (they agreed on what they found); otherwise another rank's death shows here as a closed
+      // connection: name that rank when we started it.
       if (dynamic_cast<const MisconfigurationException*>(&error) != nullptr) {
         detail::dismiss_started_ranks();
       } else if (const auto failed = detail::stop_started_ranks()) {
@@ -228,8 +229,8 @@ Resume load_resume_checkpoint(detail::LoopContext& context, const std::string& c
 }
 
 /// Stages 2 and 3 of a fit: the optimizer configuration (and its state when resuming), then the
-/// probe, then what callbacks and schedulers monitor. Collects into `problems`; the caller decides
-/// whether to throw.
+/// probe, then what callbacks and schedulers monitor; in a distributed run the ranks then agree on
+/// what they found. Collects into `problems`; the caller decides whether to throw.
 void check_fit(detail::LoopContext& context, DataLoader& train, std::vector<DataLoader>& val, const Resume& resume,
                DiagnosticCollector& problems) {
   auto& model = context.module();
@@ -240,11 +241,13 @@ void check_fit(detail::LoopContext& context, DataLoader& train, std::vector<Data
   const std::size_t found_before_probe = problems.diagnostics().size();
   auto report = detail::probe_fit(context, train, val, problems);
   // The logged keys are complete only when the probed steps ran through.
-  if (problems.diagnostics().size() != found_before_probe) return;
-  detail::check_monitors(context.optimizer_config, report.logged_keys, problems);
-  detail::check_sync_dist(report, context.state().world_size, problems);
-  report.logged_keys.insert({"epoch", "step"});
-  for (const auto& callback : context.callbacks()) callback->preflight(context.view(), report.logged_keys, problems);
+  if (problems.diagnostics().size() == found_before_probe) {
+    detail::check_monitors(context.optimizer_config, report.logged_keys, problems);
+    detail::check_sync_dist(report, context.state().world_size, problems);
+    report.logged_keys.insert({"epoch", "step"});
+    for (const auto& callback : context.callbacks()) callback->preflight(context.view(), report.logged_keys, problems);
+  }
+  if (auto* group = context.state().collectives) detail::agree_across_ranks(*group, context.probed_sync_calls, problems);
 }
 
 /// Stage 2 checks of the loaders of a fit.

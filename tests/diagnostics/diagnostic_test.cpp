@@ -82,6 +82,19 @@ TEST(MisconfigurationException, ConvertsToJsonWithEveryField) {
   EXPECT_EQ(d["help"], "did you mean \"cpu\"?");
 }
 
+TEST(Diagnostic, ReadsBackWhatToJsonWrote) {
+  Diagnostic located = accelerator_typo();
+  located.severity = Severity::kWarning;
+  located.location = SourceLocation{"config.yaml", 7, 16};
+  for (const Diagnostic& d : {accelerator_typo(), located}) {
+    const Diagnostic back = Diagnostic::from_json(d.to_json());
+    EXPECT_EQ(back.render(), d.render());
+    EXPECT_EQ(back.to_json(), d.to_json());
+  }
+  EXPECT_THROW(Diagnostic::from_json(R"({"code": "LC0102"})"), std::invalid_argument);
+  EXPECT_THROW(Diagnostic::from_json("not json"), std::invalid_argument);
+}
+
 TEST(InternalError, SaysItIsABug) {
   try {
     internal_error("loop state out of order");

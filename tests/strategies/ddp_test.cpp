@@ -404,6 +404,50 @@ TEST(DDP, RankZeroExitsWithStatusOneWhenARankItStartedFailedAfterTraining) {
   EXPECT_TRUE(fs::exists(dir / "result.txt")) << "rank 0 itself finished";
 }
 
+/// ddp_worker processes still running with `dir` as their folder (each rank's first argument).
+int workers_in(const TempDir& dir) {
+  int count = 0;
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    std::ifstream in(entry.path() / "cmdline");
+    std::string program, folder;
+    if (std::getline(in, program, '\0') && std::getline(in, folder, '\0') && folder == dir.path().string() &&
+        program.ends_with("ddp_worker")) {
+      ++count;
+    }
+  }
+  return count;
+}
+
+TEST(DDP, AMistakeOnlyRankOneFindsStopsEveryRankBeforeTrainingAndRankZeroReportsIt) {
+  TempDir dir;
+  const Outcome run = run_bounded("env DDP_WORKER_RANK1_NAN_LOSS=1 " + worker(dir, "2", 8, 1), dir, 120);
+  EXPECT_EQ(run.status, 2) << run.err;
+  EXPECT_NE(run.err.find("error[LC0324]: `training_step` returned a non-finite loss on the first batch (on rank 1)\n"
+                         "  --> training_step, batch 0\n   = received: nan"),
+            std::string::npos)
+      << run.err;
+  EXPECT_NE(run.err.find("1 error found before training started"), std::string::npos) << run.err;
+  EXPECT_FALSE(fs::exists(dir / "rank0_ids.txt")) << "no rank trained";
+  EXPECT_EQ(workers_in(dir), 0);
+}
+
+TEST(DDP, AValueOnlyRankOneLogsWithSyncDistIsLC0344BeforeTraining) {
+  TempDir dir;
+  const Outcome run = run_bounded("env DDP_WORKER_RANK1_EXTRA_SYNC=1 " + worker(dir, "2", 8, 1), dir, 120);
+  EXPECT_EQ(run.status, 2) << run.err;
+  EXPECT_NE(run.err.find("error[LC0344]: the ranks' steps make different sync_dist log calls (they part at "
+                         "\"rank1_only\")"),
+            std::string::npos)
+      << run.err;
+  EXPECT_NE(run.err.find("= received: rank 0: \"train_loss\" (mean), \"mean_id\" (mean), \"max_id\" (max), "
+                         "\"val_mean_id\" (mean); rank 1: \"train_loss\" (mean), \"rank1_only\" (mean), "
+                         "\"mean_id\" (mean), \"max_id\" (max), \"val_mean_id\" (mean)"),
+            std::string::npos)
+      << run.err;
+  EXPECT_FALSE(fs::exists(dir / "rank0_ids.txt")) << "no rank trained";
+  EXPECT_EQ(workers_in(dir), 0);
+}
+
 /// Fit as rank `rank` of a two-rank run meeting at 127.0.0.1:`port`, with `timeout`: the LC0131
 /// text it ends with, within a bound well above the timeout.
 std::string rendezvous_error(int rank, const std::string& port, std::chrono::seconds timeout) {

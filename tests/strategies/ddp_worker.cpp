@@ -13,7 +13,9 @@
 // with status n after everything else. With DDP_WORKER_SLOW set, each step sleeps 50 ms and rank r writes <folder>/rank<r>.pid at its
 // first step (for the test that kills a rank). With DDP_WORKER_RANK0_BRANCH set, the model has a
 // third layer that only rank 0's steps use, and every rank writes its weights at the start of
-// training and after fit (<folder>/rank<r>_weights_start.txt, rank<r>_weights.txt).
+// training and after fit (<folder>/rank<r>_weights_start.txt, rank<r>_weights.txt). Rank 1 alone
+// logs one more value with sync_dist under DDP_WORKER_RANK1_EXTRA_SYNC, and returns a NaN loss
+// under DDP_WORKER_RANK1_NAN_LOSS. A misconfiguration exits with status 2, reported by rank 0 only.
 
 #include <lightning/lightning.h>
 
@@ -29,6 +31,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <string>
 #include <thread>
 
@@ -46,6 +49,8 @@ struct Worker : pl::LightningModule {
   std::string folder;
   bool slow = std::getenv("DDP_WORKER_SLOW") != nullptr;
   bool hang = std::getenv("DDP_WORKER_HANG") != nullptr;
+  bool rank1_extra_sync = std::getenv("DDP_WORKER_RANK1_EXTRA_SYNC") != nullptr;
+  bool rank1_nan_loss = std::getenv("DDP_WORKER_RANK1_NAN_LOSS") != nullptr;
   torch::nn::Linear rank0_branch{nullptr};
   std::vector<int64_t> trained_ids;
 
@@ -77,7 +82,9 @@ struct Worker : pl::LightningModule {
       for (int64_t i = 0; i < ids.size(0); ++i) trained_ids.push_back(ids[i].item<int64_t>());
     }
     auto loss = torch::nn::functional::cross_entropy(forward(batch[0]), batch[1]);
+    if (rank1_nan_loss && trainer().global_rank() == 1) loss = loss * std::numeric_limits<double>::quiet_NaN();
     log("train_loss", loss, {.sync_dist = true});
+    if (rank1_extra_sync && trainer().global_rank() == 1) log("rank1_only", loss, {.sync_dist = true});
     log("mean_id", ids.to(at::kDouble).mean(), {.on_epoch = true, .sync_dist = true});
     log("rank_mean_id", ids.to(at::kDouble).mean(), {.on_step = false, .on_epoch = true});
     log("max_id", ids.to(at::kDouble).max(), {.on_step = false, .on_epoch = true, .reduce_fx = "max", .sync_dist = true});
@@ -177,6 +184,9 @@ int run(int argc, char** argv) {
 int main(int argc, char** argv) {
   try {
     return run(argc, argv);
+  } catch (const pl::MisconfigurationException& error) {
+    if (rank_from_environment() == 0) std::fprintf(stderr, "%s\n", error.what());
+    return 2;
   } catch (const std::exception& error) {
     std::fprintf(stderr, "ddp_worker: %s\n", error.what());
     return 1;

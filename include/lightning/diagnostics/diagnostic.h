@@ -43,6 +43,8 @@ struct Diagnostic {
   std::string render() const;
   /// The same fields as a JSON object.
   std::string to_json() const;
+  /// The diagnostic that `to_json` wrote; throws std::invalid_argument for other text.
+  static Diagnostic from_json(std::string_view json);
 };
 
 /// Thrown when options, data, files or the environment cannot work; holds every problem found.
