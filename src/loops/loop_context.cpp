@@ -7,12 +7,14 @@
 
 #include "trainer/connectors/checkpoint_connector.h"
 #include "trainer/connectors/signal_connector.h"
+#include "strategies/process_group.h"
 
 #include <torch/optim/optimizer.h>
 
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <functional>
 
 namespace lightning::detail {
 
@@ -72,23 +74,45 @@ void LoopContext::log(const std::string& name, double value, const LogOptions& o
     return;
   }
   // Lightning's sync_dist: every rank records the ranks' combination. A mean is weighted by batch
-  // size, so that epoch means stay the means over every rank's samples.
+  // size, so that epoch means stay the means over every rank's samples. The same collective
+  // carries the call's fingerprint (see same_call_everywhere).
+  const double f = fingerprint(SyncCall{key, options.reduce_fx});
   LogOptions synced = options;
   double combined = value;
-  if (options.reduce_fx == "mean") {
+  bool same_call = false;
+  const double world = state_.world_size;
+  if (options.reduce_fx == "mean" || options.reduce_fx == "sum") {
+    const bool mean = options.reduce_fx == "mean";
     const auto weight = static_cast<double>(options.batch_size.value_or(batch_size));
-    at::Tensor sums = at::tensor({value * weight, weight}, at::kDouble);
+    at::Tensor sums = at::tensor({mean ? value * weight : value, weight, f, f * f}, at::kDouble);
     state_.collectives->all_reduce(sums, ReduceOp::kSum);
-    combined = sums[0].item<double>() / sums[1].item<double>();
-    synced.batch_size = static_cast<int64_t>(sums[1].item<double>());
+    combined = mean ? sums[0].item<double>() / sums[1].item<double>() : sums[0].item<double>();
+    if (mean) synced.batch_size = static_cast<int64_t>(sums[1].item<double>());
+    same_call = sums[2].item<double>() == world * f && sums[3].item<double>() == world * f * f;
   } else {
-    at::Tensor one = at::tensor({value}, at::kDouble);
-    state_.collectives->all_reduce(one, options.reduce_fx == "max"   ? ReduceOp::kMax
-                                        : options.reduce_fx == "min" ? ReduceOp::kMin
-                                                                     : ReduceOp::kSum);
-    combined = one.item<double>();
+    at::Tensor one = at::tensor({value, f, -f}, at::kDouble);
+    state_.collectives->all_reduce(one, options.reduce_fx == "max" ? ReduceOp::kMax : ReduceOp::kMin);
+    combined = one[0].item<double>();
+    same_call = one[1].item<double>() == f && one[2].item<double>() == -f;
   }
+  if (!same_call) throw_sync_calls_parted(SyncCall{key, options.reduce_fx});
   results->log(key, combined, synced, scope, batch_size);
+}
+
+double LoopContext::fingerprint(const SyncCall& call) {
+  // 20 bits: its square summed over up to 8192 ranks stays exact in a double.
+  return static_cast<double>(std::hash<std::string>{}(call.key + '\0' + call.reduce_fx) & 0xFFFFF);
+}
+
+void LoopContext::throw_sync_calls_parted(const SyncCall& call) {
+  const auto calls = all_gather_strings(*state_.collectives, fmt::format("\"{}\" ({})", call.key, call.reduce_fx));
+  std::vector<std::string> made;
+  for (std::size_t r = 0; r < calls.size(); ++r) made.push_back(fmt::format("rank {} logged {}", r, calls[r]));
+  throw RanksParted(fmt::format(
+      "the ranks' sync_dist log calls parted at global step {}: {}. Each is a collective that every rank "
+      "joins in the same order, so the values cannot be combined: log the value on every rank, or without "
+      "sync_dist where only some ranks have one (LC0344 compares the ranks' calls on their first batch only)",
+      state_.global_step, fmt::join(made, ", ")));
 }
 
 int LoopContext::agree_on_stopping() {

@@ -15,6 +15,7 @@
 
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,13 @@ struct FitProgress {
   /// Batches after which the optimizer stepped (Lightning's `_batches_that_stepped`): the step
   /// number the loggers see.
   int64_t batches_that_stepped = 0;
+};
+
+/// An error that every rank of a distributed run raises alike, having met it in the same
+/// collective: rank 0 dismisses the ranks it started instead of blaming one of them.
+class RanksParted : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
 };
 
 class LoopContext final : public ModuleHost, public TrainerActions {
@@ -132,6 +140,13 @@ class LoopContext final : public ModuleHost, public TrainerActions {
   std::vector<SyncCall> probed_sync_calls;
 
  private:
+  /// Identifies a sync_dist call in its collective: each rank adds f and f² of its own call, and
+  /// the sums equal the world size times this rank's only when every rank's f is the same (their
+  /// variance is zero), so every rank notices a parting in the same collective.
+  static double fingerprint(const SyncCall& call);
+  /// The ranks' sync_dist calls met different calls: every rank's, named, as RanksParted.
+  [[noreturn]] void throw_sync_calls_parted(const SyncCall& call);
+
   LightningModule& module_;
   const std::vector<std::shared_ptr<Callback>>& callbacks_;
   const std::vector<std::shared_ptr<Logger>>& loggers_;

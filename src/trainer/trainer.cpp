@@ -182,10 +182,11 @@ void run_stage(detail::LoopContext& context, Stage stage,
   } catch (const std::exception& error) {
     end_with_exception(context, error);
     if (state.collectives != nullptr) {
-      // The ranks this process started end with it. Every rank throws a misconfiguration alike
-      // (they agreed on what they found); otherwise another rank's death shows here as a closed
-      // connection: name that rank when we started it.
-      if (dynamic_cast<const MisconfigurationException*>(&error) != nullptr) {
+      // The ranks this process started end with it. Every rank throws a misconfiguration (they
+      // agreed on what they found) or a parting of sync_dist calls alike; otherwise another rank's
+      // death shows here as a closed connection: name that rank when we started it.
+      if (dynamic_cast<const MisconfigurationException*>(&error) != nullptr ||
+          dynamic_cast<const detail::RanksParted*>(&error) != nullptr) {
         detail::dismiss_started_ranks();
       } else if (const auto failed = detail::stop_started_ranks()) {
         throw std::runtime_error(fmt::format("{}, so the run stopped: {}", *failed, error.what()));

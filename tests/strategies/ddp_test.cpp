@@ -448,6 +448,19 @@ TEST(DDP, AValueOnlyRankOneLogsWithSyncDistIsLC0344BeforeTraining) {
   EXPECT_EQ(workers_in(dir), 0);
 }
 
+TEST(DDP, ASyncDistValueOnlyRankOneLogsLaterStopsEveryRankAtThatCallNamingEachRanksCall) {
+  TempDir dir;
+  const Outcome run = run_bounded("env DDP_WORKER_RANK1_EXTRA_SYNC_AT=3 " + worker(dir, "2", 8, 1), dir, 120);
+  EXPECT_EQ(run.status, 1) << run.err;
+  EXPECT_NE(run.err.find("ddp_worker: the ranks' sync_dist log calls parted at global step 3: rank 0 logged "
+                         "\"mean_id\" (mean), rank 1 logged \"rank1_only\" (mean). Each is a collective"),
+            std::string::npos)
+      << run.err;
+  EXPECT_EQ(run.err.find("exited with status"), std::string::npos) << "no rank is blamed: " << run.err;
+  EXPECT_FALSE(fs::exists(dir / "result.txt"));
+  EXPECT_EQ(workers_in(dir), 0);
+}
+
 /// Fit as rank `rank` of a two-rank run meeting at 127.0.0.1:`port`, with `timeout`: the LC0131
 /// text it ends with, within a bound well above the timeout.
 std::string rendezvous_error(int rank, const std::string& port, std::chrono::seconds timeout) {

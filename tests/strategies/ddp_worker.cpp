@@ -15,7 +15,8 @@
 // third layer that only rank 0's steps use, and every rank writes its weights at the start of
 // training and after fit (<folder>/rank<r>_weights_start.txt, rank<r>_weights.txt). Rank 1 alone
 // logs one more value with sync_dist under DDP_WORKER_RANK1_EXTRA_SYNC, and returns a NaN loss
-// under DDP_WORKER_RANK1_NAN_LOSS. A misconfiguration exits with status 2, reported by rank 0 only.
+// under DDP_WORKER_RANK1_NAN_LOSS; DDP_WORKER_RANK1_EXTRA_SYNC_AT=n makes the extra call at global step n
+// only. A misconfiguration exits with status 2, reported by rank 0 only.
 
 #include <lightning/lightning.h>
 
@@ -51,6 +52,7 @@ struct Worker : pl::LightningModule {
   bool hang = std::getenv("DDP_WORKER_HANG") != nullptr;
   bool rank1_extra_sync = std::getenv("DDP_WORKER_RANK1_EXTRA_SYNC") != nullptr;
   bool rank1_nan_loss = std::getenv("DDP_WORKER_RANK1_NAN_LOSS") != nullptr;
+  int64_t rank1_extra_sync_at = std::getenv("DDP_WORKER_RANK1_EXTRA_SYNC_AT") ? std::atoll(std::getenv("DDP_WORKER_RANK1_EXTRA_SYNC_AT")) : -1;
   torch::nn::Linear rank0_branch{nullptr};
   std::vector<int64_t> trained_ids;
 
@@ -84,7 +86,8 @@ struct Worker : pl::LightningModule {
     auto loss = torch::nn::functional::cross_entropy(forward(batch[0]), batch[1]);
     if (rank1_nan_loss && trainer().global_rank() == 1) loss = loss * std::numeric_limits<double>::quiet_NaN();
     log("train_loss", loss, {.sync_dist = true});
-    if (rank1_extra_sync && trainer().global_rank() == 1) log("rank1_only", loss, {.sync_dist = true});
+    const bool extra_now = rank1_extra_sync_at >= 0 && !trainer().probing() && trainer().global_step() == rank1_extra_sync_at;
+    if ((rank1_extra_sync || extra_now) && trainer().global_rank() == 1) log("rank1_only", loss, {.sync_dist = true});
     log("mean_id", ids.to(at::kDouble).mean(), {.on_epoch = true, .sync_dist = true});
     log("rank_mean_id", ids.to(at::kDouble).mean(), {.on_step = false, .on_epoch = true});
     log("max_id", ids.to(at::kDouble).max(), {.on_step = false, .on_epoch = true, .reduce_fx = "max", .sync_dist = true});
