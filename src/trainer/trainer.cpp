@@ -248,7 +248,13 @@ void check_fit(detail::LoopContext& context, DataLoader& train, std::vector<Data
     report.logged_keys.insert({"epoch", "step"});
     for (const auto& callback : context.callbacks()) callback->preflight(context.view(), report.logged_keys, problems);
   }
-  if (auto* group = context.state().collectives) detail::agree_across_ranks(*group, context.probed_sync_calls, problems);
+  if (auto* group = context.state().collectives) {
+    std::vector<int64_t> val_batches;
+    for (const auto& loader : val) val_batches.push_back(detail::limited_batches(settings.limit_val_batches, loader.size()));
+    const auto shared = detail::values_every_rank_shares(
+        settings, detail::limited_batches(settings.limit_train_batches, train.size()), val_batches, model);
+    detail::agree_across_ranks(*group, context.probed_sync_calls, shared, problems);
+  }
 }
 
 /// Stage 2 checks of the loaders of a fit.

@@ -448,6 +448,29 @@ TEST(DDP, AValueOnlyRankOneLogsWithSyncDistIsLC0344BeforeTraining) {
   EXPECT_EQ(workers_in(dir), 0);
 }
 
+TEST(DDP, RanksStartedWithOtherOptionsOrAnotherModuleAreLC0133AndLC0134BeforeTraining) {
+  TempDir dir;
+  const Outcome run = run_bounded(
+      "env DDP_WORKER_RANK1_HIDDEN=16 DDP_WORKER_RANK1_MAX_EPOCHS=3 " + worker(dir, "2", 8, 1), dir, 120);
+  EXPECT_EQ(run.status, 2) << run.err;
+  EXPECT_NE(run.err.find("error[LC0133]: max_epochs differs between the ranks: each rank must run the same steps, or "
+                         "the others wait for it at a collective or train other weights\n"
+                         "  --> Trainer({.max_epochs = ...})\n   = received: rank 0: 1; rank 1: 3"),
+            std::string::npos)
+      << run.err;
+  EXPECT_NE(run.err.find("error[LC0134]: the ranks built different modules: 3 parameters or buffers differ in shape "
+                         "or dtype, so rank 0's weights cannot be copied to the others\n"
+                         "  --> the module's parameters\n"
+                         "   = received: hidden.weight: rank 0: [8, 4] Float; rank 1: [16, 4] Float; hidden.bias: "
+                         "rank 0: [8] Float; rank 1: [16] Float; out.weight: rank 0: [2, 8] Float; rank 1: [2, 16] "
+                         "Float\n"),
+            std::string::npos)
+      << run.err;
+  EXPECT_NE(run.err.find("2 errors found before training started"), std::string::npos) << run.err;
+  EXPECT_FALSE(fs::exists(dir / "rank0_ids.txt")) << "no rank trained";
+  EXPECT_EQ(workers_in(dir), 0);
+}
+
 TEST(DDP, ASyncDistValueOnlyRankOneLogsLaterStopsEveryRankAtThatCallNamingEachRanksCall) {
   TempDir dir;
   const Outcome run = run_bounded("env DDP_WORKER_RANK1_EXTRA_SYNC_AT=3 " + worker(dir, "2", 8, 1), dir, 120);

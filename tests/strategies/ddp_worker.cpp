@@ -16,7 +16,9 @@
 // training and after fit (<folder>/rank<r>_weights_start.txt, rank<r>_weights.txt). Rank 1 alone
 // logs one more value with sync_dist under DDP_WORKER_RANK1_EXTRA_SYNC, and returns a NaN loss
 // under DDP_WORKER_RANK1_NAN_LOSS; DDP_WORKER_RANK1_EXTRA_SYNC_AT=n makes the extra call at global step n
-// only. A misconfiguration exits with status 2, reported by rank 0 only.
+// only. DDP_WORKER_RANK1_HIDDEN=n gives rank 1 a hidden layer of n units (8 elsewhere), and
+// DDP_WORKER_RANK1_MAX_EPOCHS=n its own max_epochs. A misconfiguration exits with status 2, reported
+// by rank 0 only.
 
 #include <lightning/lightning.h>
 
@@ -56,9 +58,9 @@ struct Worker : pl::LightningModule {
   torch::nn::Linear rank0_branch{nullptr};
   std::vector<int64_t> trained_ids;
 
-  explicit Worker(std::string folder_) : folder(std::move(folder_)) {
-    hidden = register_module("hidden", torch::nn::Linear(4, 8));
-    out = register_module("out", torch::nn::Linear(8, 2));
+  Worker(std::string folder_, int64_t width) : folder(std::move(folder_)) {
+    hidden = register_module("hidden", torch::nn::Linear(4, width));
+    out = register_module("out", torch::nn::Linear(width, 2));
     if (std::getenv("DDP_WORKER_RANK0_BRANCH")) rank0_branch = register_module("rank0_branch", torch::nn::Linear(4, 2));
   }
   at::Tensor forward(const at::Tensor& x) {
@@ -131,7 +133,12 @@ int run(int argc, char** argv) {
   const std::string folder = argv[1];
   const std::string devices = argv[2];
   const int64_t batch_size = std::stoll(argv[3]);
-  const int64_t max_epochs = std::stoll(argv[4]);
+  int64_t max_epochs = std::stoll(argv[4]);
+  int64_t width = 8;
+  if (rank_from_environment() == 1) {
+    if (const char* n = std::getenv("DDP_WORKER_RANK1_HIDDEN")) width = std::atoll(n);
+    if (const char* n = std::getenv("DDP_WORKER_RANK1_MAX_EPOCHS")) max_epochs = std::atoll(n);
+  }
 
   auto generator = at::make_generator<at::CPUGeneratorImpl>(7);
   const at::Tensor x = at::randn({96, 4}, generator);
@@ -147,7 +154,7 @@ int run(int argc, char** argv) {
   if (bucket_mb) ddp.bucket_cap_mb = std::atof(bucket_mb);
   if (timeout_s) ddp.timeout = std::chrono::seconds(std::atoi(timeout_s));
   pl::seed_everything(42 + static_cast<uint64_t>(rank_from_environment()));
-  Worker model(folder);
+  Worker model(folder, width);
   pl::Trainer trainer({.max_epochs = max_epochs,
                        .devices = devices == "auto" ? pl::Devices("auto") : pl::Devices(std::stoi(devices)),
                        .strategy = bucket_mb || timeout_s ? pl::StrategyOption(ddp) : pl::StrategyOption("auto"),

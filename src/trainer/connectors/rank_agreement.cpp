@@ -1,6 +1,9 @@
 #include "trainer/connectors/rank_agreement.h"
 
+#include <lightning/core/module.h>
+
 #include "strategies/process_group.h"
+#include "trainer/connectors/settings.h"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -14,6 +17,7 @@ namespace {
 struct Findings {
   std::vector<Diagnostic> diagnostics;
   std::vector<SyncCall> sync_calls;
+  std::vector<SharedValue> shared;
 };
 
 Findings parse(const std::string& text) {
@@ -21,6 +25,7 @@ Findings parse(const std::string& text) {
   Findings findings;
   for (const auto& d : j.at("diagnostics")) findings.diagnostics.push_back(Diagnostic::from_json(d.dump()));
   for (const auto& call : j.at("sync_calls")) findings.sync_calls.push_back({call.at(0), call.at(1)});
+  for (const auto& v : j.at("shared")) findings.shared.push_back({v.at(0), v.at(1), v.at(2), v.at(3), v.at(4)});
   return findings;
 }
 
@@ -75,14 +80,137 @@ void check_same_sync_calls(const std::vector<Findings>& ranks, DiagnosticCollect
                                       parting.key)});
 }
 
+/// `rank 0: 2; ranks 1, 2: 3`: each distinct value with the ranks that hold it.
+std::string values_by_rank(const std::vector<std::string>& values) {
+  std::vector<std::pair<std::string, std::vector<int>>> groups;
+  for (int r = 0; r < static_cast<int>(values.size()); ++r) {
+    auto same = std::find_if(groups.begin(), groups.end(), [&](const auto& group) { return group.first == values[r]; });
+    if (same == groups.end()) {
+      groups.push_back({values[r], {r}});
+    } else {
+      same->second.push_back(r);
+    }
+  }
+  std::vector<std::string> parts;
+  for (const auto& [value, ranks] : groups) parts.push_back(fmt::format("{}: {}", rank_list(ranks), value));
+  return fmt::format("{}", fmt::join(parts, "; "));
+}
+
+/// LC0133 for each option or batch count that differs between the ranks; one LC0134 for the
+/// parameters and buffers whose shapes differ (a different model differs in many).
+void check_shared_values(const std::vector<Findings>& ranks, DiagnosticCollector& problems) {
+  // Each name once, in the order of the lowest rank that has it, with its value on every rank.
+  std::vector<SharedValue> names;
+  std::map<std::string, std::vector<std::string>> values;
+  for (std::size_t r = 0; r < ranks.size(); ++r) {
+    for (const auto& shared : ranks[r].shared) {
+      auto& on_ranks = values[shared.name];
+      if (on_ranks.empty()) {
+        names.push_back(shared);
+        on_ranks.assign(ranks.size(), "absent");
+      }
+      on_ranks[r] = shared.value;
+    }
+  }
+  std::vector<std::string> model_differences;
+  const SharedValue* first_model_difference = nullptr;
+  for (const auto& shared : names) {
+    const auto& on_ranks = values[shared.name];
+    if (std::all_of(on_ranks.begin(), on_ranks.end(), [&](const auto& v) { return v == on_ranks.front(); })) continue;
+    if (shared.code == "LC0134") {
+      if (!first_model_difference) first_model_difference = &shared;
+      model_differences.push_back(fmt::format("{}: {}", shared.name, values_by_rank(on_ranks)));
+      continue;
+    }
+    problems.error({.code = shared.code,
+                    .message = fmt::format("{} differs between the ranks: each rank must run the same steps, or "
+                                           "the others wait for it at a collective or train other weights",
+                                           shared.name),
+                    .where = shared.where,
+                    .received = values_by_rank(on_ranks),
+                    .expected = "the same value on every rank",
+                    .help = shared.help});
+  }
+  if (first_model_difference == nullptr) return;
+  constexpr std::size_t kShown = 3;
+  const auto shown = model_differences.begin() + static_cast<std::ptrdiff_t>(std::min(kShown, model_differences.size()));
+  std::string received = fmt::format("{}", fmt::join(model_differences.begin(), shown, "; "));
+  if (model_differences.size() > kShown) received += fmt::format("; and {} more", model_differences.size() - kShown);
+  problems.error({.code = "LC0134",
+                  .message = fmt::format("the ranks built different modules: {} parameter{} or buffer{} differ{} in shape "
+                                         "or dtype, so rank 0's weights cannot be copied to the others",
+                                         model_differences.size(), model_differences.size() == 1 ? "" : "s",
+                                         model_differences.size() == 1 ? "" : "s",
+                                         model_differences.size() == 1 ? "s" : ""),
+                  .where = first_model_difference->where,
+                  .received = received,
+                  .expected = "the same parameters and buffers, of the same shapes and dtypes, on every rank",
+                  .help = first_model_difference->help});
+}
+
 }  // namespace
 
-std::string rank_findings(const DiagnosticCollector& problems, const std::vector<SyncCall>& sync_calls) {
+std::vector<SharedValue> values_every_rank_shares(const Settings& settings, int64_t train_batches,
+                                                  const std::vector<int64_t>& val_batches, LightningModule& module) {
+  const std::string same_options =
+      "start every rank with the same Trainer options (torchrun and SLURM start each rank's program on its own: "
+      "give every rank the same config file and arguments)";
+  const auto option = [&](const std::string& name, std::string value) {
+    return SharedValue{"LC0133", name, fmt::format("Trainer({{.{} = ...}})", name), std::move(value), same_options};
+  };
+  const auto optional_text = [](const auto& value) { return value ? fmt::format("{}", *value) : std::string("none"); };
+  std::vector<SharedValue> shared{
+      option("max_epochs", std::to_string(settings.max_epochs)),
+      option("min_epochs", std::to_string(settings.min_epochs)),
+      option("max_steps", std::to_string(settings.max_steps)),
+      option("min_steps", std::to_string(settings.min_steps)),
+      option("limit_train_batches", settings.limit_train_batches.to_string()),
+      option("limit_val_batches", settings.limit_val_batches.to_string()),
+      option("val_check_interval", settings.val_check_interval.to_string()),
+      option("check_val_every_n_epoch", optional_text(settings.check_val_every_n_epoch)),
+      option("num_sanity_val_steps", std::to_string(settings.num_sanity_val_steps)),
+      option("accumulate_grad_batches", std::to_string(settings.accumulate_grad_batches)),
+      option("gradient_clip_val", optional_text(settings.gradient_clip_val)),
+      option("gradient_clip_algorithm", settings.clip_by_norm ? "norm" : "value"),
+      option("precision", settings.hardware.precision),
+      {"LC0133", "bucket_cap_mb", "Trainer({.strategy = DDPStrategy{.bucket_cap_mb = ...}})",
+       fmt::format("{} bytes", settings.hardware.bucket_bytes), same_options}};
+  const std::string same_batches =
+      "give every rank as many batches: the DistributedSampler that lightning-cpp adds pads the ranks' shares to "
+      "one length; a sampler of your own (use_distributed_sampler = false) must do the same";
+  shared.push_back({"LC0133", "the number of training batches", "train_dataloaders", std::to_string(train_batches),
+                    same_batches});
+  shared.push_back({"LC0133", "the number of validation loaders", "val_dataloaders", std::to_string(val_batches.size()),
+                    same_batches});
+  for (std::size_t k = 0; k < val_batches.size(); ++k) {
+    const std::string where = val_batches.size() == 1 ? "val_dataloaders" : fmt::format("val_dataloaders[{}]", k);
+    shared.push_back({"LC0133", fmt::format("the number of batches of {}", where), where, std::to_string(val_batches[k]),
+                      same_batches});
+  }
+  const std::string same_module =
+      "build the module alike on every rank (rank 0's weights are copied to the others); a size read from data, "
+      "files or the environment must read the same on every rank";
+  const auto describe_tensor = [](const at::Tensor& t) {
+    return fmt::format("[{}] {}", fmt::join(t.sizes(), ", "), c10::toString(t.scalar_type()));
+  };
+  for (const auto& item : module.named_parameters()) {
+    shared.push_back({"LC0134", item.key(), "the module's parameters", describe_tensor(item.value()), same_module});
+  }
+  for (const auto& item : module.named_buffers()) {
+    shared.push_back({"LC0134", item.key(), "the module's buffers", describe_tensor(item.value()), same_module});
+  }
+  return shared;
+}
+
+std::string rank_findings(const DiagnosticCollector& problems, const std::vector<SyncCall>& sync_calls,
+                          const std::vector<SharedValue>& shared) {
   nlohmann::json diagnostics = nlohmann::json::array();
   for (const auto& d : problems.diagnostics()) diagnostics.push_back(nlohmann::json::parse(d.to_json()));
   nlohmann::json calls = nlohmann::json::array();
   for (const auto& call : sync_calls) calls.push_back({call.key, call.reduce_fx});
-  return nlohmann::json{{"diagnostics", diagnostics}, {"sync_calls", calls}}.dump();
+  nlohmann::json values = nlohmann::json::array();
+  for (const auto& v : shared) values.push_back({v.code, v.name, v.where, v.value, v.help});
+  return nlohmann::json{{"diagnostics", diagnostics}, {"sync_calls", calls}, {"shared", values}}.dump();
 }
 
 DiagnosticCollector merge_findings(const std::vector<std::string>& findings) {
@@ -104,12 +232,14 @@ DiagnosticCollector merge_findings(const std::vector<std::string>& findings) {
     if (found_by.size() < ranks.size()) d.message += fmt::format(" (on {})", rank_list(found_by));
     d.severity == Severity::kError ? problems.error(std::move(d)) : problems.warn(std::move(d));
   }
+  check_shared_values(ranks, problems);
   if (!problems.has_errors()) check_same_sync_calls(ranks, problems);
   return problems;
 }
 
-void agree_across_ranks(Collectives& group, const std::vector<SyncCall>& sync_calls, DiagnosticCollector& problems) {
-  problems = merge_findings(all_gather_strings(group, rank_findings(problems, sync_calls)));
+void agree_across_ranks(Collectives& group, const std::vector<SyncCall>& sync_calls,
+                        const std::vector<SharedValue>& shared, DiagnosticCollector& problems) {
+  problems = merge_findings(all_gather_strings(group, rank_findings(problems, sync_calls, shared)));
 }
 
 }  // namespace lightning::detail
