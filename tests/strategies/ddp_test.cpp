@@ -418,57 +418,55 @@ int workers_in(const TempDir& dir) {
   return count;
 }
 
-TEST(DDP, AMistakeOnlyRankOneFindsStopsEveryRankBeforeTrainingAndRankZeroReportsIt) {
+/// A two-rank run, with `variables` set, that a misconfiguration stops before training: exit
+/// status 2, no rank trained, no worker left. Returns what it printed.
+std::string misconfigured_run(const std::string& variables) {
   TempDir dir;
-  const Outcome run = run_bounded("env DDP_WORKER_RANK1_NAN_LOSS=1 " + worker(dir, "2", 8, 1), dir, 120);
+  const Outcome run = run_bounded("env " + variables + " " + worker(dir, "2", 8, 1), dir, 120);
   EXPECT_EQ(run.status, 2) << run.err;
-  EXPECT_NE(run.err.find("error[LC0324]: `training_step` returned a non-finite loss on the first batch (on rank 1)\n"
-                         "  --> training_step, batch 0\n   = received: nan"),
-            std::string::npos)
-      << run.err;
-  EXPECT_NE(run.err.find("1 error found before training started"), std::string::npos) << run.err;
   EXPECT_FALSE(fs::exists(dir / "rank0_ids.txt")) << "no rank trained";
   EXPECT_EQ(workers_in(dir), 0);
+  return run.err;
+}
+
+TEST(DDP, AMistakeOnlyRankOneFindsStopsEveryRankBeforeTrainingAndRankZeroReportsIt) {
+  const std::string err = misconfigured_run("DDP_WORKER_RANK1_NAN_LOSS=1");
+  EXPECT_NE(err.find("error[LC0324]: `training_step` returned a non-finite loss on the first batch (on rank 1)\n"
+                     "  --> training_step, batch 0\n   = received: nan"),
+            std::string::npos)
+      << err;
+  EXPECT_NE(err.find("1 error found before training started"), std::string::npos) << err;
 }
 
 TEST(DDP, AValueOnlyRankOneLogsWithSyncDistIsLC0344BeforeTraining) {
-  TempDir dir;
-  const Outcome run = run_bounded("env DDP_WORKER_RANK1_EXTRA_SYNC=1 " + worker(dir, "2", 8, 1), dir, 120);
-  EXPECT_EQ(run.status, 2) << run.err;
-  EXPECT_NE(run.err.find("error[LC0344]: the ranks' steps make different sync_dist log calls (they part at "
-                         "\"rank1_only\")"),
+  const std::string err = misconfigured_run("DDP_WORKER_RANK1_EXTRA_SYNC=1");
+  EXPECT_NE(err.find("error[LC0344]: the ranks' steps make different sync_dist log calls (they part at "
+                     "\"rank1_only\")"),
             std::string::npos)
-      << run.err;
-  EXPECT_NE(run.err.find("= received: rank 0: \"train_loss\" (mean), \"mean_id\" (mean), \"max_id\" (max), "
-                         "\"val_mean_id\" (mean); rank 1: \"train_loss\" (mean), \"rank1_only\" (mean), "
-                         "\"mean_id\" (mean), \"max_id\" (max), \"val_mean_id\" (mean)"),
+      << err;
+  EXPECT_NE(err.find("= received: rank 0: \"train_loss\" (mean), \"mean_id\" (mean), \"max_id\" (max), "
+                     "\"val_mean_id\" (mean); rank 1: \"train_loss\" (mean), \"rank1_only\" (mean), "
+                     "\"mean_id\" (mean), \"max_id\" (max), \"val_mean_id\" (mean)"),
             std::string::npos)
-      << run.err;
-  EXPECT_FALSE(fs::exists(dir / "rank0_ids.txt")) << "no rank trained";
-  EXPECT_EQ(workers_in(dir), 0);
+      << err;
 }
 
 TEST(DDP, RanksStartedWithOtherOptionsOrAnotherModuleAreLC0133AndLC0134BeforeTraining) {
-  TempDir dir;
-  const Outcome run = run_bounded(
-      "env DDP_WORKER_RANK1_HIDDEN=16 DDP_WORKER_RANK1_MAX_EPOCHS=3 " + worker(dir, "2", 8, 1), dir, 120);
-  EXPECT_EQ(run.status, 2) << run.err;
-  EXPECT_NE(run.err.find("error[LC0133]: max_epochs differs between the ranks: each rank must run the same steps, or "
-                         "the others wait for it at a collective or train other weights\n"
-                         "  --> Trainer({.max_epochs = ...})\n   = received: rank 0: 1; rank 1: 3"),
+  const std::string err = misconfigured_run("DDP_WORKER_RANK1_HIDDEN=16 DDP_WORKER_RANK1_MAX_EPOCHS=3");
+  EXPECT_NE(err.find("error[LC0133]: max_epochs differs between the ranks: each rank must run the same steps, or "
+                     "the others wait for it at a collective or train other weights\n"
+                     "  --> Trainer({.max_epochs = ...})\n   = received: rank 0: 1; rank 1: 3"),
             std::string::npos)
-      << run.err;
-  EXPECT_NE(run.err.find("error[LC0134]: the ranks built different modules: 3 parameters or buffers differ in shape "
-                         "or dtype, so rank 0's weights cannot be copied to the others\n"
-                         "  --> the module's parameters\n"
-                         "   = received: hidden.weight: rank 0: [8, 4] Float; rank 1: [16, 4] Float; hidden.bias: "
-                         "rank 0: [8] Float; rank 1: [16] Float; out.weight: rank 0: [2, 8] Float; rank 1: [2, 16] "
-                         "Float\n"),
+      << err;
+  EXPECT_NE(err.find("error[LC0134]: the ranks built different modules: 3 parameters or buffers differ in shape "
+                     "or dtype, so rank 0's weights cannot be copied to the others\n"
+                     "  --> the module's parameters\n"
+                     "   = received: hidden.weight: rank 0: [8, 4] Float; rank 1: [16, 4] Float; hidden.bias: "
+                     "rank 0: [8] Float; rank 1: [16] Float; out.weight: rank 0: [2, 8] Float; rank 1: [2, 16] "
+                     "Float\n"),
             std::string::npos)
-      << run.err;
-  EXPECT_NE(run.err.find("2 errors found before training started"), std::string::npos) << run.err;
-  EXPECT_FALSE(fs::exists(dir / "rank0_ids.txt")) << "no rank trained";
-  EXPECT_EQ(workers_in(dir), 0);
+      << err;
+  EXPECT_NE(err.find("2 errors found before training started"), std::string::npos) << err;
 }
 
 TEST(DDP, ASyncDistValueOnlyRankOneLogsLaterStopsEveryRankAtThatCallNamingEachRanksCall) {

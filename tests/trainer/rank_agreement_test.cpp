@@ -130,7 +130,7 @@ TEST(MergeFindings, ModulesThatDifferBetweenRanksAreOneLC0134NamingTheFirstThree
             "layer0.weight: rank 0: [8, 4] Float; rank 1: [16, 4] Float; layer1.weight: rank 0: [8] Float; rank 1: "
             "[16] Float; layer2.weight: rank 0: [2, 8] Float; rank 1: [2, 16] Float; and 1 more");
   EXPECT_EQ(d.help, "build the module alike on every rank");
-  // The one left out: a parameter rank 1 does not have.
+  // A parameter that a rank lacks reads "absent" there.
   const auto only_missing = merge_findings({findings({}, {}, {}, rank_values("2", {"[8] Float", "[2] Float"})),
                                             findings({}, {}, {}, rank_values("2", {"[8] Float"}))});
   ASSERT_EQ(only_missing.diagnostics().size(), 1u);
