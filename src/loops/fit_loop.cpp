@@ -228,14 +228,19 @@ class FitLoop {
   bool optimize(const StepOutput& output, int64_t batch_idx, bool is_last_batch) {
     const int64_t accumulate = settings_.accumulate_grad_batches;
     const bool window_end = (batch_idx + 1) % accumulate == 0 || is_last_batch;
-    if (!output.loss.defined()) return false;  // the step skipped this batch
+    // Also when the step skips the batch, as in Lightning: a window's skipped first batch must not
+    // leave the last window's gradients to be stepped again.
     if (batch_idx % accumulate == 0) {
       for (std::size_t i = 0; i < optimizers_.size(); ++i) {
         context_.hook(&Callback::on_before_zero_grad, &LightningModule::on_before_zero_grad, *optimizers_[i]);
         LightningOptimizer(*optimizers_[i], i, context_).zero_grad();
       }
     }
-    context_.backward(accumulate > 1 ? output.loss / static_cast<double>(accumulate) : output.loss, window_end);
+    if (output.loss.defined()) {
+      context_.backward(accumulate > 1 ? output.loss / static_cast<double>(accumulate) : output.loss, window_end);
+    } else if (!window_end || !context_.average_without_backward()) {
+      return false;  // the step skipped this batch (on every rank)
+    }
     if (!window_end) return false;
     auto& scaler = context_.scaler;
     for (auto* optimizer : optimizers_) {

@@ -139,6 +139,14 @@ void LoopContext::backward(const at::Tensor& loss, bool average_gradients) {
   hook(&Callback::on_after_backward, &LightningModule::on_after_backward);
 }
 
+bool LoopContext::average_without_backward() {
+  if (!reducer) return false;
+  reducer->prepare_for_backward();
+  reducer->finish();
+  const auto parameters = module_.parameters();
+  return std::any_of(parameters.begin(), parameters.end(), [](const at::Tensor& p) { return p.grad().defined(); });
+}
+
 void LoopContext::optimizer_step(torch::optim::Optimizer& optimizer) {
   if (scaler) {
     scaler->step(optimizer);

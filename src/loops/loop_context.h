@@ -109,6 +109,11 @@ class LoopContext final : public ModuleHost, public TrainerActions {
     if (settings_.parameter_dtype) storage = storage.to_floating(*settings_.parameter_dtype);
     return storage;
   }
+  /// A distributed window whose last step this rank skipped (no loss): the rank still joins the
+  /// gradient exchange, adding no gradient of its own, so that the ranks' collectives stay in step.
+  /// Returns whether any rank gave the parameters a gradient (then every rank steps alike); false
+  /// in one process.
+  bool average_without_backward();
   /// Backward of `loss` (scaled by the scaler of "16-mixed") between on_before_backward and
   /// on_after_backward; in a distributed run, with `average_gradients`, the gradients are then
   /// averaged over the ranks (automatic optimization does it at the end of an accumulation window,

@@ -203,7 +203,8 @@ TEST(DDP, GradientsAveragedInSeveralBucketsDuringBackwardGiveTheSameWeights) {
 TEST(DDP, ALayerOnlyOneRankUsesTrainsAlikeOnEveryRank) {
   // rank0_branch (4x2 + 2 weights, the last parameters) is in rank 0's steps only: rank 1 has no
   // gradient for it, gets rank 0's halved, and steps it as rank 0 does.
-  const LauncherVariables branch(std::map<std::string, std::string>{{"DDP_WORKER_RANK0_BRANCH", "1"}});
+  const LauncherVariables branch(
+      std::map<std::string, std::string>{{"DDP_WORKER_RANK0_BRANCH", "1"}, {"DDP_WORKER_RANK_WEIGHTS", "1"}});
   TempDir ddp;
   const Outcome two = run_bounded(worker(ddp, "2", 8, 1), ddp, 120);
   ASSERT_EQ(two.status, 0) << two.err;
@@ -215,6 +216,26 @@ TEST(DDP, ALayerOnlyOneRankUsesTrainsAlikeOnEveryRank) {
   EXPECT_EQ(rank1, rank0) << "the ranks' weights parted: rank 1 did not step the layer it does not use";
   const std::vector<double> branch_start(start.end() - 10, start.end()), branch_end(rank0.end() - 10, rank0.end());
   EXPECT_NE(branch_end, branch_start) << "the branch trained";
+}
+
+TEST(DDP, AStepOnlyRankOneSkipsAveragesRankZerosGradientWithNoneAndEveryRankStepsAlike) {
+  // Rank 1's step 2 returns no loss: it joins the gradient exchange with nothing, so the average
+  // is rank 0's gradient halved, as when rank 1's loss is zero; both ranks step with it.
+  const auto run = [](const std::string& variable) {
+    const LauncherVariables variables(
+        std::map<std::string, std::string>{{variable, "2"}, {"DDP_WORKER_RANK_WEIGHTS", "1"}});
+    auto dir = std::make_unique<TempDir>();
+    const Outcome two = run_bounded(worker(*dir, "2", 8, 1), *dir, 120);
+    EXPECT_EQ(two.status, 0) << two.err;
+    return dir;
+  };
+  const auto skipped = run("DDP_WORKER_RANK1_SKIP_AT");
+  const auto zeroed = run("DDP_WORKER_RANK1_ZERO_LOSS_AT");
+  const auto rank0 = read_result(*skipped / "rank0_weights.txt");
+  EXPECT_EQ(read_result(*skipped / "rank1_weights.txt").weights, rank0.weights) << "the ranks' weights parted";
+  EXPECT_LT(largest_difference(rank0, read_result(*zeroed / "rank0_weights.txt")), 1e-7);
+  EXPECT_GT(largest_difference(rank0, reference_run().result), 1e-4) << "rank 1's skip changed the training";
+  EXPECT_EQ(read_result(*skipped / "result.txt").metrics.at("global_step"), 6) << "every batch stepped";
 }
 
 TEST(DDP, EveryRankResumesFromTheCheckpointAndTrainsAsWithoutTheStop) {

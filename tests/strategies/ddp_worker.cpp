@@ -12,8 +12,10 @@
 // DDP_WORKER_HANG set, rank 1 stops responding (sleeps 120 s) at its third step; with DDP_WORKER_RANK1_EXIT=n, rank 1 ends
 // with status n after everything else. With DDP_WORKER_SLOW set, each step sleeps 50 ms and rank r writes <folder>/rank<r>.pid at its
 // first step (for the test that kills a rank). With DDP_WORKER_RANK0_BRANCH set, the model has a
-// third layer that only rank 0's steps use, and every rank writes its weights at the start of
-// training and after fit (<folder>/rank<r>_weights_start.txt, rank<r>_weights.txt). Rank 1 alone
+// third layer that only rank 0's steps use. With DDP_WORKER_RANK_WEIGHTS set, every rank writes its
+// weights at the start of training and after fit (<folder>/rank<r>_weights_start.txt,
+// rank<r>_weights.txt). DDP_WORKER_RANK1_SKIP_AT=n makes rank 1's step n return no loss,
+// DDP_WORKER_RANK1_ZERO_LOSS_AT=n its loss times zero. Rank 1 alone
 // logs one more value with sync_dist under DDP_WORKER_RANK1_EXTRA_SYNC, and returns a NaN loss
 // under DDP_WORKER_RANK1_NAN_LOSS; DDP_WORKER_RANK1_EXTRA_SYNC_AT=n makes the extra call at global step n
 // only. DDP_WORKER_RANK1_HIDDEN=n gives rank 1 a hidden layer of n units (8 elsewhere), and
@@ -42,6 +44,12 @@ namespace pl = lightning;
 
 namespace {
 
+/// The global step an environment variable names, or -1.
+int64_t step_from_environment(const char* name) {
+  const char* step = std::getenv(name);
+  return step ? std::atoll(step) : -1;
+}
+
 int rank_from_environment() {
   const char* rank = std::getenv("RANK");
   return rank ? std::atoi(rank) : 0;
@@ -54,7 +62,10 @@ struct Worker : pl::LightningModule {
   bool hang = std::getenv("DDP_WORKER_HANG") != nullptr;
   bool rank1_extra_sync = std::getenv("DDP_WORKER_RANK1_EXTRA_SYNC") != nullptr;
   bool rank1_nan_loss = std::getenv("DDP_WORKER_RANK1_NAN_LOSS") != nullptr;
-  int64_t rank1_extra_sync_at = std::getenv("DDP_WORKER_RANK1_EXTRA_SYNC_AT") ? std::atoll(std::getenv("DDP_WORKER_RANK1_EXTRA_SYNC_AT")) : -1;
+  int64_t rank1_extra_sync_at = step_from_environment("DDP_WORKER_RANK1_EXTRA_SYNC_AT");
+  int64_t rank1_skip_at = step_from_environment("DDP_WORKER_RANK1_SKIP_AT");
+  int64_t rank1_zero_loss_at = step_from_environment("DDP_WORKER_RANK1_ZERO_LOSS_AT");
+  bool rank_weights = std::getenv("DDP_WORKER_RANK_WEIGHTS") != nullptr;
   torch::nn::Linear rank0_branch{nullptr};
   std::vector<int64_t> trained_ids;
 
@@ -88,12 +99,18 @@ struct Worker : pl::LightningModule {
     auto loss = torch::nn::functional::cross_entropy(forward(batch[0]), batch[1]);
     if (rank1_nan_loss && trainer().global_rank() == 1) loss = loss * std::numeric_limits<double>::quiet_NaN();
     log("train_loss", loss, {.sync_dist = true});
-    const bool extra_now = rank1_extra_sync_at >= 0 && !trainer().probing() && trainer().global_step() == rank1_extra_sync_at;
-    if ((rank1_extra_sync || extra_now) && trainer().global_rank() == 1) log("rank1_only", loss, {.sync_dist = true});
+    const bool extra_now = rank1_at(rank1_extra_sync_at);
+    if (extra_now || (rank1_extra_sync && trainer().global_rank() == 1)) log("rank1_only", loss, {.sync_dist = true});
     log("mean_id", ids.to(at::kDouble).mean(), {.on_epoch = true, .sync_dist = true});
     log("rank_mean_id", ids.to(at::kDouble).mean(), {.on_step = false, .on_epoch = true});
     log("max_id", ids.to(at::kDouble).max(), {.on_step = false, .on_epoch = true, .reduce_fx = "max", .sync_dist = true});
+    if (rank1_at(rank1_skip_at)) return {};
+    if (rank1_at(rank1_zero_loss_at)) return loss * 0.0;
     return loss;
+  }
+  /// Rank 1 is at global step `step` of training (never in the probe).
+  bool rank1_at(int64_t step) const {
+    return step >= 0 && !trainer().probing() && trainer().global_rank() == 1 && trainer().global_step() == step;
   }
   pl::StepOutput validation_step(const pl::Batch& batch, int64_t) override {
     const at::Tensor ids = batch[2];
@@ -118,7 +135,7 @@ void write_weights(Worker& model, std::ostream& out) {
 }
 
 void Worker::on_train_start() {
-  if (!rank0_branch) return;
+  if (!rank_weights) return;
   std::ofstream weights(folder + "/rank" + std::to_string(trainer().global_rank()) + "_weights_start.txt");
   write_weights(*this, weights);
 }
@@ -174,7 +191,7 @@ int run(int argc, char** argv) {
   if (const char* status = std::getenv("DDP_WORKER_RANK1_EXIT"); status && trainer.view().global_rank() == 1) {
     return std::atoi(status);
   }
-  if (model.rank0_branch) {
+  if (model.rank_weights) {
     std::ofstream weights(folder + "/rank" + std::to_string(trainer.view().global_rank()) + "_weights.txt");
     write_weights(model, weights);
   }

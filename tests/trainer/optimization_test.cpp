@@ -37,6 +37,31 @@ TEST(Optimization, AccumulatingFourBatchesOfSixteenEqualsOneBatchOfSixtyFour) {
   EXPECT_GT((flat_parameters(whole) - initial).abs().max().item<double>(), 1e-3) << "the step moved the weights";
 }
 
+/// Returns no loss for batch `skipped_batch` (or, with `zero_instead`, its loss times zero).
+struct SkipsABatch : BoringModel {
+  int64_t skipped_batch = -1;
+  bool zero_instead = false;
+  StepOutput training_step(const Batch& batch, int64_t batch_idx) override {
+    if (batch_idx != skipped_batch || trainer().probing()) return loss(batch);
+    return zero_instead ? StepOutput(loss(batch) * 0.0) : StepOutput();
+  }
+};
+
+TEST(Optimization, ASkippedFirstBatchOfAnAccumulationWindowStillClearsTheLastWindowsGradients) {
+  // Two windows of two batches; the second window's first batch is skipped: its step must use
+  // batch 3's gradient alone, as a zero loss for batch 2 gives, not window one's gradients again.
+  seed_everything(3);
+  const DataLoader data = random_loader(16, 4);
+  SkipsABatch skipped, zeroed;
+  skipped.skipped_batch = zeroed.skipped_batch = 2;
+  zeroed.zero_instead = true;
+  zeroed.layer->weight.data().copy_(skipped.layer->weight.data());
+  zeroed.layer->bias.data().copy_(skipped.layer->bias.data());
+  Trainer({.max_steps = 2, .accumulate_grad_batches = 2}).fit(skipped, data);
+  Trainer({.max_steps = 2, .accumulate_grad_batches = 2}).fit(zeroed, data);
+  EXPECT_LT((flat_parameters(skipped) - flat_parameters(zeroed)).abs().max().item<double>(), 1e-7);
+}
+
 /// SGD with lr 1 and no momentum: the change of the weights in one step is the clipped gradient.
 struct BigGradients : BoringModel {
   StepOutput training_step(const Batch& batch, int64_t) override { return loss(batch) * 1000.0; }
