@@ -172,23 +172,43 @@ void GradientReducer::finish() {
   std::lock_guard lock(state_->mutex);
   State& state = *state_;
   state.armed = false;
-  const auto start_rest = [&](std::size_t from) {
-    for (std::size_t b = from; b < state.buckets.size(); ++b) {
+  const std::size_t first_frozen = static_cast<std::size_t>(
+      std::find_if(state.buckets.begin(), state.buckets.end(), [](const Bucket& b) { return !b.hooked; }) -
+      state.buckets.begin());
+  for (std::size_t b = state.next_bucket; b < first_frozen; ++b) state.start(state.buckets[b]);
+  // A frozen bucket is summed only when some rank has a gradient in it (a layer unfrozen since fit
+  // started): the ranks decide together, in one small sum, so that they skip the same buckets.
+  std::vector<bool> frozen_summed;
+  if (first_frozen < state.buckets.size()) {
+    std::vector<double> flags;
+    for (std::size_t b = first_frozen; b < state.buckets.size(); ++b) {
+      flags.push_back(state.any_gradient(state.buckets[b]) ? 1.0 : 0.0);
+    }
+    const auto& options = state.parameters[state.buckets[first_frozen].parameters.front()].options();
+    at::Tensor anywhere = at::tensor(flags, at::TensorOptions(at::kDouble)).to(options.dtype(at::kFloat));
+    state.group->start_sum(anywhere)();
+    anywhere = anywhere.cpu();
+    for (std::size_t b = first_frozen; b < state.buckets.size(); ++b) {
+      frozen_summed.push_back(anywhere[static_cast<int64_t>(b - first_frozen)].item<float>() > 0);
+    }
+  }
+  const auto start_frozen = [&] {
+    for (std::size_t b = first_frozen; b < state.buckets.size(); ++b) {
       Bucket& bucket = state.buckets[b];
-      // A frozen bucket without gradients is skipped (every rank skips it alike).
-      if (bucket.hooked || state.any_gradient(bucket)) {
+      if (frozen_summed[b - first_frozen]) {
         state.start(bucket);
       } else {
         bucket.wait = nullptr;
       }
     }
   };
-  start_rest(state.next_bucket);
+  start_frozen();
   for (auto& bucket : state.buckets) {
     if (bucket.wait) bucket.wait();
   }
   if (state.stale) {
-    start_rest(0);
+    for (std::size_t b = 0; b < first_frozen; ++b) state.start(state.buckets[b]);
+    start_frozen();
     for (auto& bucket : state.buckets) {
       if (bucket.wait) bucket.wait();
     }

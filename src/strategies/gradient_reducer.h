@@ -47,6 +47,8 @@ std::vector<std::vector<std::size_t>> bucket_indices(const std::vector<at::Tenso
 /// until finish(). A parameter without a gradient on this rank adds zeros; it gets the average if
 /// another rank gave it a gradient and stays without one if no rank did, as with DDP's
 /// find_unused_parameters, so that ranks whose steps use different parameters stay equal.
+/// Parameters frozen when the reducer is made are summed only in a backward where some rank has a
+/// gradient for them (decided together by one small sum per backward).
 class GradientReducer {
  public:
   GradientReducer(AsyncSum& group, const std::vector<at::Tensor>& parameters, int64_t bucket_bytes);

@@ -149,15 +149,28 @@ TEST_F(GradientReducerTest, AParameterNoRankUsedKeepsNoGradientAndSharesABucketW
   }
 }
 
-TEST_F(GradientReducerTest, FrozenParametersGoLastAndAreSkippedWithoutGradients) {
+TEST_F(GradientReducerTest, FrozenParametersGoLastAndAreSkippedWhenNoRankHasTheirGradients) {
+  group.second_rank_is_a_copy = true;
   model.second->bias.set_requires_grad(false);
   GradientReducer reducer(group, model.parameters(), 1);
   reducer.prepare_for_backward();
   model.loss(x).backward();
   reducer.finish();
-  EXPECT_EQ(group.started_numels, (std::vector<int64_t>{24 + 1, 8 + 1, 32 + 1}));
+  // w2, b1, w1, then the ranks' one-number count of gradients in the frozen bucket (none).
+  EXPECT_EQ(group.started_numels, (std::vector<int64_t>{24 + 1, 8 + 1, 32 + 1, 1}));
   EXPECT_EQ(reducer.buckets_started_in_backward(), 3u);
   EXPECT_FALSE(model.second->bias.grad().defined());
+}
+
+TEST_F(GradientReducerTest, AFrozenBucketIsSummedWhenAnotherRankHasAGradientInIt) {
+  model.second->bias.set_requires_grad(false);  // here; the other rank (all ones) has unfrozen it
+  GradientReducer reducer(group, model.parameters(), 1);
+  reducer.prepare_for_backward();
+  model.loss(x).backward();
+  reducer.finish();
+  EXPECT_EQ(group.started_numels, (std::vector<int64_t>{24 + 1, 8 + 1, 32 + 1, 1, 3 + 1}));
+  ASSERT_TRUE(model.second->bias.grad().defined());
+  EXPECT_TRUE(at::equal(model.second->bias.grad(), at::full({3}, 0.5)));
 }
 
 TEST_F(GradientReducerTest, TwoBackwardsInOneWindowAreSummedAgainFromTheFinalGradients) {
