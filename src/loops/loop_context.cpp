@@ -75,7 +75,7 @@ void LoopContext::log(const std::string& name, double value, const LogOptions& o
   }
   // Lightning's sync_dist: every rank records the ranks' combination. A mean is weighted by batch
   // size, so that epoch means stay the means over every rank's samples. The same collective
-  // carries the call's fingerprint (see same_call_everywhere).
+  // carries the call's fingerprint, so that ranks whose calls part notice it here.
   const double f = fingerprint(SyncCall{key, options.reduce_fx});
   LogOptions synced = options;
   double combined = value;

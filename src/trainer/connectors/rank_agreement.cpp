@@ -33,6 +33,22 @@ std::string rank_list(const std::vector<int>& ranks) {
   return fmt::format("rank{} {}", ranks.size() == 1 ? "" : "s", fmt::join(ranks, ", "));
 }
 
+/// Each distinct value of `per_rank` (indexed by rank) with the ranks that hold it, in the order
+/// of the lowest rank holding each.
+template <class Value>
+std::vector<std::pair<Value, std::vector<int>>> group_ranks(const std::vector<Value>& per_rank) {
+  std::vector<std::pair<Value, std::vector<int>>> groups;
+  for (int r = 0; r < static_cast<int>(per_rank.size()); ++r) {
+    auto same = std::find_if(groups.begin(), groups.end(), [&](const auto& group) { return group.first == per_rank[r]; });
+    if (same == groups.end()) {
+      groups.push_back({per_rank[r], {r}});
+    } else {
+      same->second.push_back(r);
+    }
+  }
+  return groups;
+}
+
 std::string describe(const std::vector<SyncCall>& calls) {
   if (calls.empty()) return "none";
   std::vector<std::string> parts;
@@ -43,17 +59,9 @@ std::string describe(const std::vector<SyncCall>& calls) {
 /// LC0344 when the ranks' sync_dist calls differ: in a real step they would pair one rank's value
 /// with another's of a different key, or wait for a call that never comes.
 void check_same_sync_calls(const std::vector<Findings>& ranks, DiagnosticCollector& problems) {
-  // The distinct sequences, in order of the lowest rank that made each.
-  std::vector<std::pair<std::vector<SyncCall>, std::vector<int>>> sequences;
-  for (int r = 0; r < static_cast<int>(ranks.size()); ++r) {
-    auto same = std::find_if(sequences.begin(), sequences.end(),
-                             [&](const auto& sequence) { return sequence.first == ranks[r].sync_calls; });
-    if (same == sequences.end()) {
-      sequences.push_back({ranks[r].sync_calls, {r}});
-    } else {
-      same->second.push_back(r);
-    }
-  }
+  std::vector<std::vector<SyncCall>> per_rank;
+  for (const auto& rank : ranks) per_rank.push_back(rank.sync_calls);
+  const auto sequences = group_ranks(per_rank);
   if (sequences.size() < 2) return;
   // Where the second sequence parts from the first, the call that only one of them makes (an
   // extra call is the likely mistake), else the first sequence's.
@@ -82,17 +90,8 @@ void check_same_sync_calls(const std::vector<Findings>& ranks, DiagnosticCollect
 
 /// `rank 0: 2; ranks 1, 2: 3`: each distinct value with the ranks that hold it.
 std::string values_by_rank(const std::vector<std::string>& values) {
-  std::vector<std::pair<std::string, std::vector<int>>> groups;
-  for (int r = 0; r < static_cast<int>(values.size()); ++r) {
-    auto same = std::find_if(groups.begin(), groups.end(), [&](const auto& group) { return group.first == values[r]; });
-    if (same == groups.end()) {
-      groups.push_back({values[r], {r}});
-    } else {
-      same->second.push_back(r);
-    }
-  }
   std::vector<std::string> parts;
-  for (const auto& [value, ranks] : groups) parts.push_back(fmt::format("{}: {}", rank_list(ranks), value));
+  for (const auto& [value, ranks] : group_ranks(values)) parts.push_back(fmt::format("{}: {}", rank_list(ranks), value));
   return fmt::format("{}", fmt::join(parts, "; "));
 }
 
