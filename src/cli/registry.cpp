@@ -174,7 +174,7 @@ std::optional<Devices> ValueTraits<Devices>::from_yaml(const YAML::Node& node) {
 //   strategy: {class_path: DDPStrategy, init_args: {timeout: 300, bucket_cap_mb: 50, process_group_backend: gloo}}
 std::string ValueTraits<StrategyOption>::type_name() {
   return "str | {class_path: DDPStrategy, init_args: {timeout: float (seconds) | str (\"DD:HH:MM:SS\"), "
-         "bucket_cap_mb: float, process_group_backend: str}}";
+         "bucket_cap_mb: float, process_group_backend: str, find_unused_parameters: bool (always handled)}}";
 }
 YAML::Node ValueTraits<StrategyOption>::to_yaml(const StrategyOption& value) {
   const DDPStrategy& ddp = value.ddp();
@@ -216,6 +216,9 @@ std::optional<StrategyOption> ValueTraits<StrategyOption>::from_yaml(const YAML:
         auto backend = item.second.IsNull() ? std::optional<std::string>("") : scalar<std::string>(item.second);
         if (!backend) return std::nullopt;
         ddp.process_group_backend = *backend;
+      } else if (key == "find_unused_parameters") {
+        // Lightning's configs carry it; parameters unused on some ranks are always handled here.
+        if (!ValueTraits<bool>::from_yaml(item.second)) return std::nullopt;
       } else {
         return std::nullopt;
       }

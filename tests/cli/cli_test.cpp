@@ -225,6 +225,19 @@ TEST(StrategyValue, ADDPStrategyWithSettingsWritesItsInitArgsAndReadsBackEqual) 
   EXPECT_FALSE(Traits::from_yaml(YAML::Load("{class_path: FSDPStrategy}")).has_value());
 }
 
+TEST(StrategyValue, LightningsFindUnusedParametersInitArgIsAcceptedAsABool) {
+  using Traits = pl::cli::ValueTraits<pl::StrategyOption>;
+  const auto read = Traits::from_yaml(YAML::Load(
+      "{class_path: lightning.pytorch.strategies.DDPStrategy, init_args: {find_unused_parameters: true, "
+      "bucket_cap_mb: 5}}"));
+  ASSERT_TRUE(read.has_value());
+  EXPECT_EQ(read->name(), "ddp");
+  EXPECT_EQ(read->ddp().bucket_cap_mb, 5.0);
+  EXPECT_FALSE(
+      Traits::from_yaml(YAML::Load("{class_path: DDPStrategy, init_args: {find_unused_parameters: [1]}}")).has_value());
+  EXPECT_EQ(Traits::from_yaml(YAML::Load("ddp_find_unused_parameters_true"))->name(), "ddp_find_unused_parameters_true");
+}
+
 TEST_F(CommandLine, SavedConfigRepeatsTheRunWithIdenticalWeights) {
   // seed_everything: true draws a seed; the saved config holds it, so the rerun starts alike.
   write("iris.yaml", iris_config("  callbacks:\n    - class_path: ModelCheckpoint\n      init_args: {save_last: true}\n"));

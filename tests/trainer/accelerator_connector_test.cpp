@@ -198,6 +198,25 @@ TEST(AcceleratorConnector, StrategiesThatCannotWorkAreReportedWithTheFix) {
   EXPECT_NE(r.text().find("torchrun --no-python --nnodes=2 --nproc-per-node=1"), std::string::npos) << r.text();
 }
 
+TEST(AcceleratorConnector, LightningsFindUnusedParametersNamesAreDdpAndItsPythonLaunchedNamesLC0126) {
+  for (const std::string name : {"ddp_find_unused_parameters_true", "ddp_find_unused_parameters_false"}) {
+    const auto r = resolve({.devices = 2, .strategy = name}, cpu_machine());
+    EXPECT_TRUE(r.problems.empty()) << name << ": " << r.text();
+    EXPECT_TRUE(r.devices.ddp) << name;
+    EXPECT_EQ(r.devices.world_size, 2) << name;
+  }
+  EXPECT_TRUE(resolve({.strategy = "ddp_find_unused_parameters_true"}, cpu_machine()).devices.ddp)
+      << "a DDP name on one device keeps a process group of one, as \"ddp\" does";
+  for (const std::string name : {"ddp_fork", "ddp_notebook", "ddp_spawn_find_unused_parameters_true"}) {
+    const auto r = resolve({.strategy = name}, cpu_machine());
+    ASSERT_EQ(r.problems.size(), 1u) << name;
+    EXPECT_EQ(r.problems[0].code, "LC0126");
+    EXPECT_EQ(r.problems[0].message,
+              "strategy \"" + name + "\" starts processes through Python's multiprocessing, which a C++ program does "
+              "not have");
+  }
+}
+
 TEST(AcceleratorConnector, DDPStrategySettingsMustBePositiveLC0130) {
   auto r = resolve({.devices = 2, .strategy = DDPStrategy{.timeout = std::chrono::milliseconds(0)}}, cpu_machine());
   ASSERT_EQ(r.problems.size(), 1u);

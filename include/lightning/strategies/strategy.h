@@ -21,7 +21,10 @@ struct DDPStrategy {
   std::string process_group_backend = "";
 };
 
-/// Lightning's `strategy`: "auto", "single_device", "ddp", "ddp_spawn", or a DDPStrategy.
+/// Lightning's `strategy`: "auto", "single_device", "ddp" (also under Lightning's names
+/// "ddp_find_unused_parameters_true" and "_false": parameters unused on some ranks are always
+/// handled), or a DDPStrategy. Lightning's names that start processes from Python ("ddp_spawn",
+/// "ddp_fork", "ddp_notebook") are LC0126.
 class StrategyOption {
  public:
   StrategyOption(const char* name) : name_(name) {}                          // NOLINT: implicit

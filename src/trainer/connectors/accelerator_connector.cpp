@@ -21,7 +21,20 @@ namespace {
 std::string where(std::string_view option) { return fmt::format("Trainer({{.{} = ...}})", option); }
 
 const std::vector<std::string> kAccelerators = {"auto", "cpu", "cuda", "gpu", "mps"};
-const std::vector<std::string> kStrategies = {"auto", "single_device", "ddp", "ddp_spawn"};
+// Lightning's registered names: its find_unused_parameters variants are plain DDP here (parameters
+// unused on some ranks are always handled, at no cost); those that start processes from Python
+// (spawn, fork, notebook) are LC0126.
+const std::vector<std::string> kDdpNames = {"ddp", "ddp_find_unused_parameters_true", "ddp_find_unused_parameters_false"};
+const std::vector<std::string> kPythonLaunchedNames = {
+    "ddp_spawn",    "ddp_spawn_find_unused_parameters_true", "ddp_spawn_find_unused_parameters_false",
+    "ddp_fork",     "ddp_fork_find_unused_parameters_true",  "ddp_fork_find_unused_parameters_false",
+    "ddp_notebook"};
+const std::vector<std::string> kStrategies = [] {
+  std::vector<std::string> names = {"auto", "single_device"};
+  names.insert(names.end(), kDdpNames.begin(), kDdpNames.end());
+  names.insert(names.end(), kPythonLaunchedNames.begin(), kPythonLaunchedNames.end());
+  return names;
+}();
 const std::vector<std::string> kPrecisions = {"32-true", "32",   "64-true",  "64", "bf16-mixed",
                                               "bf16",    "bf16-true", "16-mixed", "16", "16-true"};
 
@@ -351,12 +364,13 @@ ResolvedDevices resolve_devices(const TrainerOptions& o, const Environment& env,
     problems.push_back(unknown_choice("LC0104",
                                       fmt::format("Trainer option `strategy` has an unknown value \"{}\"", o.strategy.name()),
                                       where("strategy"), o.strategy.name(), kStrategies));
-  } else if (o.strategy.name() == "ddp_spawn") {
+  } else if (contains(kPythonLaunchedNames, o.strategy.name())) {
     problems.push_back({.code = "LC0126",
-                        .message = "strategy \"ddp_spawn\" starts processes through Python's multiprocessing, which "
-                                   "a C++ program does not have",
+                        .message = fmt::format("strategy \"{}\" starts processes through Python's multiprocessing, "
+                                               "which a C++ program does not have",
+                                               o.strategy.name()),
                         .where = where("strategy"),
-                        .received = "\"ddp_spawn\"",
+                        .received = fmt::format("\"{}\"", o.strategy.name()),
                         .expected = "\"ddp\" (copies of this program, one per device), \"single_device\" or \"auto\"",
                         .help = "use .strategy = \"ddp\": it trains the same way, and the processes run the whole "
                                 "program, so results stay available on every rank"});
@@ -386,7 +400,7 @@ ResolvedDevices resolve_devices(const TrainerOptions& o, const Environment& env,
   resolved.timeout = ddp.timeout;
   resolved.bucket_bytes = std::max<int64_t>(1, static_cast<int64_t>(ddp.bucket_cap_mb * (1 << 20)));
   resolved.process_group_backend = resolve_backend(ddp, resolved.accelerator, env, problems);
-  resolved.ddp = o.strategy.name() == "ddp" || (o.strategy.name() == "auto" && world_size > 1);
+  resolved.ddp = contains(kDdpNames, o.strategy.name()) || (o.strategy.name() == "auto" && world_size > 1);
 
   resolved.launcher = launched.launcher;
   if (launched.launcher == Launcher::kNone) {
