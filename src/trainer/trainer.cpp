@@ -249,10 +249,11 @@ void check_fit(detail::LoopContext& context, DataLoader& train, std::vector<Data
     for (const auto& callback : context.callbacks()) callback->preflight(context.view(), report.logged_keys, problems);
   }
   if (auto* group = context.state().collectives) {
-    std::vector<int64_t> val_batches;
-    for (const auto& loader : val) val_batches.push_back(detail::limited_batches(settings.limit_val_batches, loader.size()));
-    const auto shared = detail::values_every_rank_shares(
-        settings, detail::limited_batches(settings.limit_train_batches, train.size()), val_batches, model);
+    auto shared = detail::shared_fit_options(settings);
+    detail::add_shared_batch_counts(shared, "train_dataloaders",
+                                    {detail::limited_batches(settings.limit_train_batches, train.size())});
+    detail::add_shared_batch_counts(shared, "val_dataloaders", limits_for(val, settings.limit_val_batches));
+    detail::add_shared_module_shapes(shared, model);
     detail::agree_across_ranks(*group, context.probed_sync_calls, shared, problems);
   }
 }
@@ -380,6 +381,20 @@ auto with_datamodule(DataModule& datamodule, const std::string& stage, Run&& run
   }
 }
 
+/// In a distributed validate, test or predict, before the first batch: the ranks' batch counts,
+/// precision and modules agree (LC0133, LC0134), so that no rank waits at a collective for a
+/// batch another rank does not have.
+void agree_on_evaluation(detail::LoopContext& context, const std::vector<int64_t>& batches) {
+  auto* group = context.state().collectives;
+  if (group == nullptr) return;
+  std::vector<detail::SharedValue> shared{detail::shared_option("precision", context.settings().hardware.precision)};
+  detail::add_shared_batch_counts(shared, "dataloaders", batches);
+  detail::add_shared_module_shapes(shared, context.module());
+  DiagnosticCollector problems;
+  detail::agree_across_ranks(*group, {}, shared, problems);
+  problems.throw_if_errors();
+}
+
 /// The weights of `ckpt_path` ("" for none), loaded before an evaluation starts.
 void load_evaluation_weights(detail::LoopContext& context, const std::string& ckpt_path) {
   if (ckpt_path.empty()) return;
@@ -421,6 +436,7 @@ std::vector<Metrics> Trainer::validate(LightningModule& model, std::vector<DataL
       check_evaluation_loaders("validate", "validation DataLoaders", dataloaders, settings.limit_val_batches);
   std::vector<Metrics> metrics;
   run_evaluation_stage(model, Stage::kValidate, settings, ckpt_path, [&](detail::LoopContext& ctx) {
+    agree_on_evaluation(ctx, state_.num_val_batches);
     metrics = detail::run_evaluation(ctx, detail::EvaluationKind::kValidation, dataloaders, state_.num_val_batches);
   });
   return metrics;
@@ -440,6 +456,7 @@ std::vector<Metrics> Trainer::test(LightningModule& model, std::vector<DataLoade
   state_.num_test_batches = check_evaluation_loaders("test", "test DataLoaders", dataloaders, settings.limit_test_batches);
   std::vector<Metrics> metrics;
   run_evaluation_stage(model, Stage::kTest, settings, ckpt_path, [&](detail::LoopContext& ctx) {
+    agree_on_evaluation(ctx, state_.num_test_batches);
     metrics = detail::run_evaluation(ctx, detail::EvaluationKind::kTest, dataloaders, state_.num_test_batches);
   });
   return metrics;
@@ -461,6 +478,7 @@ std::vector<std::vector<Batch>> Trainer::predict(LightningModule& model, std::ve
       check_evaluation_loaders("predict", "prediction DataLoaders", dataloaders, settings.limit_predict_batches);
   std::vector<std::vector<Batch>> outputs;
   run_evaluation_stage(model, Stage::kPredict, settings, ckpt_path, [&](detail::LoopContext& ctx) {
+    agree_on_evaluation(ctx, state_.num_predict_batches);
     outputs = detail::run_prediction(ctx, dataloaders, state_.num_predict_batches);
   });
   return outputs;

@@ -490,6 +490,20 @@ TEST(DDP, RanksStartedWithOtherOptionsOrAnotherModuleAreLC0133AndLC0134BeforeTra
   EXPECT_NE(err.find("2 errors found before training started"), std::string::npos) << err;
 }
 
+TEST(DDP, AValidationWithFewerBatchesOnOneRankIsLC0133BeforeItsFirstBatch) {
+  // After fit, rank 1 validates 64 of the 96 samples: 4 batches of 8 per rank against rank 0's 6.
+  TempDir dir;
+  const Outcome run = run_bounded("env DDP_WORKER_RANK1_VALIDATE_SAMPLES=64 " + worker(dir, "2", 8, 1), dir, 120);
+  EXPECT_EQ(run.status, 2) << run.err;
+  EXPECT_NE(run.err.find("error[LC0133]: the number of batches of dataloaders differs between the ranks: each rank "
+                         "must run the same steps, or the others wait for it at a collective or train other weights\n"
+                         "  --> dataloaders\n   = received: rank 0: 6; rank 1: 4"),
+            std::string::npos)
+      << run.err;
+  EXPECT_FALSE(fs::exists(dir / "result.txt")) << "rank 0 stopped at validate";
+  EXPECT_EQ(workers_in(dir), 0);
+}
+
 TEST(DDP, ASyncDistValueOnlyRankOneLogsLaterStopsEveryRankAtThatCallNamingEachRanksCall) {
   TempDir dir;
   const Outcome run = run_bounded("env DDP_WORKER_RANK1_EXTRA_SYNC_AT=3 " + worker(dir, "2", 8, 1), dir, 120);

@@ -19,7 +19,8 @@
 // logs one more value with sync_dist under DDP_WORKER_RANK1_EXTRA_SYNC, and returns a NaN loss
 // under DDP_WORKER_RANK1_NAN_LOSS; DDP_WORKER_RANK1_EXTRA_SYNC_AT=n makes the extra call at global step n
 // only. DDP_WORKER_RANK1_HIDDEN=n gives rank 1 a hidden layer of n units (8 elsewhere), and
-// DDP_WORKER_RANK1_MAX_EPOCHS=n its own max_epochs. A misconfiguration exits with status 2, reported
+// DDP_WORKER_RANK1_MAX_EPOCHS=n its own max_epochs, DDP_WORKER_RANK1_VALIDATE_SAMPLES=n the
+// first n samples alone to validate after fit. A misconfiguration exits with status 2, reported
 // by rank 0 only.
 
 #include <lightning/lightning.h>
@@ -184,7 +185,11 @@ int run(int argc, char** argv) {
   // Every rank's rank, gathered on every rank.
   const at::Tensor ranks = trainer.view().all_gather(at::tensor({static_cast<int64_t>(trainer.view().global_rank())}));
   trainer.view().barrier();
-  const auto validated = trainer.validate(model, val);
+  const char* validate_samples = std::getenv("DDP_WORKER_RANK1_VALIDATE_SAMPLES");
+  const int64_t n = validate_samples && rank_from_environment() == 1 ? std::atoll(validate_samples) : x.size(0);
+  const auto validated = trainer.validate(
+      model, pl::DataLoader(pl::TensorDataset(x.narrow(0, 0, n), y.narrow(0, 0, n), ids.narrow(0, 0, n)),
+                            {.batch_size = batch_size}));
 
   std::ofstream ids_file(folder + "/rank" + std::to_string(trainer.view().global_rank()) + "_ids.txt");
   for (int64_t id : model.trained_ids) ids_file << id << "\n";

@@ -138,7 +138,7 @@ TEST(MergeFindings, ModulesThatDifferBetweenRanksAreOneLC0134NamingTheFirstThree
   EXPECT_NE(only_missing.diagnostics()[0].message.find("1 parameter or buffer differs"), std::string::npos);
 }
 
-TEST(ValuesEveryRankShares, HoldTheStepOptionsTheBatchCountsAndEachParametersShape) {
+TEST(SharedValues, HoldTheStepOptionsTheBatchCountsAndEachParametersShape) {
   Settings settings;
   settings.max_epochs = 4;
   settings.limit_train_batches = 0.5;
@@ -147,7 +147,10 @@ TEST(ValuesEveryRankShares, HoldTheStepOptionsTheBatchCountsAndEachParametersSha
     torch::nn::Linear fc{nullptr};
     Tiny() { fc = register_module("fc", torch::nn::Linear(3, 2)); }
   } module;
-  const auto shared = values_every_rank_shares(settings, 6, {3, 2}, module);
+  auto shared = shared_fit_options(settings);
+  add_shared_batch_counts(shared, "train_dataloaders", {6});
+  add_shared_batch_counts(shared, "val_dataloaders", {3, 2});
+  add_shared_module_shapes(shared, module);
   std::map<std::string, std::string> by_name;
   for (const auto& v : shared) by_name[v.name] = v.value;
   EXPECT_EQ(by_name.at("max_epochs"), "4");
@@ -156,8 +159,8 @@ TEST(ValuesEveryRankShares, HoldTheStepOptionsTheBatchCountsAndEachParametersSha
   EXPECT_EQ(by_name.at("check_val_every_n_epoch"), "1");
   EXPECT_EQ(by_name.at("precision"), "32-true");
   EXPECT_EQ(by_name.at("bucket_cap_mb"), "26214400 bytes");
-  EXPECT_EQ(by_name.at("the number of training batches"), "6");
-  EXPECT_EQ(by_name.at("the number of validation loaders"), "2");
+  EXPECT_EQ(by_name.at("the number of batches of train_dataloaders"), "6");
+  EXPECT_EQ(by_name.at("the number of loaders in val_dataloaders"), "2");
   EXPECT_EQ(by_name.at("the number of batches of val_dataloaders[1]"), "2");
   EXPECT_EQ(by_name.at("fc.weight"), "[2, 3] Float");
   EXPECT_EQ(by_name.at("fc.bias"), "[2] Float");

@@ -149,56 +149,57 @@ void check_shared_values(const std::vector<Findings>& ranks, DiagnosticCollector
 
 }  // namespace
 
-std::vector<SharedValue> values_every_rank_shares(const Settings& settings, int64_t train_batches,
-                                                  const std::vector<int64_t>& val_batches, LightningModule& module) {
-  const std::string same_options =
-      "start every rank with the same Trainer options (torchrun and SLURM start each rank's program on its own: "
-      "give every rank the same config file and arguments)";
-  const auto option = [&](const std::string& name, std::string value) {
-    return SharedValue{"LC0133", name, fmt::format("Trainer({{.{} = ...}})", name), std::move(value), same_options};
-  };
+SharedValue shared_option(const std::string& name, std::string value) {
+  return {"LC0133", name, fmt::format("Trainer({{.{} = ...}})", name), std::move(value),
+          "start every rank with the same Trainer options (torchrun and SLURM start each rank's program on its own: "
+          "give every rank the same config file and arguments)"};
+}
+
+std::vector<SharedValue> shared_fit_options(const Settings& settings) {
   const auto optional_text = [](const auto& value) { return value ? fmt::format("{}", *value) : std::string("none"); };
-  std::vector<SharedValue> shared{
-      option("max_epochs", std::to_string(settings.max_epochs)),
-      option("min_epochs", std::to_string(settings.min_epochs)),
-      option("max_steps", std::to_string(settings.max_steps)),
-      option("min_steps", std::to_string(settings.min_steps)),
-      option("limit_train_batches", settings.limit_train_batches.to_string()),
-      option("limit_val_batches", settings.limit_val_batches.to_string()),
-      option("val_check_interval", settings.val_check_interval.to_string()),
-      option("check_val_every_n_epoch", optional_text(settings.check_val_every_n_epoch)),
-      option("num_sanity_val_steps", std::to_string(settings.num_sanity_val_steps)),
-      option("accumulate_grad_batches", std::to_string(settings.accumulate_grad_batches)),
-      option("gradient_clip_val", optional_text(settings.gradient_clip_val)),
-      option("gradient_clip_algorithm", settings.clip_by_norm ? "norm" : "value"),
-      option("precision", settings.hardware.precision),
-      {"LC0133", "bucket_cap_mb", "Trainer({.strategy = DDPStrategy{.bucket_cap_mb = ...}})",
-       fmt::format("{} bytes", settings.hardware.bucket_bytes), same_options}};
-  const std::string same_batches =
+  SharedValue bucket = shared_option("bucket_cap_mb", fmt::format("{} bytes", settings.hardware.bucket_bytes));
+  bucket.where = "Trainer({.strategy = DDPStrategy{.bucket_cap_mb = ...}})";
+  return {shared_option("max_epochs", std::to_string(settings.max_epochs)),
+          shared_option("min_epochs", std::to_string(settings.min_epochs)),
+          shared_option("max_steps", std::to_string(settings.max_steps)),
+          shared_option("min_steps", std::to_string(settings.min_steps)),
+          shared_option("limit_train_batches", settings.limit_train_batches.to_string()),
+          shared_option("limit_val_batches", settings.limit_val_batches.to_string()),
+          shared_option("val_check_interval", settings.val_check_interval.to_string()),
+          shared_option("check_val_every_n_epoch", optional_text(settings.check_val_every_n_epoch)),
+          shared_option("num_sanity_val_steps", std::to_string(settings.num_sanity_val_steps)),
+          shared_option("accumulate_grad_batches", std::to_string(settings.accumulate_grad_batches)),
+          shared_option("gradient_clip_val", optional_text(settings.gradient_clip_val)),
+          shared_option("gradient_clip_algorithm", settings.clip_by_norm ? "norm" : "value"),
+          shared_option("precision", settings.hardware.precision),
+          bucket};
+}
+
+void add_shared_batch_counts(std::vector<SharedValue>& shared, const std::string& role,
+                             const std::vector<int64_t>& batches) {
+  const std::string help =
       "give every rank as many batches: the DistributedSampler that lightning-cpp adds pads the ranks' shares to "
       "one length; a sampler of your own (use_distributed_sampler = false) must do the same";
-  shared.push_back({"LC0133", "the number of training batches", "train_dataloaders", std::to_string(train_batches),
-                    same_batches});
-  shared.push_back({"LC0133", "the number of validation loaders", "val_dataloaders", std::to_string(val_batches.size()),
-                    same_batches});
-  for (std::size_t k = 0; k < val_batches.size(); ++k) {
-    const std::string where = val_batches.size() == 1 ? "val_dataloaders" : fmt::format("val_dataloaders[{}]", k);
-    shared.push_back({"LC0133", fmt::format("the number of batches of {}", where), where, std::to_string(val_batches[k]),
-                      same_batches});
+  shared.push_back({"LC0133", fmt::format("the number of loaders in {}", role), role, std::to_string(batches.size()), help});
+  for (std::size_t k = 0; k < batches.size(); ++k) {
+    const std::string where = batches.size() == 1 ? role : fmt::format("{}[{}]", role, k);
+    shared.push_back({"LC0133", fmt::format("the number of batches of {}", where), where, std::to_string(batches[k]), help});
   }
-  const std::string same_module =
+}
+
+void add_shared_module_shapes(std::vector<SharedValue>& shared, LightningModule& module) {
+  const std::string help =
       "build the module alike on every rank (rank 0's weights are copied to the others); a size read from data, "
       "files or the environment must read the same on every rank";
   const auto describe_tensor = [](const at::Tensor& t) {
     return fmt::format("[{}] {}", fmt::join(t.sizes(), ", "), c10::toString(t.scalar_type()));
   };
   for (const auto& item : module.named_parameters()) {
-    shared.push_back({"LC0134", item.key(), "the module's parameters", describe_tensor(item.value()), same_module});
+    shared.push_back({"LC0134", item.key(), "the module's parameters", describe_tensor(item.value()), help});
   }
   for (const auto& item : module.named_buffers()) {
-    shared.push_back({"LC0134", item.key(), "the module's buffers", describe_tensor(item.value()), same_module});
+    shared.push_back({"LC0134", item.key(), "the module's buffers", describe_tensor(item.value()), help});
   }
-  return shared;
 }
 
 std::string rank_findings(const DiagnosticCollector& problems, const std::vector<SyncCall>& sync_calls,

@@ -34,11 +34,19 @@ struct SharedValue {
   std::string help;
 };
 
-/// The values that, differing between ranks, would part the ranks' collectives (the options that
-/// set the steps, the batch counts, the bucket size) or their weights (precision, clipping, the
-/// shapes of the parameters and buffers that rank 0 broadcasts).
-std::vector<SharedValue> values_every_rank_shares(const Settings& settings, int64_t train_batches,
-                                                  const std::vector<int64_t>& val_batches, LightningModule& module);
+// The values that, differing between ranks, would part the ranks' collectives (the options that
+// set the steps, the batch counts, the bucket size) or their weights (precision, clipping, the
+// shapes of the parameters and buffers that rank 0 broadcasts).
+
+/// A Trainer option (LC0133).
+SharedValue shared_option(const std::string& name, std::string value);
+/// The options that set a fit's steps and weights, and DDPStrategy's bucket size.
+std::vector<SharedValue> shared_fit_options(const Settings& settings);
+/// How many loaders `role` ("val_dataloaders") has, and each one's batch count.
+void add_shared_batch_counts(std::vector<SharedValue>& shared, const std::string& role,
+                             const std::vector<int64_t>& batches);
+/// The names, shapes and dtypes of the module's parameters and buffers (LC0134).
+void add_shared_module_shapes(std::vector<SharedValue>& shared, LightningModule& module);
 
 /// What one rank found, as text for the other ranks.
 std::string rank_findings(const DiagnosticCollector& problems, const std::vector<SyncCall>& sync_calls,
