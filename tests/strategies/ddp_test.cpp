@@ -480,7 +480,7 @@ TEST(DDP, RanksStartedWithOtherOptionsOrAnotherModuleAreLC0133AndLC0134BeforeTra
             std::string::npos)
       << err;
   EXPECT_NE(err.find("error[LC0134]: the ranks built different modules: 3 parameters or buffers differ in shape "
-                     "or dtype, so rank 0's weights cannot be copied to the others\n"
+                     "or dtype, so the ranks cannot train or evaluate as one\n"
                      "  --> the module's parameters\n"
                      "   = received: hidden.weight: rank 0: [8, 4] Float; rank 1: [16, 4] Float; hidden.bias: "
                      "rank 0: [8] Float; rank 1: [16] Float; out.weight: rank 0: [2, 8] Float; rank 1: [2, 16] "

@@ -123,8 +123,8 @@ TEST(MergeFindings, ModulesThatDifferBetweenRanksAreOneLC0134NamingTheFirstThree
   ASSERT_EQ(merged.diagnostics().size(), 1u);
   const Diagnostic& d = merged.diagnostics()[0];
   EXPECT_EQ(d.code, "LC0134");
-  EXPECT_EQ(d.message, "the ranks built different modules: 4 parameters or buffers differ in shape or dtype, so rank "
-                       "0's weights cannot be copied to the others");
+  EXPECT_EQ(d.message, "the ranks built different modules: 4 parameters or buffers differ in shape or dtype, so the "
+                       "ranks cannot train or evaluate as one");
   EXPECT_EQ(d.where, "the module's parameters");
   EXPECT_EQ(d.received,
             "layer0.weight: rank 0: [8, 4] Float; rank 1: [16, 4] Float; layer1.weight: rank 0: [8] Float; rank 1: "

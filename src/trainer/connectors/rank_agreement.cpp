@@ -137,7 +137,7 @@ void check_shared_values(const std::vector<Findings>& ranks, DiagnosticCollector
   if (model_differences.size() > kShown) received += fmt::format("; and {} more", model_differences.size() - kShown);
   problems.error({.code = "LC0134",
                   .message = fmt::format("the ranks built different modules: {} parameter{} or buffer{} differ{} in shape "
-                                         "or dtype, so rank 0's weights cannot be copied to the others",
+                                         "or dtype, so the ranks cannot train or evaluate as one",
                                          model_differences.size(), model_differences.size() == 1 ? "" : "s",
                                          model_differences.size() == 1 ? "" : "s",
                                          model_differences.size() == 1 ? "s" : ""),
