@@ -90,10 +90,6 @@ bool timed_out(const std::string& message) {
   return lower.find("timed out") != std::string::npos || lower.find("timeout") != std::string::npos;
 }
 
-std::string rank_list(const std::vector<int>& ranks) {
-  return fmt::format("{} {}", ranks.size() == 1 ? "rank" : "ranks", fmt::join(ranks, ", "));
-}
-
 }  // namespace
 
 ProcessGroup::ProcessGroup(Rendezvous rendezvous) : rendezvous_(std::move(rendezvous)), impl_(std::make_unique<Impl>()) {
@@ -269,6 +265,10 @@ std::string broadcast_string(Collectives& group, const std::string& text) {
   if (bytes.numel() > 0) group.broadcast(bytes, 0);
   const auto* data = bytes.data_ptr<uint8_t>();
   return std::string(data, data + bytes.numel());
+}
+
+std::string rank_list(const std::vector<int>& ranks) {
+  return fmt::format("{} {}", ranks.size() == 1 ? "rank" : "ranks", fmt::join(ranks, ", "));
 }
 
 std::vector<std::string> all_gather_strings(Collectives& group, const std::string& text) {

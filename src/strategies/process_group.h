@@ -78,6 +78,9 @@ void broadcast_from_rank_zero(Collectives& group, const std::vector<at::Tensor>&
 /// Rank 0's `text` on every rank.
 std::string broadcast_string(Collectives& group, const std::string& text);
 
+/// "rank 1" or "ranks 0, 2".
+std::string rank_list(const std::vector<int>& ranks);
+
 /// Every rank's `text`, in rank order, on every rank.
 std::vector<std::string> all_gather_strings(Collectives& group, const std::string& text);
 

@@ -7,21 +7,27 @@
 // them equal; the data (96 samples with their ids) are the same everywhere. Each rank writes
 // <folder>/rank<r>_ids.txt (the sample ids it trained on, in order); rank 0 writes
 // <folder>/result.txt (the weights after fit, then the metrics, one "name value" per line).
-// DDP_WORKER_NUM_NODES sets num_nodes (1 by default); DDP_WORKER_BUCKET_MB the DDPStrategy's
-// bucket_cap_mb (several buckets on this small model), DDP_WORKER_TIMEOUT_S its timeout; with
-// DDP_WORKER_HANG set, rank 1 stops responding (sleeps 120 s) at its third step; with DDP_WORKER_RANK1_EXIT=n, rank 1 ends
-// with status n after everything else. With DDP_WORKER_SLOW set, each step sleeps 50 ms and rank r writes <folder>/rank<r>.pid at its
-// first step (for the test that kills a rank). With DDP_WORKER_RANK0_BRANCH set, the model has a
-// third layer that only rank 0's steps use. With DDP_WORKER_RANK_WEIGHTS set, every rank writes its
-// weights at the start of training and after fit (<folder>/rank<r>_weights_start.txt,
-// rank<r>_weights.txt). DDP_WORKER_RANK1_SKIP_AT=n makes rank 1's step n return no loss,
-// DDP_WORKER_RANK1_ZERO_LOSS_AT=n its loss times zero. Rank 1 alone
-// logs one more value with sync_dist under DDP_WORKER_RANK1_EXTRA_SYNC, and returns a NaN loss
-// under DDP_WORKER_RANK1_NAN_LOSS; DDP_WORKER_RANK1_EXTRA_SYNC_AT=n makes the extra call at global step n
-// only. DDP_WORKER_RANK1_HIDDEN=n gives rank 1 a hidden layer of n units (8 elsewhere), and
-// DDP_WORKER_RANK1_MAX_EPOCHS=n its own max_epochs, DDP_WORKER_RANK1_VALIDATE_SAMPLES=n the
-// first n samples alone to validate after fit. A misconfiguration exits with status 2, reported
-// by rank 0 only.
+//
+// Environment variables that change the run:
+//   DDP_WORKER_NUM_NODES=n           num_nodes (1 by default)
+//   DDP_WORKER_BUCKET_MB=x           DDPStrategy's bucket_cap_mb (several buckets on this small model)
+//   DDP_WORKER_TIMEOUT_S=n           DDPStrategy's timeout
+//   DDP_WORKER_SLOW                  each step sleeps 50 ms; rank r writes <folder>/rank<r>.pid at its
+//                                    first step (for the test that kills a rank)
+//   DDP_WORKER_HANG                  rank 1 stops responding (sleeps 120 s) at its third step
+//   DDP_WORKER_RANK1_EXIT=n          rank 1 ends with status n after everything else
+//   DDP_WORKER_RANK0_BRANCH          a third layer that only rank 0's steps use
+//   DDP_WORKER_RANK_WEIGHTS          every rank writes its weights at the start of training and after
+//                                    fit (<folder>/rank<r>_weights_start.txt, rank<r>_weights.txt)
+//   DDP_WORKER_RANK1_SKIP_AT=n       rank 1's step n returns no loss
+//   DDP_WORKER_RANK1_ZERO_LOSS_AT=n  rank 1's step n returns its loss times zero
+//   DDP_WORKER_RANK1_EXTRA_SYNC      rank 1 logs one more value with sync_dist in every step
+//   DDP_WORKER_RANK1_EXTRA_SYNC_AT=n the same, at global step n only
+//   DDP_WORKER_RANK1_NAN_LOSS        rank 1's loss is NaN
+//   DDP_WORKER_RANK1_HIDDEN=n        rank 1's hidden layer has n units (8 elsewhere)
+//   DDP_WORKER_RANK1_MAX_EPOCHS=n    rank 1's max_epochs
+//   DDP_WORKER_RANK1_VALIDATE_SAMPLES=n  rank 1 validates the first n samples alone after fit
+// A misconfiguration exits with status 2, reported by rank 0 only.
 
 #include <lightning/lightning.h>
 

@@ -29,10 +29,6 @@ Findings parse(const std::string& text) {
   return findings;
 }
 
-std::string rank_list(const std::vector<int>& ranks) {
-  return fmt::format("rank{} {}", ranks.size() == 1 ? "" : "s", fmt::join(ranks, ", "));
-}
-
 /// Each distinct value of `per_rank` (indexed by rank) with the ranks that hold it, in the order
 /// of the lowest rank holding each.
 template <class Value>
