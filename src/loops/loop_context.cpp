@@ -90,9 +90,15 @@ void LoopContext::log(const std::string& name, double value, const LogOptions& o
     if (mean) synced.batch_size = static_cast<int64_t>(sums[1].item<double>());
     same_call = sums[2].item<double>() == world * f && sums[3].item<double>() == world * f * f;
   } else {
-    at::Tensor one = at::tensor({value, f, -f}, at::kDouble);
-    state_.collectives->all_reduce(one, options.reduce_fx == "max" ? ReduceOp::kMax : ReduceOp::kMin);
-    combined = one[0].item<double>();
+    // max and min both reduce with MAX (min is minus the max of minus the values), so that a max
+    // call met by a min call is one reduction whose result every rank reads alike: with two
+    // reductions Gloo would combine the elements one way on one rank and the other way on
+    // another, and only some ranks would notice. (mean and sum send four values, max and min
+    // three: Gloo refuses a SUM met by a MAX for their sizes.)
+    const double sign = options.reduce_fx == "max" ? 1.0 : -1.0;
+    at::Tensor one = at::tensor({sign * value, f, -f}, at::kDouble);
+    state_.collectives->all_reduce(one, ReduceOp::kMax);
+    combined = sign * one[0].item<double>();
     same_call = one[1].item<double>() == f && one[2].item<double>() == -f;
   }
   if (!same_call) throw_sync_calls_parted(SyncCall{key, options.reduce_fx});

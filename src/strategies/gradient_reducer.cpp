@@ -35,9 +35,7 @@ namespace {
 
 struct Bucket {
   std::vector<std::size_t> parameters;
-  /// Its parameters require gradients: their hooks start it during backward.
-  bool hooked = true;
-  std::size_t waiting = 0;  // hooked parameters not yet ready in this backward
+  std::size_t waiting = 0;  // parameters not yet ready in this backward (trainable buckets)
   at::Tensor flat;          // the gradients' sum while its allreduce runs
   std::function<void()> wait;
 };
@@ -49,6 +47,9 @@ struct GradientReducer::State {
   AsyncSum* group;
   std::vector<at::Tensor> parameters;
   std::vector<Bucket> buckets;
+  /// Buckets before it hold trainable parameters, whose hooks start them during backward; those
+  /// from it on hold the parameters frozen when the reducer was made.
+  std::size_t first_frozen = 0;
   std::vector<std::size_t> bucket_of;  // parameter -> bucket
   std::vector<bool> ready;             // parameter: its gradient is accumulated in this backward
   std::size_t next_bucket = 0;         // buckets before it have started
@@ -68,7 +69,7 @@ struct GradientReducer::State {
     }
     ready[parameter] = true;
     --bucket.waiting;
-    while (next_bucket < buckets.size() && buckets[next_bucket].hooked && buckets[next_bucket].waiting == 0) {
+    while (next_bucket < first_frozen && buckets[next_bucket].waiting == 0) {
       start(buckets[next_bucket++]);
       ++started_in_backward;
     }
@@ -130,18 +131,19 @@ GradientReducer::GradientReducer(AsyncSum& group, const std::vector<at::Tensor>&
   // Trainable and frozen parameters never share a bucket.
   const std::vector<at::Tensor> trainable_part(state_->parameters.begin(), state_->parameters.begin() + trainable);
   const std::vector<at::Tensor> frozen_part(state_->parameters.begin() + trainable, state_->parameters.end());
-  for (auto [part, offset, hooked] : {std::tuple{&trainable_part, std::size_t{0}, true},
-                                      std::tuple{&frozen_part, trainable, false}}) {
-    for (auto& indices : bucket_indices(*part, kFirstBucketBytes, bucket_bytes)) {
+  const auto add_buckets = [&](const std::vector<at::Tensor>& part, std::size_t offset) {
+    for (auto& indices : bucket_indices(part, kFirstBucketBytes, bucket_bytes)) {
       Bucket bucket;
-      bucket.hooked = hooked;
       for (const std::size_t i : indices) {
         bucket.parameters.push_back(i + offset);
         state_->bucket_of[i + offset] = state_->buckets.size();
       }
       state_->buckets.push_back(std::move(bucket));
     }
-  }
+  };
+  add_buckets(trainable_part, 0);
+  state_->first_frozen = state_->buckets.size();
+  add_buckets(frozen_part, trainable);
   // The accumulators are kept alive: a parameter holds its own only weakly, and a new one would
   // come without the hook.
   for (std::size_t i = 0; i < trainable; ++i) {
@@ -157,8 +159,9 @@ GradientReducer::~GradientReducer() = default;
 void GradientReducer::prepare_for_backward() {
   std::lock_guard lock(state_->mutex);
   std::fill(state_->ready.begin(), state_->ready.end(), false);
-  for (auto& bucket : state_->buckets) {
-    bucket.waiting = bucket.hooked ? bucket.parameters.size() : 0;
+  for (std::size_t b = 0; b < state_->buckets.size(); ++b) {
+    Bucket& bucket = state_->buckets[b];
+    bucket.waiting = b < state_->first_frozen ? bucket.parameters.size() : 0;
     bucket.flat = at::Tensor();
     bucket.wait = nullptr;
   }
@@ -172,9 +175,7 @@ void GradientReducer::finish() {
   std::lock_guard lock(state_->mutex);
   State& state = *state_;
   state.armed = false;
-  const std::size_t first_frozen = static_cast<std::size_t>(
-      std::find_if(state.buckets.begin(), state.buckets.end(), [](const Bucket& b) { return !b.hooked; }) -
-      state.buckets.begin());
+  const std::size_t first_frozen = state.first_frozen;
   for (std::size_t b = state.next_bucket; b < first_frozen; ++b) state.start(state.buckets[b]);
   // A frozen bucket is summed only when some rank has a gradient in it (a layer unfrozen since fit
   // started): the ranks decide together, in one small sum, so that they skip the same buckets.

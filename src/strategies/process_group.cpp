@@ -273,10 +273,10 @@ std::string rank_list(const std::vector<int>& ranks) {
 
 std::vector<std::string> all_gather_strings(Collectives& group, const std::string& text) {
   const at::Tensor lengths = group.all_gather(at::tensor({static_cast<int64_t>(text.size())}, at::kLong));
-  const int64_t longest = lengths.max().item<int64_t>();
-  at::Tensor bytes = at::zeros({longest}, at::kByte);
+  // At least one byte: every rank sends a tensor, even when every text is empty.
+  at::Tensor bytes = at::zeros({std::max<int64_t>(1, lengths.max().item<int64_t>())}, at::kByte);
   std::copy(text.begin(), text.end(), bytes.data_ptr<uint8_t>());
-  const at::Tensor gathered = longest > 0 ? group.all_gather(bytes).contiguous() : at::zeros({group.world_size(), 0}, at::kByte);
+  const at::Tensor gathered = group.all_gather(bytes).contiguous();
   std::vector<std::string> texts;
   for (int64_t r = 0; r < gathered.size(0); ++r) {
     const auto* data = gathered[r].data_ptr<uint8_t>();

@@ -277,6 +277,7 @@ TEST(DDP, SyncDistMetricsAreTheMeansOverEveryRanksSamples) {
   ASSERT_EQ(run.status, 0) << run.err;
   EXPECT_DOUBLE_EQ(result.metrics.at("mean_id_epoch"), 47.5) << "the mean of ids 0..95";
   EXPECT_DOUBLE_EQ(result.metrics.at("max_id"), 95);
+  EXPECT_DOUBLE_EQ(result.metrics.at("min_rank_value"), 9) << "rank 1's 9, the smaller of 10 and 9";
   EXPECT_DOUBLE_EQ(result.metrics.at("val_mean_id"), 47.5);
   EXPECT_DOUBLE_EQ(result.metrics.at("validate_val_mean_id"), 47.5);
   // Without sync_dist, rank 0 keeps the mean of its own half.
@@ -466,8 +467,9 @@ TEST(DDP, AValueOnlyRankOneLogsWithSyncDistIsLC0344BeforeTraining) {
             std::string::npos)
       << err;
   EXPECT_NE(err.find("= received: rank 0: \"train_loss\" (mean), \"mean_id\" (mean), \"max_id\" (max), "
-                     "\"val_mean_id\" (mean); rank 1: \"train_loss\" (mean), \"rank1_only\" (mean), "
-                     "\"mean_id\" (mean), \"max_id\" (max), \"val_mean_id\" (mean)"),
+                     "\"min_rank_value\" (min), \"val_mean_id\" (mean); rank 1: \"train_loss\" (mean), "
+                     "\"rank1_only\" (mean), \"mean_id\" (mean), \"max_id\" (max), \"min_rank_value\" (min), "
+                     "\"val_mean_id\" (mean)"),
             std::string::npos)
       << err;
 }
@@ -514,6 +516,18 @@ TEST(DDP, ASyncDistValueOnlyRankOneLogsLaterStopsEveryRankAtThatCallNamingEachRa
       << run.err;
   EXPECT_EQ(run.err.find("exited with status"), std::string::npos) << "no rank is blamed: " << run.err;
   EXPECT_FALSE(fs::exists(dir / "result.txt"));
+  EXPECT_EQ(workers_in(dir), 0);
+}
+
+TEST(DDP, AMaxCallMetByAMinCallStopsEveryRank) {
+  // Rank 1 logs "max_id" with reduce_fx "min" at step 3: the same key, another reduction.
+  TempDir dir;
+  const Outcome run = run_bounded("env DDP_WORKER_RANK1_MIN_AT=3 " + worker(dir, "2", 8, 1), dir, 60);
+  EXPECT_EQ(run.status, 1) << run.err;
+  EXPECT_NE(run.err.find("the ranks' sync_dist log calls parted at global step 3: rank 0 logged \"max_id\" (max), "
+                         "rank 1 logged \"max_id\" (min)."),
+            std::string::npos)
+      << run.err;
   EXPECT_EQ(workers_in(dir), 0);
 }
 

@@ -23,6 +23,7 @@
 //   DDP_WORKER_RANK1_ZERO_LOSS_AT=n  rank 1's step n returns its loss times zero
 //   DDP_WORKER_RANK1_EXTRA_SYNC      rank 1 logs one more value with sync_dist in every step
 //   DDP_WORKER_RANK1_EXTRA_SYNC_AT=n the same, at global step n only
+//   DDP_WORKER_RANK1_MIN_AT=n        rank 1 logs "max_id" with reduce_fx "min" at global step n
 //   DDP_WORKER_RANK1_NAN_LOSS        rank 1's loss is NaN
 //   DDP_WORKER_RANK1_HIDDEN=n        rank 1's hidden layer has n units (8 elsewhere)
 //   DDP_WORKER_RANK1_MAX_EPOCHS=n    rank 1's max_epochs
@@ -72,6 +73,7 @@ struct Worker : pl::LightningModule {
   int64_t rank1_extra_sync_at = step_from_environment("DDP_WORKER_RANK1_EXTRA_SYNC_AT");
   int64_t rank1_skip_at = step_from_environment("DDP_WORKER_RANK1_SKIP_AT");
   int64_t rank1_zero_loss_at = step_from_environment("DDP_WORKER_RANK1_ZERO_LOSS_AT");
+  int64_t rank1_min_at = step_from_environment("DDP_WORKER_RANK1_MIN_AT");
   bool rank_weights = std::getenv("DDP_WORKER_RANK_WEIGHTS") != nullptr;
   torch::nn::Linear rank0_branch{nullptr};
   std::vector<int64_t> trained_ids;
@@ -110,7 +112,11 @@ struct Worker : pl::LightningModule {
     if (extra_now || (rank1_extra_sync && trainer().global_rank() == 1)) log("rank1_only", loss, {.sync_dist = true});
     log("mean_id", ids.to(at::kDouble).mean(), {.on_epoch = true, .sync_dist = true});
     log("rank_mean_id", ids.to(at::kDouble).mean(), {.on_step = false, .on_epoch = true});
-    log("max_id", ids.to(at::kDouble).max(), {.on_step = false, .on_epoch = true, .reduce_fx = "max", .sync_dist = true});
+    log("max_id", ids.to(at::kDouble).max(),
+        {.on_step = false, .on_epoch = true, .reduce_fx = rank1_at(rank1_min_at) ? "min" : "max", .sync_dist = true});
+    // 10 on rank 0, 9 on rank 1: the ranks' minimum is another rank's value.
+    log("min_rank_value", 10.0 - static_cast<double>(trainer().global_rank()),
+        {.on_step = false, .on_epoch = true, .reduce_fx = "min", .sync_dist = true});
     if (rank1_at(rank1_skip_at)) return {};
     if (rank1_at(rank1_zero_loss_at)) return loss * 0.0;
     return loss;
