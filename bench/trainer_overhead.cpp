@@ -10,9 +10,11 @@
 // median this VM's scheduling disturbs least (time the process was not running is not counted).
 // The Trainer logs the loss every step; the raw loop does not read it at all.
 //
-//   ./trainer_overhead [repetitions=5] [workload=all|mlp|tiny] [side=both|trainer|raw]
+//   ./trainer_overhead [repetitions=5] [workload=all|mlp|tiny] [side=both|trainer|raw] [device=cpu|cuda]
 //
-// One side alone (for `perf stat` or callgrind of one loop) prints that side's rate only.
+// One side alone (for `perf stat` or callgrind of one loop) prints that side's rate only. On
+// "cuda" both train on GPU 0 from data in host memory, each batch copied to the GPU as it is
+// used (the hand loop as a LibTorch user writes it; the Trainer with accelerator "gpu").
 
 #include <lightning/lightning.h>
 
@@ -84,16 +86,17 @@ struct Model : pl::LightningModule {
   pl::OptimizerConfig configure_optimizers() override { return workload.make_optimizer(*this); }
 };
 
-Measurement run_trainer(const Workload& w, const Data& data) {
+Measurement run_trainer(const Workload& w, const Data& data, const torch::Device& device) {
   torch::manual_seed(kSeed);
   Model model(w);
   pl::DataLoader loader(pl::TensorDataset(data.x, data.y), {.batch_size = w.batch_size, .shuffle = true, .seed = kSeed});
-  pl::Trainer trainer({.max_epochs = 1, .logger = false, .enable_progress_bar = false, .enable_model_summary = false,
+  pl::Trainer trainer({.max_epochs = 1, .accelerator = device.is_cuda() ? "gpu" : "cpu", .devices = 1, .logger = false, .enable_progress_bar = false, .enable_model_summary = false,
                        .enable_checkpointing = false});
   const long faults = minor_faults();
   const double cpu_start = cpu_seconds();
   const auto start = std::chrono::steady_clock::now();
   trainer.fit(model, loader);
+  if (device.is_cuda()) torch::cuda::synchronize();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return {seconds, cpu_seconds() - cpu_start, double(minor_faults() - faults) / double(trainer.global_step()),
           torch::nn::utils::parameters_to_vector(model.parameters()).detach().clone()};
@@ -101,9 +104,10 @@ Measurement run_trainer(const Workload& w, const Data& data) {
 
 /// What a LibTorch user writes by hand: the same permutation (a generator seeded with the seed
 /// and the epoch), gather, forward, loss, backward, step.
-Measurement run_raw(const Workload& w, const Data& data) {
+Measurement run_raw(const Workload& w, const Data& data, const torch::Device& device) {
   torch::manual_seed(kSeed);
   auto net = w.make_model();
+  net->to(device);
   torch::nn::Module holder;
   holder.register_module("net", net);
   auto optimizer = w.make_optimizer(holder);
@@ -115,16 +119,17 @@ Measurement run_raw(const Workload& w, const Data& data) {
   int64_t steps = 0;
   for (int64_t begin = 0; begin < w.samples; begin += w.batch_size, ++steps) {
     auto index = order.narrow(0, begin, std::min(w.batch_size, w.samples - begin));
-    auto x = data.x.index_select(0, index);
-    auto y = data.y.index_select(0, index);
+    auto x = data.x.index_select(0, index).to(device);
+    auto y = data.y.index_select(0, index).to(device);
     optimizer->zero_grad();
     auto loss = torch::nn::functional::cross_entropy(net->forward(x), y);
     loss.backward();
     optimizer->step();
   }
+  if (device.is_cuda()) torch::cuda::synchronize();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return {seconds, cpu_seconds() - cpu_start, double(minor_faults() - faults) / double(steps),
-          torch::nn::utils::parameters_to_vector(holder.parameters()).detach().clone()};
+          torch::nn::utils::parameters_to_vector(holder.parameters()).detach().cpu()};
 }
 
 double median(std::vector<double> values) {
@@ -140,6 +145,7 @@ int main(int argc, char** argv) {
   const int repetitions = argc > 1 ? std::stoi(argv[1]) : 5;
   const std::string only = argc > 2 ? argv[2] : "all";
   const std::string side = argc > 3 ? argv[3] : "both";
+  const torch::Device device(argc > 4 ? argv[4] : "cpu");
   const std::vector<Workload> workloads = {
       {"mlp", 60000, 784, 10, 64,
        [] { return torch::nn::Sequential(torch::nn::Linear(784, 256), torch::nn::ReLU(), torch::nn::Linear(256, 10)); },
@@ -153,27 +159,27 @@ int main(int argc, char** argv) {
   };
   // The Trainer tunes glibc's malloc at its first run; do it now so both loops run alike.
   pl::tune_malloc_for_training();
-  std::printf("# torch threads=%d repetitions=%d\n", at::get_num_threads(), repetitions);
+  std::printf("# torch threads=%d repetitions=%d device=%s\n", at::get_num_threads(), repetitions, device.str().c_str());
   for (const auto& w : workloads) {
     if (only != "all" && only != w.name) continue;
     const Data data = make_data(w);
     if (side != "both") {
       std::vector<double> seconds;
-      for (int r = 0; r < repetitions; ++r) seconds.push_back((side == "trainer" ? run_trainer(w, data) : run_raw(w, data)).seconds);
+      for (int r = 0; r < repetitions; ++r) seconds.push_back((side == "trainer" ? run_trainer(w, data, device) : run_raw(w, data, device)).seconds);
       std::printf("workload=%s side=%s samples_per_s=%.0f\n", w.name.c_str(), side.c_str(), double(w.samples) / fastest(seconds));
       continue;
     }
-    run_raw(w, data);  // warm-up: allocator, caches
+    run_raw(w, data, device);  // warm-up: allocator, caches
     std::vector<double> trainer_s, raw_s, trainer_faults, raw_faults, cpu_ratios;
     bool identical = true;
     for (int r = 0; r < repetitions; ++r) {
       Measurement t, raw;
       if (r % 2 == 0) {
-        t = run_trainer(w, data);
-        raw = run_raw(w, data);
+        t = run_trainer(w, data, device);
+        raw = run_raw(w, data, device);
       } else {
-        raw = run_raw(w, data);
-        t = run_trainer(w, data);
+        raw = run_raw(w, data, device);
+        t = run_trainer(w, data, device);
       }
       identical = identical && t.weights.equal(raw.weights);
       trainer_s.push_back(t.seconds);

@@ -39,6 +39,15 @@ LoopContext::LoopContext(LightningModule& module,
 }
 
 LoopContext::~LoopContext() {
+  // As Lightning's Strategy.teardown: the module goes back to the CPU when the stage ends, so that
+  // the caller's own code after fit or test finds it where it built it. A CUDA failure here would
+  // already have stopped the stage, whose error is the one to report.
+  if (settings_.hardware.accelerator != c10::DeviceType::CPU) {
+    try {
+      module_.to(c10::Device(c10::DeviceType::CPU));
+    } catch (const std::exception&) {
+    }
+  }
   module_.attach_host(nullptr);
   state_.actions = nullptr;
   state_.optimizer_config = nullptr;

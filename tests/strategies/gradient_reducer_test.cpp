@@ -3,12 +3,17 @@
 // "used" flag per parameter after its gradients, so a bucket of n parameters sums numel + n values.
 
 #include "strategies/gradient_reducer.h"
+#include "strategies/process_group.h"
+
+#include <lightning/accelerators/environment.h>
 
 #include <torch/nn/modules/linear.h>
 
 #include <gtest/gtest.h>
 
 #include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/cuda.h>
 
 #include <string>
 #include <vector>
@@ -197,6 +202,58 @@ TEST(BucketIndices, FirstBucketIsCappedAtOneMebibyteTheOthersAtTheGivenSizeAndDt
   EXPECT_EQ(bucket_indices(four, kFirstBucketBytes, 25 << 20), (std::vector<std::vector<std::size_t>>{{0, 1}, {2, 3}}));
   EXPECT_EQ(bucket_indices({at::zeros({10}), at::zeros({10}), at::zeros({10})}, 40, 80),
             (std::vector<std::vector<std::size_t>>{{0}, {1, 2}}));
+}
+
+// On the GPU: the buckets, the used counts and the averaging on CUDA tensors give what they give
+// on the CPU, and an unused parameter still gets the other rank's average.
+TEST(GradientReducerOnTheGpu, AveragesCudaGradientsAsOnTheCpu_CUDA) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  std::vector<std::vector<at::Tensor>> reduced;
+  for (const auto device : {at::Device(at::kCPU), at::Device(at::kCUDA, 0)}) {
+    at::manual_seed(0);
+    TwoLayers model;
+    torch::nn::Linear unused(2, 2);
+    model.first->to(device);
+    model.second->to(device);
+    unused->to(device);
+    auto parameters = model.parameters();
+    parameters.insert(parameters.begin(), unused->weight);
+    FakeGroup group;
+    GradientReducer reducer(group, parameters, /*bucket_bytes=*/64);
+    reducer.prepare_for_backward();
+    model.loss(at::randn({5, 4}, at::make_generator<at::CPUGeneratorImpl>(7)).to(device)).backward();
+    reducer.finish();
+    for (const auto& p : parameters) ASSERT_EQ(p.grad().device(), device);
+    std::vector<at::Tensor> grads;
+    for (const auto& p : parameters) grads.push_back(p.grad().cpu());
+    reduced.push_back(grads);
+  }
+  EXPECT_TRUE(at::equal(reduced[1][0], at::full({2, 2}, 0.5))) << "the unused parameter's average";
+  for (std::size_t i = 1; i < reduced[0].size(); ++i) {
+    EXPECT_TRUE(at::allclose(reduced[0][i], reduced[1][i], 1e-5, 1e-6)) << "parameter " << i;
+  }
+}
+
+// NCCL's process group with one rank on this machine's GPU: it forms, and sums, gathers and
+// broadcasts CUDA tensors and CPU ones (copied to the GPU and back).
+TEST(NcclProcessGroup, OneRankFormsAndReducesOnTheGpu_CUDA) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  if (!Environment::detect().nccl_built) GTEST_SKIP() << "lightning-cpp was built without NCCL";
+  ProcessGroup group({.port = 0, .rank = 0, .world_size = 1, .timeout = std::chrono::seconds(60), .serve_store = true,
+                      .backend = "nccl", .device = at::Device(at::kCUDA, 0)});
+  group.join();
+  auto on_gpu = at::tensor({1.0F, 2.0F}, at::TensorOptions().device(at::kCUDA));
+  group.all_reduce(on_gpu, ReduceOp::kSum);
+  EXPECT_TRUE(at::equal(on_gpu.cpu(), at::tensor({1.0F, 2.0F})));
+  auto on_cpu = at::tensor({3.0F});
+  group.all_reduce(on_cpu, ReduceOp::kMax);
+  EXPECT_TRUE(on_cpu.device().is_cpu());
+  EXPECT_EQ(on_cpu.item<float>(), 3.0F);
+  EXPECT_TRUE(at::equal(group.all_gather(at::tensor({4.0F})).cpu().flatten(), at::tensor({4.0F})));
+  auto sum = group.start_sum(on_gpu);
+  sum();
+  EXPECT_TRUE(at::equal(on_gpu.cpu(), at::tensor({1.0F, 2.0F})));
+  group.barrier();
 }
 
 }  // namespace

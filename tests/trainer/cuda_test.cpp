@@ -1,0 +1,150 @@
+// The Trainer on a CUDA device: placement, mixed precision and the gradient scaler. Every test
+// here is named _CUDA and skips itself where this LibTorch has no CUDA or the machine no GPU.
+
+#include "loops/loop_context.h"
+#include "trainer/connectors/accelerator_connector.h"
+#include "trainer/connectors/settings.h"
+#include "support/support.h"
+
+#include <lightning/lightning.h>
+#include <lightning/utilities/seed.h>
+
+#include <gtest/gtest.h>
+#include <torch/cuda.h>
+#include <torch/nn/functional/loss.h>
+
+#include <limits>
+#include <vector>
+
+namespace pl = lightning;
+
+namespace {
+
+#define SKIP_WITHOUT_CUDA() \
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device"
+
+/// Records where its training steps ran and in which dtypes.
+struct WhereItRan : pl::testing::BoringModel {
+  std::vector<c10::Device> batch_devices, parameter_devices;
+  std::vector<at::ScalarType> output_dtypes, loss_dtypes;
+  pl::StepOutput training_step(const pl::Batch& batch, int64_t) override {
+    batch_devices.push_back(batch[0].tensor().device());
+    parameter_devices.push_back(layer->weight.device());
+    auto output = forward(batch[0]);
+    auto loss = torch::nn::functional::cross_entropy(output, batch[1]);
+    output_dtypes.push_back(output.scalar_type());
+    loss_dtypes.push_back(loss.scalar_type());
+    return loss;
+  }
+};
+
+pl::TrainerOptions quiet(pl::TrainerOptions options) {
+  options.logger = false;
+  options.enable_progress_bar = false;
+  options.enable_model_summary = false;
+  options.enable_checkpointing = false;
+  return options;
+}
+
+TEST(Cuda, FitOnTheGpuTrainsLikeTheCpuAndHandsTheModuleBackOnTheCpu_CUDA) {
+  SKIP_WITHOUT_CUDA();
+  std::vector<at::Tensor> weights;
+  for (const char* accelerator : {"cpu", "gpu"}) {
+    pl::seed_everything(11);
+    WhereItRan model;
+    const auto initial = pl::testing::flat_parameters(model);
+    pl::Trainer trainer(quiet({.max_epochs = 3, .accelerator = accelerator, .devices = 1}));
+    trainer.fit(model, pl::testing::random_loader(64, 16, /*shuffle=*/true));
+    EXPECT_EQ(trainer.global_step(), 12) << accelerator;
+    const auto expected = std::string(accelerator) == "gpu" ? c10::Device(c10::kCUDA, 0) : c10::Device(c10::kCPU);
+    ASSERT_EQ(model.batch_devices.size(), 13u) << "the probe's step, then 12";
+    for (std::size_t i = 0; i < model.batch_devices.size(); ++i) {
+      EXPECT_EQ(model.batch_devices[i], expected) << accelerator << " step " << i;
+      EXPECT_EQ(model.parameter_devices[i], expected) << accelerator << " step " << i;
+    }
+    // Lightning's Strategy.teardown moves the module back to the CPU when the stage ends.
+    for (const auto& p : model.parameters()) EXPECT_TRUE(p.device().is_cpu()) << accelerator;
+    weights.push_back(pl::testing::flat_parameters(model));
+    EXPECT_FALSE(weights.back().equal(initial)) << accelerator << ": it trained";
+  }
+  EXPECT_TRUE(weights[0].allclose(weights[1], /*rtol=*/1e-4, /*atol=*/1e-5))
+      << "largest difference " << (weights[0] - weights[1]).abs().max().item<double>();
+}
+
+TEST(Cuda, Bf16MixedAutocastsTheForwardOnTheGpuAndKeepsFloat32Gradients_CUDA) {
+  SKIP_WITHOUT_CUDA();
+  WhereItRan model;
+  pl::Trainer trainer(quiet({.max_steps = 3, .accelerator = "gpu", .devices = 1, .precision = "bf16-mixed"}));
+  trainer.fit(model, pl::testing::random_loader(48, 16));
+  ASSERT_EQ(model.output_dtypes.size(), 4u);  // the probe's step, then three
+  for (auto dtype : model.output_dtypes) EXPECT_EQ(dtype, at::kBFloat16);
+  for (auto dtype : model.loss_dtypes) EXPECT_EQ(dtype, at::kFloat);  // cross_entropy is on the float32 list
+  for (const auto& p : model.parameters()) {
+    EXPECT_EQ(p.scalar_type(), at::kFloat);
+    ASSERT_TRUE(p.grad().defined());
+    EXPECT_EQ(p.grad().scalar_type(), at::kFloat);
+  }
+  // Nothing left switched on: a forward after fit, on the GPU, is float32 again.
+  model.to(c10::Device(c10::kCUDA, 0));
+  EXPECT_EQ(model.forward(torch::randn({2, 32}, at::TensorOptions().device(at::kCUDA))).scalar_type(), at::kFloat);
+}
+
+TEST(Cuda, SixteenMixedRunsTheForwardInHalfAndScalesTheLoss_CUDA) {
+  SKIP_WITHOUT_CUDA();
+  pl::seed_everything(2);
+  WhereItRan model;
+  pl::Trainer trainer(quiet({.max_epochs = 2, .accelerator = "gpu", .devices = 1, .precision = "16-mixed"}));
+  trainer.fit(model, pl::testing::random_loader(64, 16));
+  EXPECT_EQ(trainer.global_step(), 8);
+  for (auto dtype : model.output_dtypes) EXPECT_EQ(dtype, at::kHalf);
+  for (const auto& p : model.parameters()) {
+    EXPECT_EQ(p.scalar_type(), at::kFloat);
+    EXPECT_TRUE(p.isfinite().all().item<bool>());
+  }
+}
+
+}  // namespace
+
+namespace lightning::detail {
+namespace {
+
+/// A BoringModel whose loss is infinite at one global batch, as a float16 overflow makes it.
+struct OverflowsOnce : testing::BoringModel {
+  int64_t overflow_at = -1;
+  int64_t batches = 0;
+  StepOutput training_step(const Batch& batch, int64_t batch_idx) override {
+    auto loss = testing::BoringModel::training_step(batch, batch_idx).loss;
+    if (!trainer().probing() && batches++ == overflow_at) loss = loss * std::numeric_limits<float>::infinity();
+    return loss;
+  }
+};
+
+TEST(Cuda, TheGradScalerSkipsAnOverflowingStepOnTheGpuAndSavesItsState_CUDA) {
+  SKIP_WITHOUT_CUDA();
+  seed_everything(3);
+  OverflowsOnce model;
+  model.overflow_at = 2;
+  std::vector<std::shared_ptr<Callback>> callbacks;
+  std::vector<std::shared_ptr<Logger>> loggers;
+  TrainerState state;
+  TrainerView view(state);
+  const TrainerOptions options{.max_epochs = 2, .accelerator = "gpu", .devices = 1, .precision = "16-mixed"};
+  std::vector<Diagnostic> found;
+  Settings settings = resolve_settings(options, resolve_devices(options, Environment::detect(), found));
+  ASSERT_TRUE(found.empty()) << found.front().message;
+  ASSERT_TRUE(settings.grad_scaler);
+  settings.num_sanity_val_steps = 0;
+  LoopContext context(model, callbacks, loggers, state, view, settings);
+  context.optimizer_config = model.make_optimizer_config();
+  auto train = testing::random_loader(32, 8);
+  std::vector<DataLoader> val;
+  run_fit(context, train, val);
+  ASSERT_TRUE(context.scaler.has_value());
+  EXPECT_EQ(context.scaler->get_scale(), 32768.0) << "65536 halved once";
+  EXPECT_EQ(context.scaler->growth_tracker(), 5) << "the 5 good steps after the overflow";
+  EXPECT_EQ(state.global_step, 8);
+  EXPECT_TRUE(model.layer->weight.isfinite().all().item<bool>()) << "no inf reached the weights";
+}
+
+}  // namespace
+}  // namespace lightning::detail

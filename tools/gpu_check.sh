@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The checks a GPU machine can make and this project's CI cannot: build lightning-cpp against that
+# machine's PyTorch (CUDA) LibTorch, run every test with the GPU hidden (the CPU paths on that
+# LibTorch), the _CUDA tests with it, the Trainer's overhead on the GPU, and the digits example on
+# the GPU in three precisions. Logs go to OUT, one per step.
+#
+#   tools/gpu_check.sh DEPS OUT
+#
+# DEPS: Debian 12's packages of our dependencies unpacked into one folder (such a machine has no
+# package registry): `apt-get download` the libraries of `make deps` and `dpkg -x` each into it
+# (docs/distributed.md, "Checking the CUDA paths").
+set -u
+DEPS=$(realpath "${1:?usage: tools/gpu_check.sh DEPS OUT}")
+OUT=${2:?usage: tools/gpu_check.sh DEPS OUT}
+mkdir -p "$OUT"
+BUILD=${BUILD:-/tmp/lightning-gpu-build}
+START=$SECONDS
+step() { echo; echo "== $* (at $((SECONDS - START)) s)"; }
+
+step machine
+PY=$(command -v python3)
+uname -r; grep PRETTY_NAME /etc/os-release; g++ --version | head -1; cmake --version | head -1
+nvcc --version 2>/dev/null | tail -1; nvidia-smi -L; nproc
+"$PY" -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, torch.cuda.is_available())'
+TORCH=$("$PY" -c 'import torch, os; print(os.path.dirname(torch.__file__))')
+
+# The unpacked packages, made to work from where they are.
+USR=$DEPS/usr
+LIB=$USR/lib/x86_64-linux-gnu
+if [ -d "$TORCH/include/gloo" ]; then rm -rf "$USR/include/gloo"; fi  # this LibTorch's own Gloo headers
+sed -i "s|=/usr|=$USR|; s| /usr/| $USR/|g" "$LIB"/pkgconfig/*.pc "$USR"/share/pkgconfig/*.pc
+ln -sf "$(ls /lib/x86_64-linux-gnu/libz.so.1 /usr/lib/x86_64-linux-gnu/libz.so.1 2>/dev/null | head -1)" "$LIB/libz.so"
+export PATH=$USR/bin:$PATH LD_LIBRARY_PATH=$LIB PKG_CONFIG_PATH=$LIB/pkgconfig:$USR/share/pkgconfig
+
+step configure
+generator=$(command -v ninja >/dev/null && echo Ninja || echo "Unix Makefiles")
+if ! cmake -S . -B "$BUILD" -G "$generator" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 \
+     -DCMAKE_PREFIX_PATH="$TORCH/share/cmake;$USR" -DLIGHTNING_PYTHON="$PY" >"$OUT/configure.log" 2>&1; then
+  tail -40 "$OUT/configure.log"; exit 1
+fi
+grep -E "lightning-cpp:|CUDA|cuDNN|NCCL|Torch" "$OUT/configure.log" | head -20
+
+step build
+keep_going=$([ "$generator" = Ninja ] && echo "-k 0" || echo "-k")
+cmake --build "$BUILD" -j "$(nproc)" -- $keep_going >"$OUT/build.log" 2>&1
+echo "build status $?"
+grep -E "error|undefined reference" "$OUT/build.log" | head -60
+
+step "ctest, the GPU hidden"
+(cd "$BUILD" && CUDA_VISIBLE_DEVICES="" ctest -j 8 --timeout 240 -E fashion >"$OUT/ctest_cpu.log" 2>&1)
+grep -E "tests passed|\*\*\*|Failed|Not Run|Total Test" "$OUT/ctest_cpu.log"
+grep -B2 -A12 -E "^\[  FAILED  \]|Failure$" "$OUT/ctest_cpu.log" | head -120
+
+step "the _CUDA tests"
+for t in trainer_tests distributed_tests; do
+  timeout 120 "$BUILD/tests/$t" --gtest_filter='*_CUDA' 2>&1 | grep -vE "^\[ +(RUN|OK) " | tail -40
+done | tee "$OUT/cuda_tests.log"
+
+step "trainer_tests with the GPU visible (accelerator auto picks it)"
+timeout 150 "$BUILD/tests/trainer_tests" --gtest_brief=1 >"$OUT/trainer_tests_gpu.log" 2>&1
+echo "status $?"; grep -E "^\[  (FAILED|PASSED) |tests ran" "$OUT/trainer_tests_gpu.log" | head -30
+
+step "trainer overhead on the GPU"
+timeout 120 "$BUILD/bench/trainer_overhead" 3 all both cuda 2>&1 | tee "$OUT/overhead_gpu.log"
+
+step "digits on the GPU"
+for precision in 32-true bf16-mixed 16-mixed; do
+  dir=/tmp/digits-$precision
+  timeout 60 "$BUILD/lightning-cpp" fit --config examples/digits/config.yaml --trainer.default_root_dir="$dir" \
+    --trainer.accelerator=gpu --trainer.devices=1 --trainer.precision="$precision" >"$OUT/digits_$precision.log" 2>&1
+  echo "$precision fit status $?"
+  timeout 60 "$BUILD/lightning-cpp" test --config "$dir/lightning_logs/version_0/config.yaml" \
+    --ckpt_path="$dir/lightning_logs/version_0/checkpoints/best.ckpt" 2>&1 | grep -iE "test_acc|error" | head -5
+done
+step done
