@@ -12,6 +12,7 @@
 #include <torch/serialize.h>
 
 #include <algorithm>
+#include <sstream>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -62,8 +63,10 @@ int main(int argc, char** argv) {
   c10::Dict<std::string, at::Tensor> tensors = pl::module_state_dict(model);
   for (auto& [key, state] : adam.state()) {
     const auto& s = static_cast<const torch::optim::AdamParamState&>(*state);
-    tensors.insert(key + ".exp_avg", s.exp_avg());
-    tensors.insert(key + ".exp_avg_sq", s.exp_avg_sq());
+    std::ostringstream name;  // the state's key: a string in LibTorch 1.13, a pointer in 2.x
+    name << key;
+    tensors.insert(name.str() + ".exp_avg", s.exp_avg());
+    tensors.insert(name.str() + ".exp_avg_sq", s.exp_avg_sq());
   }
 
   const double save_ms = median_ms(repetitions, [&] { pl::save_checkpoint_file(checkpoint(), ours); });

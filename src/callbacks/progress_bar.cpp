@@ -3,6 +3,7 @@
 #include <lightning/utilities/console.h>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cmath>

@@ -14,6 +14,7 @@
 #include <torch/serialize/archive.h>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -208,7 +209,9 @@ template <class StateMap>
 auto state_key(const StateMap&, const at::Tensor& param) {
   using Key = typename std::remove_cvref_t<StateMap>::key_type;
   if constexpr (std::is_same_v<Key, std::string>) {
-    return c10::guts::to_string(param.unsafeGetTensorImpl());
+    std::ostringstream text;  // how LibTorch 1.13 names the key (c10::guts::to_string, gone in 2.x)
+    text << param.unsafeGetTensorImpl();
+    return text.str();
   } else {
     return static_cast<Key>(param.unsafeGetTensorImpl());
   }

@@ -13,6 +13,7 @@
 #include <torch/optim/sgd.h>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace lightning::cli {
 namespace {

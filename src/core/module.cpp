@@ -5,6 +5,7 @@
 #include <torch/optim/optimizer.h>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <stdexcept>

@@ -12,6 +12,7 @@
 #include <lightning/diagnostics/diagnostic.h>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace lightning::demos {
 namespace {

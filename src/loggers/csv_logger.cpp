@@ -7,6 +7,7 @@
 #include "loggers/formatting.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>

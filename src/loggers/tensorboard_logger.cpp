@@ -4,7 +4,7 @@
 #include <lightning/utilities/paths.h>
 
 #include "loggers/formatting.h"
-#include "loggers/tensorboard.pb.h"
+#include "loggers/tensorboard_events.h"
 
 #include <crcutil/generic_crc.h>
 #include <fmt/format.h>
@@ -18,7 +18,7 @@
 
 namespace lightning {
 namespace fs = std::filesystem;
-namespace tb = lightning::tensorboard;
+namespace events = detail::tensorboard_events;
 
 namespace {
 
@@ -39,15 +39,6 @@ std::string hostname() {
   return name;
 }
 
-tb::Summary::Value hparams_value(const std::string& tag, const tb::HParamsPluginData& data) {
-  tb::Summary::Value value;
-  value.set_tag(tag);
-  auto* plugin = value.mutable_metadata()->mutable_plugin_data();
-  plugin->set_plugin_name("hparams");
-  plugin->set_content(data.SerializeAsString());
-  return value;
-}
-
 }  // namespace
 
 /// One events file: records of (length, masked CRC of the length, an Event, masked CRC of it).
@@ -62,17 +53,14 @@ class TensorBoardLogger::EventWriter {
     if (file_ == nullptr) {
       throw fs::filesystem_error("cannot create event file", path_, std::error_code(errno, std::generic_category()));
     }
-    tb::Event header;
-    header.set_wall_time(now_seconds());
-    header.set_file_version("brain.Event:2");
-    write(header);
+    write(events::file_version(now_seconds()));
   }
   ~EventWriter() { std::fclose(file_); }
   EventWriter(const EventWriter&) = delete;
   EventWriter& operator=(const EventWriter&) = delete;
 
-  void write(const tb::Event& event) {
-    const std::string data = event.SerializeAsString();
+  /// Writes one serialized Event as a record.
+  void write(const std::string& data) {
     const uint64_t length = data.size();  // little-endian on every platform LibTorch supports
     const uint32_t length_crc = masked_crc32c(&length, sizeof(length));
     const uint32_t data_crc = masked_crc32c(data.data(), data.size());
@@ -125,54 +113,14 @@ TensorBoardLogger::EventWriter& TensorBoardLogger::writer() {
 }
 
 void TensorBoardLogger::log_metrics(const std::map<std::string, double>& metrics, int64_t step) {
-  tb::Event event;
-  event.set_wall_time(now_seconds());
-  event.set_step(step);
-  for (const auto& [key, value] : metrics) {
-    auto* entry = event.mutable_summary()->add_value();
-    entry->set_tag(options_.prefix.empty() ? key : options_.prefix + "-" + key);
-    entry->set_simple_value(static_cast<float>(value));
-  }
-  writer().write(event);
+  std::map<std::string, double> tagged;
+  for (const auto& [key, value] : metrics) tagged[options_.prefix.empty() ? key : options_.prefix + "-" + key] = value;
+  writer().write(events::scalars(tagged, step, now_seconds()));
 }
 
 void TensorBoardLogger::log_hyperparams(const HyperParameters& params) {
   for (const auto& [key, value] : params) hparams_[key] = value;
-  // What torch.utils.tensorboard's hparams() writes: the experiment (names and types), the
-  // session's values, and its end, each as a summary for the "hparams" plugin.
-  tb::HParamsPluginData experiment, start, end;
-  auto* infos = experiment.mutable_experiment();
-  auto* values = start.mutable_session_start_info()->mutable_hparams();
-  for (const auto& [key, value] : hparams_) {
-    auto* info = infos->add_hparam_infos();
-    info->set_name(key);
-    google::protobuf::Value& proto = (*values)[key];
-    std::visit(
-        [&](const auto& v) {
-          using T = std::decay_t<decltype(v)>;
-          if constexpr (std::is_same_v<T, bool>) {
-            info->set_type(tb::DATA_TYPE_BOOL);
-            proto.set_bool_value(v);
-          } else if constexpr (std::is_same_v<T, std::string>) {
-            info->set_type(tb::DATA_TYPE_STRING);
-            proto.set_string_value(v);
-          } else {
-            info->set_type(tb::DATA_TYPE_FLOAT64);
-            proto.set_number_value(static_cast<double>(v));
-          }
-        },
-        value);
-  }
-  if (options_.default_hp_metric) infos->add_metric_infos()->mutable_name()->set_tag("hp_metric");
-  end.mutable_session_end_info()->set_status(tb::STATUS_SUCCESS);
-  for (const auto& [tag, data] : {std::pair{"_hparams_/experiment", &experiment},
-                                  std::pair{"_hparams_/session_start_info", &start},
-                                  std::pair{"_hparams_/session_end_info", &end}}) {
-    tb::Event event;
-    event.set_wall_time(now_seconds());
-    *event.mutable_summary()->add_value() = hparams_value(tag, *data);
-    writer().write(event);
-  }
+  for (const auto& event : events::hparams(hparams_, options_.default_hp_metric, now_seconds())) writer().write(event);
   if (options_.default_hp_metric) log_metrics({{"hp_metric", -1.0}}, 0);
 }
 

@@ -12,6 +12,7 @@
 #include <torch/optim/optimizer.h>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <functional>

@@ -16,6 +16,7 @@
 
 #include <ATen/Context.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <functional>
 #include <type_traits>

@@ -6,6 +6,7 @@
 #include "trainer/connectors/settings.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
