@@ -1,9 +1,7 @@
-// The Trainer on a CUDA device: placement, mixed precision and the gradient scaler. Every test
-// here is named _CUDA and skips itself where this LibTorch has no CUDA or the machine no GPU.
+// The Trainer on a CUDA device: placement and mixed precision (the gradient scaler's GPU test is in
+// grad_scaler_loop_test.cpp). Every test here is named _CUDA and skips itself where this LibTorch
+// has no CUDA or the machine no GPU.
 
-#include "loops/loop_context.h"
-#include "trainer/connectors/accelerator_connector.h"
-#include "trainer/connectors/settings.h"
 #include "support/support.h"
 
 #include <lightning/lightning.h>
@@ -13,7 +11,6 @@
 #include <torch/cuda.h>
 #include <torch/nn/functional/loss.h>
 
-#include <limits>
 #include <vector>
 
 namespace pl = lightning;
@@ -104,47 +101,3 @@ TEST(Cuda, SixteenMixedRunsTheForwardInHalfAndScalesTheLoss_CUDA) {
 }
 
 }  // namespace
-
-namespace lightning::detail {
-namespace {
-
-/// A BoringModel whose loss is infinite at one global batch, as a float16 overflow makes it.
-struct OverflowsOnce : testing::BoringModel {
-  int64_t overflow_at = -1;
-  int64_t batches = 0;
-  StepOutput training_step(const Batch& batch, int64_t batch_idx) override {
-    auto loss = testing::BoringModel::training_step(batch, batch_idx).loss;
-    if (!trainer().probing() && batches++ == overflow_at) loss = loss * std::numeric_limits<float>::infinity();
-    return loss;
-  }
-};
-
-TEST(Cuda, TheGradScalerSkipsAnOverflowingStepOnTheGpuAndSavesItsState_CUDA) {
-  SKIP_WITHOUT_CUDA();
-  seed_everything(3);
-  OverflowsOnce model;
-  model.overflow_at = 2;
-  std::vector<std::shared_ptr<Callback>> callbacks;
-  std::vector<std::shared_ptr<Logger>> loggers;
-  TrainerState state;
-  TrainerView view(state);
-  const TrainerOptions options{.max_epochs = 2, .accelerator = "gpu", .devices = 1, .precision = "16-mixed"};
-  std::vector<Diagnostic> found;
-  Settings settings = resolve_settings(options, resolve_devices(options, Environment::detect(), found));
-  ASSERT_TRUE(found.empty()) << found.front().message;
-  ASSERT_TRUE(settings.grad_scaler);
-  settings.num_sanity_val_steps = 0;
-  LoopContext context(model, callbacks, loggers, state, view, settings);
-  context.optimizer_config = model.make_optimizer_config();
-  auto train = testing::random_loader(32, 8);
-  std::vector<DataLoader> val;
-  run_fit(context, train, val);
-  ASSERT_TRUE(context.scaler.has_value());
-  EXPECT_EQ(context.scaler->get_scale(), 32768.0) << "65536 halved once";
-  EXPECT_EQ(context.scaler->growth_tracker(), 5) << "the 5 good steps after the overflow";
-  EXPECT_EQ(state.global_step, 8);
-  EXPECT_TRUE(model.layer->weight.isfinite().all().item<bool>()) << "no inf reached the weights";
-}
-
-}  // namespace
-}  // namespace lightning::detail

@@ -1,14 +1,17 @@
 // The trainer's own GradScaler ("16-mixed", which needs CUDA) driven through the fit loop on the
 // CPU in float32: the loop is the same on both devices, and a power-of-two scale changes no bit.
-// The settings are built by hand, as the accelerator connector would on a GPU machine.
+// The settings are resolved for the CPU and the scaler switched on by hand, as "16-mixed" does on a GPU.
 
 #include "loops/loop_context.h"
 #include "support/support.h"
+#include "trainer/connectors/accelerator_connector.h"
 #include "trainer/connectors/checkpoint_connector.h"
+#include "trainer/connectors/settings.h"
 
 #include <lightning/utilities/seed.h>
 
 #include <gtest/gtest.h>
+#include <torch/cuda.h>
 
 #include <limits>
 
@@ -34,7 +37,7 @@ struct FitResult {
   bool checkpoint_has_scaler_state = false;
 };
 
-FitResult fit(bool scaled, int64_t overflow_at) {
+FitResult fit(bool scaled, int64_t overflow_at, const char* accelerator = "cpu") {
   seed_everything(3);
   OverflowingModel model;
   model.overflow_at = overflow_at;
@@ -42,7 +45,10 @@ FitResult fit(bool scaled, int64_t overflow_at) {
   std::vector<std::shared_ptr<Logger>> loggers;
   TrainerState state;
   TrainerView view(state);
-  Settings settings = resolve_settings({.max_epochs = 2});
+  const TrainerOptions options{.max_epochs = 2, .accelerator = accelerator, .devices = 1};
+  std::vector<Diagnostic> found;
+  Settings settings = resolve_settings(options, resolve_devices(options, Environment::detect(), found));
+  EXPECT_TRUE(found.empty());
   settings.grad_scaler = scaled;
   settings.num_sanity_val_steps = 0;
   LoopContext context(model, callbacks, loggers, state, view, settings);
@@ -50,7 +56,7 @@ FitResult fit(bool scaled, int64_t overflow_at) {
   auto train = testing::random_loader(32, 8);
   std::vector<DataLoader> val;
   run_fit(context, train, val);
-  FitResult result{.weight = model.layer->weight.detach().clone(), .global_step = state.global_step};
+  FitResult result{.weight = model.layer->weight.detach().cpu(), .global_step = state.global_step};
   if (context.scaler) {
     result.scale = context.scaler->get_scale();
     result.tracker = context.scaler->growth_tracker();
@@ -75,6 +81,19 @@ TEST(GradScalerInTheLoop, AnOverflowSkipsThatStepAndHalvesTheScale) {
   EXPECT_EQ(skipped.global_step, 8) << "the loop still counts the step, as Lightning does";
   EXPECT_FALSE(skipped.weight.equal(plain.weight));
   EXPECT_TRUE(skipped.weight.isfinite().all().item<bool>()) << "no inf reached the weights";
+}
+
+// The same loop on the GPU, where the scaler's fused ATen kernels run: the same skipped step and
+// scale as on the CPU, and weights within float32 rounding of the CPU's.
+TEST(GradScalerInTheLoop, OnTheGpuAnOverflowSkipsThatStepAsOnTheCpu_CUDA) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  const auto cpu = fit(true, 2), gpu = fit(true, 2, "gpu");
+  EXPECT_EQ(gpu.scale, 32768.0);
+  EXPECT_EQ(gpu.tracker, 5);
+  EXPECT_EQ(gpu.global_step, 8);
+  EXPECT_TRUE(gpu.checkpoint_has_scaler_state);
+  EXPECT_TRUE(gpu.weight.allclose(cpu.weight, 1e-4, 1e-6))
+      << "largest difference " << (gpu.weight - cpu.weight).abs().max().item<double>();
 }
 
 }  // namespace
