@@ -85,7 +85,7 @@ Checkpoint make_checkpoint() {
 }
 
 void save_checkpoint_file(const Checkpoint& checkpoint, const fs::path& path) {
-  const std::vector<char> bytes = torch::jit::pickle_save(checkpoint);
+  const std::vector<char> bytes = detail::pickle_for_python(checkpoint);
   const fs::path folder = path.has_parent_path() ? path.parent_path() : fs::path(".");
   fs::create_directories(folder);
   const fs::path temporary = folder / fmt::format(".{}.tmp-{}", path.filename().string(), ::getpid());

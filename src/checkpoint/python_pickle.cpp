@@ -1,6 +1,8 @@
 #include "checkpoint/python_pickle.h"
 
 #include <caffe2/serialize/inline_container.h>
+#include <torch/csrc/jit/serialization/export.h>
+#include <torch/csrc/jit/serialization/pickler.h>
 #include <c10/util/Exception.h>
 
 #include <cstdint>
@@ -12,6 +14,29 @@
 
 namespace lightning::detail {
 namespace {
+
+/// `value` with every list a list of Any (LibTorch's Pickler writes a typed list of ints, floats,
+/// bools or tensors through torch.jit._pickle even when it tags nothing else), recursively.
+c10::IValue untyped(const c10::IValue& value) {
+  if (value.isList()) {
+    c10::impl::GenericList out(c10::AnyType::get());
+    const auto list = value.toList();
+    for (std::size_t i = 0; i < list.size(); ++i) out.push_back(untyped(list.get(i)));
+    return out;
+  }
+  if (value.isGenericDict()) {
+    const auto dict = value.toGenericDict();
+    c10::impl::GenericDict out(dict.keyType(), c10::AnyType::get());
+    for (const auto& entry : dict) out.insert(entry.key(), untyped(entry.value()));
+    return out;
+  }
+  if (value.isTuple()) {
+    std::vector<c10::IValue> elements;
+    for (const auto& element : value.toTupleRef().elements()) elements.push_back(untyped(element));
+    return c10::ivalue::Tuple::create(std::move(elements));
+  }
+  return value;
+}
 
 constexpr std::string_view kOrderedDictGlobal = "collections\nOrderedDict\n";
 
@@ -143,6 +168,25 @@ c10::IValue without_attributes(const c10::IValue& value) {
     for (auto& entry : value.toGenericDict()) entry.setValue(without_attributes(entry.value()));
   }
   return value;
+}
+
+std::vector<char> pickle_for_python(const c10::IValue& value) {
+  std::vector<char> data;
+  torch::jit::Pickler pickler([&](const char* bytes, size_t size) { data.insert(data.end(), bytes, bytes + size); },
+                              /*tensor_table=*/nullptr, /*type_renamer=*/nullptr, /*memoized_class_types=*/nullptr,
+                              /*get_tensor_id=*/nullptr, /*tag_aggregates=*/false);
+  pickler.protocol();
+  pickler.pushIValue(untyped(value));
+  pickler.stop();
+  std::vector<char> archive;
+  caffe2::serialize::PyTorchStreamWriter writer([&](const void* bytes, size_t size) {
+    const auto* begin = static_cast<const char*>(bytes);
+    archive.insert(archive.end(), begin, begin + size);
+    return size;
+  });
+  torch::jit::writeArchiveAndTensors("data", data.data(), data.size(), pickler.tensorData(), writer);
+  writer.writeEndOfFile();
+  return archive;
 }
 
 bool pickles_ordered_dict(const std::vector<char>& bytes) {

@@ -10,6 +10,12 @@
 
 namespace lightning::detail {
 
+/// `value` as a torch.save archive that Python's `torch.load(path, weights_only=True)` reads (the
+/// default from PyTorch 2.6): LibTorch's pickle_save tags typed lists and dictionaries with
+/// `torch.jit._pickle` functions, which the weights-only loader refuses, so every list and dictionary
+/// is written untyped, as Python writes them. LibTorch reads the archive back (lists of Any).
+std::vector<char> pickle_for_python(const c10::IValue& value);
+
 /// True when the zip archive `bytes` pickles a collections.OrderedDict.
 bool pickles_ordered_dict(const std::vector<char>& bytes);
 

@@ -267,6 +267,27 @@ TEST(PythonInterop, TorchLoadReadsOurCheckpointWithLightningsKeys) {
                                 static_cast<double>(model.layer->weight[0][7].item<float>())));
 }
 
+// PyTorch 2.6's torch.load defaults to weights_only=True, which refuses any global outside its
+// allowlist. LibTorch's pickle_save tags typed containers with torch.jit._pickle functions, which
+// it refuses; ours are written untyped, as Python writes them, so the pickle names only tensors'
+// rebuild function, their storages and OrderedDict (every one on that allowlist). Debian's torch
+// 1.13 has an older weights-only loader (no BINFLOAT), so the globals are read with pickletools.
+// LibTorch reads the untyped lists back: the resume tests above go through them.
+TEST(PythonInterop, OurCheckpointsNameOnlyGlobalsThatWeightsOnlyLoadingAllows) {
+  TempDir dir;
+  seed_everything(11);
+  NoisyModel model;
+  model.save_hyperparameters({{"lr", 0.01}, {"layers", int64_t{2}}, {"name", std::string("noisy")}});
+  auto checkpoint = std::make_shared<ModelCheckpoint>(ModelCheckpointOptions{.dirpath = dir / "ckpts"});
+  Trainer(options(dir.path().string(), {checkpoint})).fit(model, shuffled_train(), val());
+  const std::string script =
+      "import sys, zipfile, pickletools; z = zipfile.ZipFile(sys.argv[1]); "
+      "data = z.read([n for n in z.namelist() if n.endswith('/data.pkl')][0]); "
+      "print(sorted({arg for op, arg, _ in pickletools.genops(data) if op.name == 'GLOBAL'}))";
+  EXPECT_EQ(testing::run_command(fmt::format("{} -c \"{}\" {}", LIGHTNING_PYTHON, script, checkpoint->best_model_path())),
+            "['collections OrderedDict', 'torch ByteStorage', 'torch FloatStorage', 'torch._utils _rebuild_tensor_v2']\n");
+}
+
 TEST(PythonInterop, WeightsSavedByTorchSaveLoadIntoAModuleOfTheSameShape) {
   TempDir dir;
   const std::string script =

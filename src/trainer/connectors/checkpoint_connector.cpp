@@ -33,8 +33,16 @@ c10::IValue scheduler_state(const LRScheduler& scheduler) {
 
 SchedulerState to_scheduler_state(const c10::IValue& saved) {
   SchedulerState state;
+  // Checkpoints keep lists untyped (pickle_for_python), as Python writes them: numbers may be ints.
   for (const auto& entry : saved.toGenericDict()) {
-    if (entry.value().isDoubleList()) state[entry.key().toStringRef()] = entry.value().toDoubleVector();
+    if (!entry.value().isList()) continue;
+    const auto numbers = entry.value().toList();
+    std::vector<double> values;
+    for (std::size_t i = 0; i < numbers.size(); ++i) {
+      const c10::IValue number = numbers.get(i);
+      values.push_back(number.isInt() ? static_cast<double>(number.toInt()) : number.toDouble());
+    }
+    state[entry.key().toStringRef()] = std::move(values);
   }
   return state;
 }
