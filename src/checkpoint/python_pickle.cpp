@@ -1,7 +1,6 @@
 #include "checkpoint/python_pickle.h"
 
 #include <caffe2/serialize/inline_container.h>
-#include <torch/csrc/jit/serialization/export.h>
 #include <torch/csrc/jit/serialization/pickler.h>
 #include <c10/util/Exception.h>
 
@@ -184,7 +183,14 @@ std::vector<char> pickle_for_python(const c10::IValue& value) {
     archive.insert(archive.end(), begin, begin + size);
     return size;
   });
-  torch::jit::writeArchiveAndTensors("data", data.data(), data.size(), pickler.tensorData(), writer);
+  // torch.save's records: each storage as data/<key>, in the order the pickle numbered them, then
+  // data.pkl (writeArchiveAndTensors does this, but sits in a header that varies between versions).
+  const auto& storages = pickler.tensorData();
+  for (std::size_t key = 0; key < storages.size(); ++key) {
+    const auto bytes = torch::jit::getWriteableTensorData(storages[key]);
+    writer.writeRecord("data/" + std::to_string(key), bytes.data(), bytes.sizeInBytes());
+  }
+  writer.writeRecord("data.pkl", data.data(), data.size());
   writer.writeEndOfFile();
   return archive;
 }
