@@ -4,7 +4,6 @@
 
 #include "checkpoint/python_pickle.h"
 
-#include <torch/csrc/jit/serialization/pickle.h>
 #include <torch/nn/module.h>
 #include <torch/optim/adagrad.h>
 #include <torch/optim/adam.h>
@@ -118,12 +117,12 @@ Checkpoint load_checkpoint_file(const fs::path& path) {
   c10::IValue loaded;
   try {
     try {
-      loaded = torch::jit::pickle_load(bytes);
+      loaded = detail::unpickle_on_cpu(bytes);
     } catch (const c10::Error&) {
       // Python's torch.save(model.state_dict()) pickles an OrderedDict, which LibTorch 1.13 reads
       // as None; read it again as a plain dictionary.
       if (!detail::pickles_ordered_dict(bytes)) throw;
-      loaded = detail::without_attributes(torch::jit::pickle_load(detail::with_plain_dicts(bytes)));
+      loaded = detail::without_attributes(detail::unpickle_on_cpu(detail::with_plain_dicts(bytes)));
     }
   } catch (const c10::Error& e) {
     throw MisconfigurationException(
@@ -236,6 +235,16 @@ int64_t step_of(const GenericDict& d) {
 }
 /// PyTorch keeps Adam's step as a float tensor.
 at::Tensor step_tensor(int64_t step) { return at::scalar_tensor(static_cast<double>(step), at::kFloat); }
+
+/// A parameter's saved state with its tensors moved to the parameter's device, as PyTorch's
+/// Optimizer.load_state_dict does: checkpoints load on the CPU whatever device they came from.
+GenericDict on_device(const GenericDict& state, const c10::Device& device) {
+  GenericDict out(state.keyType(), state.valueType());
+  for (const auto& entry : state) {
+    out.insert(entry.key(), entry.value().isTensor() ? c10::IValue(entry.value().toTensor().to(device)) : entry.value());
+  }
+  return out;
+}
 
 void put(GenericDict& d, const char* key, const at::Tensor& t) {
   if (t.defined()) d.insert(key, t);
@@ -475,7 +484,10 @@ void load_optimizer_state_dict(torch::optim::Optimizer& optimizer, const c10::IV
   if (!format) {
     std::istringstream bytes(dict.at("libtorch_archive").toStringRef());
     torch::serialize::InputArchive archive;
-    archive.load_from(bytes);
+    // On the parameters' device: checkpoints load on the CPU whatever device they came from.
+    c10::Device device(c10::DeviceType::CPU);
+    if (!param_groups.empty() && !param_groups.front().params().empty()) device = param_groups.front().params().front().device();
+    archive.load_from(bytes, device);
     optimizer.load(archive);
   }
   const auto state = dict.at("state").toGenericDict();
@@ -497,7 +509,7 @@ void load_optimizer_state_dict(torch::optim::Optimizer& optimizer, const c10::IV
       if (found == state.end()) {
         states.erase(key);
       } else {
-        states[key] = format->read_state(found->value().toGenericDict());
+        states[key] = format->read_state(on_device(found->value().toGenericDict(), param.device()));
       }
     }
   }

@@ -1,6 +1,7 @@
 #include "checkpoint/python_pickle.h"
 
 #include <caffe2/serialize/inline_container.h>
+#include <torch/csrc/jit/serialization/import_read.h>
 #include <torch/csrc/jit/serialization/pickler.h>
 #include <c10/util/Exception.h>
 
@@ -193,6 +194,13 @@ std::vector<char> pickle_for_python(const c10::IValue& value) {
   writer.writeRecord("data.pkl", data.data(), data.size());
   writer.writeEndOfFile();
   return archive;
+}
+
+c10::IValue unpickle_on_cpu(const std::vector<char>& bytes) {
+  std::istringstream stream(std::string(bytes.begin(), bytes.end()));
+  caffe2::serialize::PyTorchStreamReader reader(&stream);
+  return torch::jit::readArchiveAndTensors("data", /*pickle_prefix=*/"", /*tensor_prefix=*/"", /*type_resolver=*/{},
+                                           /*obj_loader=*/{}, /*device=*/c10::Device(c10::DeviceType::CPU), reader);
 }
 
 bool pickles_ordered_dict(const std::vector<char>& bytes) {

@@ -16,6 +16,11 @@ namespace lightning::detail {
 /// is written untyped, as Python writes them. LibTorch reads the archive back (lists of Any).
 std::vector<char> pickle_for_python(const c10::IValue& value);
 
+/// What the torch.save archive `bytes` pickles, every tensor on the CPU wherever it was saved (a
+/// checkpoint from a GPU reads on a machine without one), as Lightning loads checkpoints. Throws
+/// c10::Error on a malformed archive.
+c10::IValue unpickle_on_cpu(const std::vector<char>& bytes);
+
 /// True when the zip archive `bytes` pickles a collections.OrderedDict.
 bool pickles_ordered_dict(const std::vector<char>& bytes);
 

@@ -12,6 +12,7 @@
 #include <torch/optim/rmsprop.h>
 #include <torch/optim/sgd.h>
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -53,6 +54,23 @@ TEST(CheckpointFile, RoundTripsNumbersStringsAndTensors) {
   EXPECT_EQ(loaded.at("name").toStringRef(), "boring");
   EXPECT_TRUE(loaded.at("weights").toTensor().equal(at::full({4, 4}, 1.5)));
   EXPECT_EQ(testing::files_in(dir.path() / "sub"), std::vector<std::string>{"a.ckpt"}) << "no temporary file is left";
+}
+
+// A checkpoint saved on a GPU names "cuda:0" as its tensors' place; read on a machine without one
+// (train on a GPU server, test on the robot), its tensors load on the CPU, as Lightning's
+// checkpoint loading maps them. The file is written by Python's torch.save with its location tag
+// replaced, since this machine has no GPU to save from.
+TEST(CheckpointFile, TensorsSavedOnAGpuLoadOnTheCpu) {
+  TempDir dir;
+  const std::string script =
+      "import sys, torch, torch.serialization as s; s.location_tag = lambda storage: 'cuda:0'; "
+      "torch.save({'epoch': 2, 'state_dict': {'w': torch.arange(4.)}}, sys.argv[1])";
+  testing::run_command(fmt::format("{} -c \"{}\" {}", LIGHTNING_PYTHON, script, dir / "gpu.ckpt"));
+  const Checkpoint loaded = load_checkpoint_file(dir / "gpu.ckpt");
+  const at::Tensor w = loaded.at("state_dict").toGenericDict().at("w").toTensor();
+  EXPECT_TRUE(w.device().is_cpu());
+  EXPECT_TRUE(w.equal(at::arange(4.0)));
+  EXPECT_EQ(loaded.at("epoch").toInt(), 2);
 }
 
 TEST(CheckpointFile, MissingFileIsLC0401NamingThePath) {

@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 #include <torch/cuda.h>
 #include <torch/nn/functional/loss.h>
+#include <torch/optim/adam.h>
 
 #include <vector>
 
@@ -97,6 +98,48 @@ TEST(Cuda, SixteenMixedRunsTheForwardInHalfAndScalesTheLoss_CUDA) {
   for (const auto& p : model.parameters()) {
     EXPECT_EQ(p.scalar_type(), at::kFloat);
     EXPECT_TRUE(p.isfinite().all().item<bool>());
+  }
+}
+
+/// A BoringModel with Adam, whose state a resume must carry to the parameters' device.
+struct AdamModel : pl::testing::BoringModel {
+  pl::OptimizerConfig configure_optimizers() override {
+    return std::make_unique<torch::optim::Adam>(parameters(), torch::optim::AdamOptions(0.01));
+  }
+};
+
+struct AdamRun {
+  at::Tensor weights;
+  int64_t training_steps = 0;  // those this fit ran
+};
+
+/// `epochs` epochs on `accelerator`, resumed from `checkpoint` when given; saves the last
+/// checkpoint under `dir`.
+AdamRun train_adam(const char* accelerator, int64_t epochs, const std::string& dir, const std::string& checkpoint = "") {
+  pl::seed_everything(5);
+  AdamModel model;
+  auto last = std::make_shared<pl::ModelCheckpoint>(pl::ModelCheckpointOptions{.dirpath = dir, .save_last = true});
+  pl::TrainerOptions options = quiet({.max_epochs = epochs, .accelerator = accelerator, .devices = 1});
+  options.callbacks = {last};
+  options.enable_checkpointing = true;
+  pl::Trainer(options).fit(model, pl::testing::random_loader(64, 16, /*shuffle=*/true), std::vector<pl::DataLoader>{},
+                           checkpoint);
+  return {pl::testing::flat_parameters(model), model.training_steps};
+}
+
+// A checkpoint written on the GPU names "cuda:0" for its tensors; it loads on the CPU, and Adam's
+// state goes to the parameters' device, so the run continues on the GPU or on the CPU alike.
+TEST(Cuda, ARunCheckpointedOnTheGpuResumesOnTheGpuOrTheCpu_CUDA) {
+  SKIP_WITHOUT_CUDA();
+  pl::testing::TempDir dir;
+  const auto uninterrupted = train_adam("gpu", 3, dir / "uninterrupted");
+  train_adam("gpu", 2, dir / "first");
+  const std::string last = dir / "first/last.ckpt";
+  for (const char* accelerator : {"gpu", "cpu"}) {
+    const auto resumed = train_adam(accelerator, 3, dir / accelerator, last);
+    EXPECT_EQ(resumed.training_steps, 4) << accelerator << ": the third epoch's steps only";
+    EXPECT_TRUE(resumed.weights.allclose(uninterrupted.weights, 1e-4, 1e-5))
+        << accelerator << ": largest difference " << (resumed.weights - uninterrupted.weights).abs().max().item<double>();
   }
 }
 
