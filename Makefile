@@ -14,7 +14,7 @@ PACKAGES := cmake make g++ ccache pkg-config \
   libgtest-dev libgmock-dev libbenchmark-dev libopenblas0-pthread \
   python3-torch dataset-fashion-mnist
 
-.PHONY: deps configure build test demo bench clean
+.PHONY: deps configure build test demo bench clean gpu-check-deps
 
 deps:
 	@missing=$$(for p in $(PACKAGES); do \
@@ -54,3 +54,16 @@ bench: build
 
 clean:
 	rm -rf $(BUILD_DIR)
+
+# Debian 12's packages of our dependencies unpacked into .devdeps/, for tools/gpu_check.sh on a GPU
+# machine that has no package registry (docs/distributed.md, "Checking the CUDA paths").
+GPU_CHECK_PACKAGES := libfmt-dev libfmt9 libyaml-cpp-dev libyaml-cpp0.7 libcli11-dev nlohmann-json3-dev \
+  libprotobuf-dev libprotobuf32 libprotobuf-lite32 protobuf-compiler libprotoc32 libcrcutil-dev libcrcutil0 \
+  libgloo-dev libgtest-dev libgmock-dev zlib1g-dev pkgconf pkgconf-bin libpkgconf3
+GPU_CHECK_DEBS := $(BUILD_DIR)/gpu-check-debs
+gpu-check-deps:
+	rm -rf .devdeps $(GPU_CHECK_DEBS) && mkdir -p .devdeps $(GPU_CHECK_DEBS)
+	cd $(GPU_CHECK_DEBS) && apt-get download $(GPU_CHECK_PACKAGES)
+	for f in $(GPU_CHECK_DEBS)/*.deb; do dpkg -x $$f .devdeps; done
+	rm -rf .devdeps/usr/share/doc .devdeps/usr/share/man
+	cd .devdeps/usr/lib/x86_64-linux-gnu && rm -f libprotobuf.a libprotobuf-lite.a libyaml-cpp.a libz.a

@@ -7,8 +7,8 @@
 #   tools/gpu_check.sh DEPS OUT
 #
 # DEPS: Debian 12's packages of our dependencies unpacked into one folder (such a machine has no
-# package registry): `apt-get download` the libraries of `make deps` and `dpkg -x` each into it
-# (docs/distributed.md, "Checking the CUDA paths").
+# package registry): `make gpu-check-deps` makes .devdeps/ (docs/distributed.md, "Checking the CUDA
+# paths").
 set -u
 DEPS=$(realpath "${1:?usage: tools/gpu_check.sh DEPS OUT}")
 OUT=${2:?usage: tools/gpu_check.sh DEPS OUT}
