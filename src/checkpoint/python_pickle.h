@@ -1,8 +1,10 @@
 #pragma once
+// torch.save's archives between LibTorch and Python, both ways. Ours are written as Python writes
+// them, so that PyTorch's weights-only loading accepts them; they are read onto the CPU.
 // Python's `torch.save(model.state_dict(), path)` pickles a collections.OrderedDict (with a
 // `_metadata` attribute), which LibTorch's unpickler turns into None: it knows OrderedDict only as
-// the unused backward-hooks argument of a tensor. This rewrites such an archive so that each
-// OrderedDict becomes a plain dictionary (and its attributes are dropped) before LibTorch reads it.
+// the unused backward-hooks argument of a tensor. with_plain_dicts rewrites such an archive so that
+// each OrderedDict becomes a plain dictionary (and its attributes are dropped) before LibTorch reads it.
 
 #include <ATen/core/ivalue.h>
 

@@ -229,7 +229,7 @@ TEST(GradientReducerOnTheGpu, AveragesCudaGradientsAsOnTheCpu_CUDA) {
     reduced.push_back(grads);
   }
   EXPECT_TRUE(at::equal(reduced[1][0], at::full({2, 2}, 0.5))) << "the unused parameter's average";
-  for (std::size_t i = 1; i < reduced[0].size(); ++i) {
+  for (std::size_t i = 0; i < reduced[0].size(); ++i) {
     EXPECT_TRUE(at::allclose(reduced[0][i], reduced[1][i], 1e-5, 1e-6)) << "parameter " << i;
   }
 }
@@ -250,6 +250,9 @@ TEST(NcclProcessGroup, OneRankFormsAndReducesOnTheGpu_CUDA) {
   EXPECT_TRUE(on_cpu.device().is_cpu());
   EXPECT_EQ(on_cpu.item<float>(), 3.0F);
   EXPECT_TRUE(at::equal(group.all_gather(at::tensor({4.0F})).cpu().flatten(), at::tensor({4.0F})));
+  auto broadcast = at::tensor({5.0F});
+  group.broadcast(broadcast, 0);
+  EXPECT_EQ(broadcast.item<float>(), 5.0F);
   auto sum = group.start_sum(on_gpu);
   sum();
   EXPECT_TRUE(at::equal(on_gpu.cpu(), at::tensor({1.0F, 2.0F})));
