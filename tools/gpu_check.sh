@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The checks a GPU machine can make and this project's CI cannot: build lightning-cpp against that
-# machine's PyTorch (CUDA) LibTorch, run every test with the GPU hidden (the CPU paths on that
-# LibTorch), the _CUDA tests with it, the Trainer's overhead on the GPU, and the digits example on
-# the GPU in three precisions. Logs go to OUT, one per step.
+# machine's PyTorch (CUDA) LibTorch; run ctest (every test with the GPU hidden, the CPU paths on
+# that LibTorch, and the _CUDA tests with it), the _CUDA tests again verbosely, trainer_tests with
+# "auto" picking the GPU, the Trainer's overhead on the GPU, and the digits example on the GPU in
+# three precisions. Logs go to OUT, one per step.
 #
 #   tools/gpu_check.sh DEPS OUT
 #
@@ -52,8 +53,8 @@ cmake --build "$BUILD" -j "$(nproc)" -- $keep_going >"$OUT/build.log" 2>&1
 echo "build status $?"
 grep -E "error|undefined reference" "$OUT/build.log" | head -60
 
-step "ctest, the GPU hidden"
-(cd "$BUILD" && CUDA_VISIBLE_DEVICES="" ctest -j 8 --timeout 240 -E fashion >"$OUT/ctest_cpu.log" 2>&1)
+step "ctest (the GPU hidden from all but the *_cuda entries)"
+(cd "$BUILD" && ctest -j 8 --timeout 240 -E fashion >"$OUT/ctest_cpu.log" 2>&1)
 grep -E "tests passed|\*\*\*|Failed|Not Run|Total Test" "$OUT/ctest_cpu.log"
 grep -B2 -A12 -E "^\[  FAILED  \]|Failure$" "$OUT/ctest_cpu.log" | head -120
 
