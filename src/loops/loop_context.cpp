@@ -19,6 +19,21 @@
 
 namespace lightning::detail {
 
+namespace {
+
+/// The module's parameters and buffers, and its gradients (which LibTorch's Module::to leaves where
+/// they were, unlike PyTorch's), on `device`.
+void move_module(torch::nn::Module& module, const c10::Device& device) {
+  module.to(device);
+  for (auto& parameter : module.parameters()) {
+    if (parameter.grad().defined() && parameter.grad().device() != device) {
+      parameter.mutable_grad() = parameter.grad().to(device);
+    }
+  }
+}
+
+}  // namespace
+
 LoopContext::LoopContext(LightningModule& module,
                          const std::vector<std::shared_ptr<Callback>>& callbacks,
                          const std::vector<std::shared_ptr<Logger>>& loggers, TrainerState& state,
@@ -33,25 +48,32 @@ LoopContext::LoopContext(LightningModule& module,
   // A "true" precision trains the parameters themselves in its dtype (Lightning converts the
   // module at setup too); a float32 checkpoint restored afterwards is converted as it is copied in.
   if (settings_.parameter_dtype) module_.to(*settings_.parameter_dtype);
-  if (settings_.hardware.accelerator != c10::DeviceType::CPU) module_.to(settings_.hardware.device());
+  if (settings_.hardware.accelerator != c10::DeviceType::CPU) move_module(module_, settings_.hardware.device());
   if (settings_.grad_scaler) scaler.emplace();
   state_.actions = this;
   state_.optimizer_config = &optimizer_config;
 }
 
 LoopContext::~LoopContext() {
-  // As Lightning's Strategy.teardown: the module goes back to the CPU when the stage ends, so that
-  // the caller's own code after fit or test finds it where it built it. A CUDA failure here would
-  // already have stopped the stage, whose error is the one to report.
-  if (settings_.hardware.accelerator != c10::DeviceType::CPU) {
-    try {
-      module_.to(c10::Device(c10::DeviceType::CPU));
-    } catch (const std::exception&) {
-    }
+  // The caller's own code after fit or test finds the module where it built it. A CUDA failure
+  // here would already have stopped the stage, whose error is the one to report.
+  try {
+    release_device();
+  } catch (const std::exception&) {
   }
   module_.attach_host(nullptr);
   state_.actions = nullptr;
   state_.optimizer_config = nullptr;
+}
+
+void LoopContext::release_device() {
+  if (settings_.hardware.accelerator == c10::DeviceType::CPU) return;
+  move_module(module_, c10::Device(c10::DeviceType::CPU));
+  // Each optimizer state goes where its parameter now is (the parameters moved in place, so the
+  // optimizers still hold them): the state dict's round trip puts it there.
+  for (const auto& optimizer : optimizer_config.optimizers()) {
+    load_optimizer_state_dict(*optimizer, optimizer_state_dict(*optimizer), "the optimizer's state at teardown");
+  }
 }
 
 void LoopContext::save_checkpoint(const std::string& filepath, bool weights_only) {

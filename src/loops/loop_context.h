@@ -48,6 +48,9 @@ class LoopContext final : public ModuleHost, public TrainerActions {
               const std::vector<std::shared_ptr<Logger>>& loggers, TrainerState& state,
               TrainerView& view, const Settings& settings);
   ~LoopContext() override;
+  /// As Lightning's Strategy.teardown: the module and its optimizers' state go back to the CPU
+  /// (nothing to do on the CPU). Also done when the context ends, for the module.
+  void release_device();
   LoopContext(const LoopContext&) = delete;
   LoopContext& operator=(const LoopContext&) = delete;
 

@@ -310,7 +310,8 @@ void Trainer::fit(LightningModule& model, DataLoader train_dataloader,
     }
     detail::run_fit(ctx, train_dataloader, val_dataloaders);
   });
-  // What Trainer::save_checkpoint needs once fit has returned (finished or interrupted).
+  // What Trainer::save_checkpoint needs once fit has returned (finished or interrupted), on the CPU.
+  context.release_device();
   last_fit_ = std::make_unique<LastFit>(LastFit{&model, std::move(context.optimizer_config), context.progress});
 }
 

@@ -4,6 +4,7 @@
 
 #include "support/support.h"
 
+#include <lightning/checkpoint/checkpoint_io.h>
 #include <lightning/lightning.h>
 #include <lightning/utilities/seed.h>
 
@@ -101,12 +102,42 @@ TEST(Cuda, SixteenMixedRunsTheForwardInHalfAndScalesTheLoss_CUDA) {
   }
 }
 
-/// A BoringModel with Adam, whose state a resume must carry to the parameters' device.
+/// A BoringModel with Adam, whose state a resume must carry to the parameters' device. Keeps the
+/// optimizer it made last (the trainer keeps it after fit, for Trainer::save_checkpoint).
 struct AdamModel : pl::testing::BoringModel {
+  torch::optim::Adam* adam = nullptr;
   pl::OptimizerConfig configure_optimizers() override {
-    return std::make_unique<torch::optim::Adam>(parameters(), torch::optim::AdamOptions(0.01));
+    auto made = std::make_unique<torch::optim::Adam>(parameters(), torch::optim::AdamOptions(0.01));
+    adam = made.get();
+    return made;
   }
 };
+
+// Lightning's Strategy.teardown moves the optimizers' state to the CPU with the module, freeing the
+// GPU's memory; LibTorch's Module::to leaves gradients behind, so they are moved too.
+TEST(Cuda, AfterFitTheOptimizerStateAndTheGradientsAreOnTheCpuWithTheModule_CUDA) {
+  SKIP_WITHOUT_CUDA();
+  pl::testing::TempDir dir;
+  AdamModel model;
+  pl::Trainer trainer(quiet({.max_epochs = 1, .accelerator = "gpu", .devices = 1}));
+  trainer.fit(model, pl::testing::random_loader(64, 16));
+  ASSERT_NE(model.adam, nullptr);
+  ASSERT_EQ(model.adam->state().size(), 2u) << "weight and bias";
+  for (const auto& [key, state] : model.adam->state()) {
+    const auto& adam_state = static_cast<const torch::optim::AdamParamState&>(*state);
+    EXPECT_TRUE(adam_state.exp_avg().device().is_cpu());
+    EXPECT_TRUE(adam_state.exp_avg_sq().device().is_cpu());
+    EXPECT_EQ(adam_state.step(), 4);
+  }
+  for (const auto& p : model.parameters()) {
+    EXPECT_TRUE(p.device().is_cpu());
+    ASSERT_TRUE(p.grad().defined());
+    EXPECT_TRUE(p.grad().device().is_cpu());
+  }
+  trainer.save_checkpoint(dir / "after.ckpt");  // the module goes to the GPU and back for the save
+  EXPECT_TRUE(model.layer->weight.device().is_cpu());
+  EXPECT_TRUE(pl::load_checkpoint_file(dir / "after.ckpt").contains("optimizer_states"));
+}
 
 struct AdamRun {
   at::Tensor weights;
