@@ -1,6 +1,6 @@
-// The Trainer on a CUDA device: placement and mixed precision (the gradient scaler's GPU test is in
-// grad_scaler_loop_test.cpp). Every test here is named _CUDA and skips itself where this LibTorch
-// has no CUDA or the machine no GPU.
+// The Trainer on a CUDA device: placement, mixed precision, checkpoints across devices and the
+// teardown to the CPU (the gradient scaler's GPU test is in grad_scaler_loop_test.cpp). Every test
+// here is named _CUDA and skips itself where this LibTorch has no CUDA or the machine no GPU.
 
 #include "support/support.h"
 
