@@ -3,7 +3,8 @@
 # machine's PyTorch (CUDA) LibTorch; run ctest (every test with the GPU hidden, the CPU paths on
 # that LibTorch, and the _CUDA tests with it), the _CUDA tests again verbosely, trainer_tests with
 # "auto" picking the GPU, the Trainer's overhead on the GPU, and the digits example on the GPU in
-# three precisions. Logs go to OUT, one per step.
+# three precisions. Logs go to OUT, one per step (7; the device tool brings back 8 files, the
+# caller's own log included).
 #
 #   tools/gpu_check.sh DEPS OUT
 #
@@ -74,7 +75,7 @@ step "digits on the GPU"
 for precision in 32-true bf16-mixed 16-mixed; do
   dir=/tmp/digits-$precision
   timeout 60 "$BUILD/lightning-cpp" fit --config examples/digits/config.yaml --trainer.default_root_dir="$dir" \
-    --trainer.accelerator=gpu --trainer.devices=1 --trainer.precision="$precision" >"$OUT/digits_$precision.log" 2>&1
+    --trainer.accelerator=gpu --trainer.devices=1 --trainer.precision="$precision" >>"$OUT/digits.log" 2>&1
   echo "$precision fit status $?"
   timeout 60 "$BUILD/lightning-cpp" test --config "$dir/lightning_logs/version_0/config.yaml" \
     --ckpt_path="$dir/lightning_logs/version_0/checkpoints/best.ckpt" 2>&1 | grep -iE "test_acc|error" | head -5
