@@ -4,6 +4,7 @@
 
 #include "strategies/gradient_reducer.h"
 #include "strategies/process_group.h"
+#include "support/support.h"
 
 #include <lightning/accelerators/environment.h>
 
@@ -13,7 +14,6 @@
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
-#include <torch/cuda.h>
 
 #include <string>
 #include <vector>
@@ -207,7 +207,7 @@ TEST(BucketIndices, FirstBucketIsCappedAtOneMebibyteTheOthersAtTheGivenSizeAndDt
 // On the GPU: the buckets, the used counts and the averaging on CUDA tensors give what they give
 // on the CPU, and an unused parameter still gets the other rank's average.
 TEST(GradientReducerOnTheGpu, AveragesCudaGradientsAsOnTheCpu_CUDA) {
-  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  LIGHTNING_SKIP_WITHOUT_CUDA();
   std::vector<std::vector<at::Tensor>> reduced;
   for (const auto device : {at::Device(at::kCPU), at::Device(at::kCUDA, 0)}) {
     at::manual_seed(0);
@@ -237,7 +237,7 @@ TEST(GradientReducerOnTheGpu, AveragesCudaGradientsAsOnTheCpu_CUDA) {
 // NCCL's process group with one rank on this machine's GPU: it forms, and sums, gathers and
 // broadcasts CUDA tensors and CPU ones (copied to the GPU and back).
 TEST(NcclProcessGroup, OneRankFormsAndReducesOnTheGpu_CUDA) {
-  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  LIGHTNING_SKIP_WITHOUT_CUDA();
   if (!Environment::detect().nccl_built) GTEST_SKIP() << "lightning-cpp was built without NCCL";
   ProcessGroup group({.port = 0, .rank = 0, .world_size = 1, .timeout = std::chrono::seconds(60), .serve_store = true,
                       .backend = "nccl", .device = at::Device(at::kCUDA, 0)});

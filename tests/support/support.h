@@ -4,6 +4,7 @@
 
 #include <lightning/lightning.h>
 
+#include <torch/cuda.h>
 #include <torch/nn/functional/loss.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/optim/sgd.h>
@@ -11,6 +12,11 @@
 #include <filesystem>
 #include <string>
 #include <vector>
+
+/// The first line of a _CUDA test: it skips itself where this LibTorch has no CUDA or the machine
+/// no GPU.
+#define LIGHTNING_SKIP_WITHOUT_CUDA() \
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device"
 
 namespace lightning::testing {
 

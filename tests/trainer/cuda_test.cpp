@@ -9,7 +9,6 @@
 #include <lightning/utilities/seed.h>
 
 #include <gtest/gtest.h>
-#include <torch/cuda.h>
 #include <torch/nn/functional/loss.h>
 #include <torch/optim/adam.h>
 
@@ -18,9 +17,6 @@
 namespace pl = lightning;
 
 namespace {
-
-#define SKIP_WITHOUT_CUDA() \
-  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device"
 
 /// Records where its training steps ran and in which dtypes.
 struct WhereItRan : pl::testing::BoringModel {
@@ -46,7 +42,7 @@ pl::TrainerOptions quiet(pl::TrainerOptions options) {
 }
 
 TEST(Cuda, FitOnTheGpuTrainsLikeTheCpuAndHandsTheModuleBackOnTheCpu_CUDA) {
-  SKIP_WITHOUT_CUDA();
+  LIGHTNING_SKIP_WITHOUT_CUDA();
   std::vector<at::Tensor> weights;
   for (const char* accelerator : {"cpu", "gpu"}) {
     pl::seed_everything(11);
@@ -71,7 +67,7 @@ TEST(Cuda, FitOnTheGpuTrainsLikeTheCpuAndHandsTheModuleBackOnTheCpu_CUDA) {
 }
 
 TEST(Cuda, Bf16MixedAutocastsTheForwardOnTheGpuAndKeepsFloat32Gradients_CUDA) {
-  SKIP_WITHOUT_CUDA();
+  LIGHTNING_SKIP_WITHOUT_CUDA();
   WhereItRan model;
   pl::Trainer trainer(quiet({.max_steps = 3, .accelerator = "gpu", .devices = 1, .precision = "bf16-mixed"}));
   trainer.fit(model, pl::testing::random_loader(48, 16));
@@ -89,7 +85,7 @@ TEST(Cuda, Bf16MixedAutocastsTheForwardOnTheGpuAndKeepsFloat32Gradients_CUDA) {
 }
 
 TEST(Cuda, SixteenMixedRunsTheForwardInHalfAndScalesTheLoss_CUDA) {
-  SKIP_WITHOUT_CUDA();
+  LIGHTNING_SKIP_WITHOUT_CUDA();
   pl::seed_everything(2);
   WhereItRan model;
   pl::Trainer trainer(quiet({.max_epochs = 2, .accelerator = "gpu", .devices = 1, .precision = "16-mixed"}));
@@ -116,7 +112,7 @@ struct AdamModel : pl::testing::BoringModel {
 // Lightning's Strategy.teardown moves the optimizers' state to the CPU with the module, freeing the
 // GPU's memory; LibTorch's Module::to leaves gradients behind, so they are moved too.
 TEST(Cuda, AfterFitTheOptimizerStateAndTheGradientsAreOnTheCpuWithTheModule_CUDA) {
-  SKIP_WITHOUT_CUDA();
+  LIGHTNING_SKIP_WITHOUT_CUDA();
   pl::testing::TempDir dir;
   AdamModel model;
   pl::Trainer trainer(quiet({.max_epochs = 1, .accelerator = "gpu", .devices = 1}));
@@ -161,7 +157,7 @@ AdamRun train_adam(const char* accelerator, int64_t epochs, const std::string& d
 // A checkpoint written on the GPU names "cuda:0" for its tensors; it loads on the CPU, and Adam's
 // state goes to the parameters' device, so the run continues on the GPU or on the CPU alike.
 TEST(Cuda, ARunCheckpointedOnTheGpuResumesOnTheGpuOrTheCpu_CUDA) {
-  SKIP_WITHOUT_CUDA();
+  LIGHTNING_SKIP_WITHOUT_CUDA();
   pl::testing::TempDir dir;
   const auto uninterrupted = train_adam("gpu", 3, dir / "uninterrupted");
   train_adam("gpu", 2, dir / "first");

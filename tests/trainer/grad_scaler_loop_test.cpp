@@ -11,7 +11,6 @@
 #include <lightning/utilities/seed.h>
 
 #include <gtest/gtest.h>
-#include <torch/cuda.h>
 
 #include <limits>
 
@@ -86,7 +85,7 @@ TEST(GradScalerInTheLoop, AnOverflowSkipsThatStepAndHalvesTheScale) {
 // The same loop on the GPU, where the scaler's fused ATen kernels run: the same skipped step and
 // scale as on the CPU, and weights within float32 rounding of the CPU's.
 TEST(GradScalerInTheLoop, OnTheGpuAnOverflowSkipsThatStepAsOnTheCpu_CUDA) {
-  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  LIGHTNING_SKIP_WITHOUT_CUDA();
   const auto cpu = fit(true, 2), gpu = fit(true, 2, "gpu");
   EXPECT_EQ(gpu.scale, 32768.0);
   EXPECT_EQ(gpu.tracker, 5);

@@ -7,7 +7,6 @@
 #include <torch/nn/functional/loss.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/optim/sgd.h>
-#include <torch/cuda.h>
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <limits>
@@ -252,7 +251,7 @@ TEST(GradScaler, InManualOptimizationTrainsBitForBitLikeNoScaler) {
 }
 
 TEST(GradScaler, FusedCudaKernelsAgreeWithThePortablePath_CUDA) {
-  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  LIGHTNING_SKIP_WITHOUT_CUDA();
   for (const auto device : {at::Device(at::kCPU), at::Device(at::kCUDA, 0)}) {
     pl::GradScaler scaler({.init_scale = 4.0, .growth_interval = 1});
     auto p = torch::tensor({1.0F, -2.0F}, at::TensorOptions().device(device)).requires_grad_(true);
