@@ -3,8 +3,9 @@
 # machine's PyTorch (CUDA) LibTorch; run the _CUDA tests, the digits example on the GPU in three
 # precisions and the Trainer's overhead on the GPU; then build the rest and run ctest (every test
 # with the GPU hidden, the CPU paths on that LibTorch) and trainer_tests with "auto" picking the
-# GPU. The GPU's checks come first because the device's time is short. Logs go to OUT, one per
-# step (7; the device tool brings back 8 files, the caller's own log included).
+# GPU. The GPU's checks come first because the device's time is short. Crash reports of the test
+# binaries are printed with function names. Logs go to OUT, one per step (7; the device tool brings
+# back 8 files, the caller's own log included).
 #
 #   tools/gpu_check.sh DEPS OUT
 #
@@ -18,6 +19,19 @@ mkdir -p "$OUT"
 BUILD=${BUILD:-/tmp/lightning-gpu-build}
 START=$SECONDS
 step() { echo; echo "== $* (at $((SECONDS - START)) s)"; }
+# The test support's crash reports (glibc's backtrace lines) with function names.
+symbolize() {
+  local line
+  while IFS= read -r line; do
+    if [[ $line =~ ^([^\(]+)\(\+(0x[0-9a-f]+)\) ]]; then
+      echo "  $(addr2line -Cfpe "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}" | head -1)  [${BASH_REMATCH[1]##*/}]"
+    elif [[ $line =~ ^([^\(]+)\(([^+\)]+)\+ ]]; then
+      echo "  $(c++filt "${BASH_REMATCH[2]}")  [${BASH_REMATCH[1]##*/}]"
+    else
+      echo "$line"
+    fi
+  done
+}
 
 step machine
 PY=$(command -v python3)
@@ -25,6 +39,30 @@ uname -r; grep PRETTY_NAME /etc/os-release; g++ --version | head -1; cmake --ver
 nvcc --version 2>/dev/null | tail -1; nvidia-smi -L; nproc
 "$PY" -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, torch.cuda.is_available())'
 TORCH=$("$PY" -c 'import torch, os; print(os.path.dirname(torch.__file__))')
+echo "CXX=${CXX:-} TMPDIR=${TMPDIR:-}"
+
+# Test binaries crashed in the first test whose TempDir held files, when std::filesystem::remove_all
+# emptied it (session 8). Suspect: LibTorch's own copy of std::filesystem (a pip wheel is built
+# against an old libstdc++), exported and taking the calls of the programs that link it.
+step "std::filesystem in this LibTorch"
+nm -DC --defined-only "$TORCH/lib/libtorch_cpu.so" | grep -c "std::filesystem" | sed 's/^/symbols exported: /'
+nm -DC --defined-only "$TORCH/lib/libtorch_cpu.so" | grep -E "std::filesystem.*(remove_all|recursive_directory_iterator::rec)" | head -4
+probe=$(mktemp -d)
+cat >"$probe/remove_all.cpp" <<'CPP'
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+int main() {
+  const auto dir = std::filesystem::temp_directory_path() / "lightning-remove-all-probe";
+  std::filesystem::create_directories(dir / "sub");
+  std::ofstream(dir / "sub" / "file") << "x";
+  std::error_code error;
+  std::cout << "removed " << std::filesystem::remove_all(dir, error) << " (" << error.message() << ")" << std::endl;
+}
+CPP
+${CXX:-g++} -std=c++20 -O1 "$probe/remove_all.cpp" -o "$probe/alone" && "$probe/alone" | sed 's/^/without LibTorch: /'
+${CXX:-g++} -std=c++20 -O1 "$probe/remove_all.cpp" -o "$probe/linked" -Wl,--no-as-needed -L"$TORCH/lib" -ltorch_cpu -lc10 \
+  -Wl,-rpath,"$TORCH/lib" && { "$probe/linked" 2>&1; echo "status $?"; } | sed 's/^/linked to LibTorch: /'
 
 # The unpacked packages, made to work from where they are.
 USR=$DEPS/usr
@@ -59,7 +97,7 @@ build --target trainer_tests distributed_tests lightning_cpp_command trainer_ove
 
 step "the _CUDA tests"
 for t in trainer_tests distributed_tests; do
-  timeout 120 "$BUILD/tests/$t" --gtest_filter='*_CUDA' 2>&1 | grep -vE "^\[ +(RUN|OK) " | tail -40
+  timeout 120 "$BUILD/tests/$t" --gtest_filter='*_CUDA' 2>&1 | grep -vE "^\[ +(RUN|OK) " | symbolize | tail -60
 done | tee "$OUT/cuda_tests.log"
 
 step "digits on the GPU"
@@ -80,8 +118,9 @@ echo "== the rest" >>"$OUT/build.log"
 build
 
 step "ctest (the GPU hidden from all but the *_cuda entries)"
-(cd "$BUILD" && ctest -j 8 --timeout 240 -E fashion >"$OUT/ctest_cpu.log" 2>&1)
-grep -E "tests passed|\*\*\*|Failed|Not Run|Total Test" "$OUT/ctest_cpu.log"
+(cd "$BUILD" && ctest -j 8 --timeout 240 -E fashion --output-on-failure >"$OUT/ctest_cpu.log" 2>&1)
+grep -E "tests passed|\*\*\*|Failed|Not Run|Total Test" "$OUT/ctest_cpu.log" | grep -v "fatal signal"
+grep -A24 "^\*\*\* fatal signal" "$OUT/ctest_cpu.log" | symbolize | head -150
 grep -B2 -A12 -E "^\[  FAILED  \]|Failure$" "$OUT/ctest_cpu.log" | head -120
 
 step "trainer_tests with the GPU visible (accelerator auto picks it)"
