@@ -93,10 +93,10 @@ build() {
   echo "build status $?"
   grep -E "error|undefined reference" "$OUT/build.log" | sort -u | head -60
 }
-build --target trainer_tests distributed_tests lightning_cpp_command trainer_overhead
+build --target trainer_tests callbacks_tests distributed_tests lightning_cpp_command trainer_overhead
 
 step "the _CUDA tests"
-for t in trainer_tests distributed_tests; do
+for t in trainer_tests callbacks_tests distributed_tests; do
   timeout 120 "$BUILD/tests/$t" --gtest_filter='*_CUDA' 2>&1 | grep -vE "^\[ +(RUN|OK) " | symbolize | tail -60
 done | tee "$OUT/cuda_tests.log"
 

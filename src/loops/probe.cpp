@@ -1,13 +1,14 @@
 #include "loops/probe.h"
 
+#include "utilities/random_state.h"
+
 #include <ATen/ATen.h>
-#include <ATen/CPUGeneratorImpl.h>
 #include <c10/core/InferenceMode.h>
 #include <c10/util/Exception.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include <mutex>
+#include <vector>
 
 namespace lightning::detail {
 namespace {
@@ -22,9 +23,6 @@ class Snapshot {
       gradients_.push_back(p.grad().defined() ? p.grad().detach().clone() : at::Tensor());
     }
     for (const auto& b : module.buffers()) buffers_.push_back(b.detach().clone());
-    auto generator = at::detail::getDefaultCPUGenerator();
-    std::lock_guard lock(generator.mutex());
-    generator_state_ = generator.get_state();
   }
 
   ~Snapshot() {
@@ -36,9 +34,8 @@ class Snapshot {
     }
     auto buffers = module_.buffers();
     for (std::size_t i = 0; i < buffers.size(); ++i) buffers[i].detach().copy_(buffers_[i]);
-    auto generator = at::detail::getDefaultCPUGenerator();
-    std::lock_guard lock(generator.mutex());
-    generator.set_state(generator_state_);
+    set_cpu_generator_state(cpu_generator_state_);
+    set_cuda_generator_states(cuda_generator_states_);
     module_.train(training_);
     state_.callback_metrics = metrics_;
   }
@@ -51,7 +48,8 @@ class Snapshot {
   bool training_;
   std::map<std::string, double> metrics_;
   std::vector<at::Tensor> parameters_, gradients_, buffers_;
-  at::Tensor generator_state_;
+  at::Tensor cpu_generator_state_ = cpu_generator_state();
+  std::vector<at::Tensor> cuda_generator_states_ = cuda_generator_states();
 };
 
 std::string describe(const at::Tensor& t) {

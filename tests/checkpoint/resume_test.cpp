@@ -64,30 +64,35 @@ struct CrashAt : Callback {
 DataLoader shuffled_train() { return DataLoader(testing::random_dataset(40, 1), {.batch_size = 4, .shuffle = true, .seed = 3}); }
 DataLoader val() { return DataLoader(testing::random_dataset(12, 2), {.batch_size = 4}); }
 
-TrainerOptions options(const std::string& root, std::vector<std::shared_ptr<Callback>> callbacks) {
-  return {.max_epochs = 3, .callbacks = std::move(callbacks), .logger = false, .enable_progress_bar = false,
-          .enable_model_summary = false, .default_root_dir = root};
+TrainerOptions options(const std::string& root, std::vector<std::shared_ptr<Callback>> callbacks,
+                       const std::string& accelerator = "cpu") {
+  return {.max_epochs = 3, .accelerator = accelerator, .devices = 1, .callbacks = std::move(callbacks), .logger = false,
+          .enable_progress_bar = false, .enable_model_summary = false, .default_root_dir = root};
 }
 
 /// Weights after 3 epochs (30 steps) without interruption.
-at::Tensor uninterrupted_weights(const std::string& root) {
+at::Tensor uninterrupted_weights(const std::string& root, const std::string& accelerator = "cpu") {
   seed_everything(11);
   NoisyModel model;
-  Trainer trainer(options(root, {}));
+  Trainer trainer(options(root, {}, accelerator));
   trainer.fit(model, shuffled_train(), val());
   EXPECT_EQ(trainer.global_step(), 30);
   return testing::flat_parameters(model);
 }
 
-TEST(Resume, AFitKilledMidEpochAndResumedFromLastEndsWithBitwiseTheSameWeights) {
-  TempDir dir;
-  const at::Tensor expected = uninterrupted_weights(dir / "a");
+struct KilledAndResumed {
+  at::Tensor uninterrupted, resumed;
+};
 
+/// A fit on `accelerator` killed after step 17 (checkpoints every 7 steps) and resumed from last,
+/// beside the same fit uninterrupted.
+KilledAndResumed kill_and_resume(const TempDir& dir, const std::string& accelerator) {
+  KilledAndResumed run{.uninterrupted = uninterrupted_weights(dir / "a", accelerator)};
   seed_everything(11);
   NoisyModel crashed;
   auto checkpoint = std::make_shared<ModelCheckpoint>(ModelCheckpointOptions{
       .dirpath = dir / "ckpts", .save_last = true, .save_top_k = -1, .every_n_train_steps = 7});
-  Trainer first(options(dir / "b", {std::make_shared<CrashAt>(17), checkpoint}));
+  Trainer first(options(dir / "b", {std::make_shared<CrashAt>(17), checkpoint}, accelerator));
   EXPECT_THROW(first.fit(crashed, shuffled_train(), val()), std::runtime_error);
   EXPECT_EQ(testing::files_in(dir / "ckpts"),
             (std::vector<std::string>{"epoch=0-step=7.ckpt", "epoch=1-step=14.ckpt", "last.ckpt"}));
@@ -97,16 +102,33 @@ TEST(Resume, AFitKilledMidEpochAndResumedFromLastEndsWithBitwiseTheSameWeights) 
   NoisyModel resumed;
   auto again = std::make_shared<ModelCheckpoint>(ModelCheckpointOptions{
       .dirpath = dir / "ckpts", .save_last = true, .save_top_k = -1, .every_n_train_steps = 7});
-  Trainer second(options(dir / "b", {again}));
+  Trainer second(options(dir / "b", {again}, accelerator));
   second.fit(resumed, shuffled_train(), val(), "last");
   EXPECT_EQ(second.global_step(), 30);
   EXPECT_EQ(second.current_epoch(), 3);
-  EXPECT_TRUE(testing::flat_parameters(resumed).equal(expected));
+  run.resumed = testing::flat_parameters(resumed);
   EXPECT_EQ(testing::files_in(dir / "ckpts"),
             (std::vector<std::string>{"epoch=0-step=7.ckpt", "epoch=1-step=14.ckpt", "epoch=2-step=21.ckpt",
                                       "epoch=2-step=28.ckpt", "last.ckpt"}));
   EXPECT_EQ(load_checkpoint_file(dir / "ckpts/last.ckpt").at("global_step").toInt(), 30)
       << "save_last also saves at each epoch's end, as in Lightning";
+  return run;
+}
+
+TEST(Resume, AFitKilledMidEpochAndResumedFromLastEndsWithBitwiseTheSameWeights) {
+  TempDir dir;
+  const auto run = kill_and_resume(dir, "cpu");
+  EXPECT_TRUE(run.resumed.equal(run.uninterrupted));
+}
+
+// Dropout on the GPU draws from the GPU's generator, which the checkpoint keeps as Lightning does
+// (rng_states["torch.cuda"]); without it the resumed run's masks differ and so do the weights.
+TEST(Resume, AFitKilledOnTheGpuAndResumedThereFollowsTheSameTrajectory_CUDA) {
+  LIGHTNING_SKIP_WITHOUT_CUDA();
+  TempDir dir;
+  const auto run = kill_and_resume(dir, "gpu");
+  EXPECT_TRUE(at::allclose(run.resumed, run.uninterrupted, /*rtol=*/1e-5, /*atol=*/1e-6))
+      << (run.resumed - run.uninterrupted).abs().max().item<double>();
 }
 
 TEST(Resume, FromACheckpointSavedAtAnEpochsEndStartsTheNextEpoch) {
@@ -258,12 +280,13 @@ TEST(PythonInterop, TorchLoadReadsOurCheckpointWithLightningsKeys) {
       "print(sorted(c.keys())); print(c['epoch'], c['global_step']); "
       "print('%.9g' % c['state_dict']['layer.weight'][0, 7].item()); "
       "print(c['optimizer_states'][0]['param_groups'][0]['lr'], c['hyper_parameters']['hidden']); "
-      "print(sorted(c['callbacks'].keys())[0][:15], c['loops']['fit_loop']['batches_done_in_epoch'])";
+      "print(sorted(c['callbacks'].keys())[0][:15], c['loops']['fit_loop']['batches_done_in_epoch']); "
+      "print(type(c['rng_states']['torch']).__name__, c['rng_states']['torch.cuda'])";
   const std::string output =
       testing::run_command(fmt::format("{} -c \"{}\" {}", LIGHTNING_PYTHON, script, checkpoint->best_model_path()));
   EXPECT_EQ(output, fmt::format("['callbacks', 'epoch', 'global_step', 'hyper_parameters', 'lightning_cpp_version', "
                                 "'loops', 'lr_schedulers', 'optimizer_states', 'rng_states', 'state_dict']\n"
-                                "1 6\n{:.9g}\n0.1 32\nModelCheckpoint 3\n",
+                                "1 6\n{:.9g}\n0.1 32\nModelCheckpoint 3\nTensor []\n",
                                 static_cast<double>(model.layer->weight[0][7].item<float>())));
 }
 

@@ -69,16 +69,24 @@ TEST(Probe, LeavesNoTrace) {
   EXPECT_EQ(trainer.global_step(), 0);
 }
 
+/// The weights after two epochs of Noisy on `accelerator`, with a `check` before the fit or not.
+at::Tensor fit_noisy(bool check_first, const std::string& accelerator) {
+  seed_everything(9);
+  Noisy model;
+  Trainer trainer({.max_epochs = 2, .accelerator = accelerator, .devices = 1});
+  if (check_first) trainer.check(model, random_loader(16, 4, true));
+  trainer.fit(model, random_loader(16, 4, true));
+  return flat_parameters(model);
+}
+
 TEST(Probe, AFitAfterACheckTrainsExactlyAsAFitAlone) {
-  auto fit = [](bool check_first) {
-    seed_everything(9);
-    Noisy model;
-    Trainer trainer({.max_epochs = 2});
-    if (check_first) trainer.check(model, random_loader(16, 4, true));
-    trainer.fit(model, random_loader(16, 4, true));
-    return flat_parameters(model);
-  };
-  EXPECT_TRUE(fit(true).equal(fit(false)));
+  EXPECT_TRUE(fit_noisy(true, "cpu").equal(fit_noisy(false, "cpu")));
+}
+
+// On a GPU, dropout draws from the GPU's generator, which the probe puts back too.
+TEST(Probe, AFitAfterACheckTrainsExactlyAsAFitAloneOnTheGpu_CUDA) {
+  LIGHTNING_SKIP_WITHOUT_CUDA();
+  EXPECT_TRUE(fit_noisy(true, "gpu").equal(fit_noisy(false, "gpu")));
 }
 
 /// A module whose training_step returns what the test chooses.

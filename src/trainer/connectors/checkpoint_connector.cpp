@@ -5,11 +5,10 @@
 #include <lightning/callbacks/model_checkpoint.h>
 
 #include "loops/loop_context.h"
+#include "utilities/random_state.h"
 
-#include <ATen/CPUGeneratorImpl.h>
 #include <fmt/format.h>
 
-#include <mutex>
 #include <set>
 
 namespace lightning::detail {
@@ -45,18 +44,6 @@ SchedulerState to_scheduler_state(const c10::IValue& saved) {
     state[entry.key().toStringRef()] = std::move(values);
   }
   return state;
-}
-
-at::Tensor cpu_generator_state() {
-  auto generator = at::detail::getDefaultCPUGenerator();
-  std::lock_guard lock(generator.mutex());
-  return generator.get_state();
-}
-
-void set_cpu_generator_state(const at::Tensor& state) {
-  auto generator = at::detail::getDefaultCPUGenerator();
-  std::lock_guard lock(generator.mutex());
-  generator.set_state(state);
 }
 
 Diagnostic incomplete_checkpoint(const std::string& path, const std::string& missing) {
@@ -110,6 +97,10 @@ Checkpoint dump_checkpoint(LoopContext& context, bool weights_only) {
     checkpoint.insert("callbacks", callbacks);
     GenericDict rng = string_dict();
     rng.insert("torch", cpu_generator_state());
+    // As Lightning's: torch.cuda.get_rng_state_all(), one state per GPU (none without CUDA).
+    c10::impl::GenericList cuda_states(c10::AnyType::get());
+    for (const auto& state : cuda_generator_states()) cuda_states.push_back(state);
+    rng.insert("torch.cuda", cuda_states);
     checkpoint.insert("rng_states", rng);
     // Lightning keeps the precision plugin's state under its class name.
     if (context.scaler) checkpoint.insert("MixedPrecision", context.scaler->state_dict());
@@ -224,7 +215,13 @@ void restore_training_state(LoopContext& context, const Checkpoint& checkpoint) 
   context.resumed = true;
 
   if (checkpoint.contains("rng_states")) {
-    set_cpu_generator_state(checkpoint.at("rng_states").toGenericDict().at("torch").toTensor());
+    const auto rng = checkpoint.at("rng_states").toGenericDict();
+    set_cpu_generator_state(rng.at("torch").toTensor());
+    if (rng.contains("torch.cuda")) {
+      std::vector<at::Tensor> cuda_states;
+      for (const c10::IValue& state : rng.at("torch.cuda").toListRef()) cuda_states.push_back(state.toTensor());
+      set_cuda_generator_states(cuda_states);
+    }
   }
   if (context.scaler && checkpoint.contains("MixedPrecision")) {
     context.scaler->load_state_dict(checkpoint.at("MixedPrecision").toGenericDict());
