@@ -116,17 +116,16 @@ Checkpoint load_checkpoint_file(const fs::path& path) {
   if (bytes.empty()) throw MisconfigurationException({unreadable(path, "an empty file")});
   c10::IValue loaded;
   try {
-    try {
-      loaded = detail::unpickle_on_cpu(bytes);
-    } catch (const c10::Error&) {
-      // Python's torch.save(model.state_dict()) pickles an OrderedDict, which LibTorch 1.13 reads
-      // as None; read it again as a plain dictionary.
-      if (!detail::pickles_ordered_dict(bytes)) throw;
-      loaded = detail::without_attributes(detail::unpickle_on_cpu(detail::with_plain_dicts(bytes)));
-    }
+    loaded = detail::unpickle_on_cpu(bytes);
   } catch (const c10::Error& e) {
-    throw MisconfigurationException(
-        {unreadable(path, fmt::format("{} bytes that LibTorch cannot read: {}", bytes.size(), first_line(e.what_without_backtrace())))});
+    // A file from Python's torch.save may hold opcodes or an OrderedDict that LibTorch does not
+    // read; read it again rewritten. When that fails too, the first error says more.
+    try {
+      loaded = detail::without_attributes(detail::unpickle_on_cpu(detail::with_libtorch_opcodes(bytes)));
+    } catch (const c10::Error&) {
+      throw MisconfigurationException(
+          {unreadable(path, fmt::format("{} bytes that LibTorch cannot read: {}", bytes.size(), first_line(e.what_without_backtrace())))});
+    }
   }
   if (!loaded.isGenericDict()) {
     throw MisconfigurationException({unreadable(path, fmt::format("a {}", loaded.type()->str()))});

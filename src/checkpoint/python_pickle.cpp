@@ -11,6 +11,8 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace lightning::detail {
 namespace {
@@ -48,7 +50,12 @@ std::string pickle_record_name(caffe2::serialize::PyTorchStreamReader& reader) {
   TORCH_CHECK(false, "the archive has no data.pkl");
 }
 
-/// Rewrites the opcodes of a pickle (protocols 2 to 5, as torch.save writes them).
+/// Marks the triples that stand for BUILD: (object, attributes, kBuildSentinel).
+constexpr std::string_view kBuildSentinel = "lightning-cpp: BUILD";
+
+/// Rewrites a pickle Python wrote (protocols 2 to 5, as torch.save writes them) into opcodes that
+/// LibTorch 1.13's unpickler reads (see with_libtorch_opcodes). To put a MARK before an item, it
+/// follows where each item on the pickle's stack begins in the output.
 class PickleRewriter {
  public:
   explicit PickleRewriter(std::string_view in) : in_(in) {}
@@ -59,34 +66,105 @@ class PickleRewriter {
       const std::size_t start = position_++;
       skip_argument(opcode);
       const std::string_view whole = in_.substr(start, position_ - start);
+      const std::size_t at = out_.size();
       if (opcode == 'c' && whole.substr(1) == kOrderedDictGlobal && calls_without_arguments(/*after_put=*/true)) {
         // `OrderedDict()`: an empty dict, kept in the class's memo slot, which later calls stop
         // reading (they become empty dicts of their own below).
         out_ += '}';
         skip_put_and_call();
+        push(at);
         continue;
       }
       if ((opcode == 'h' || opcode == 'j') && class_memo_.contains(memo_index(opcode, whole)) &&
           calls_without_arguments(/*after_put=*/false)) {
         out_ += '}';
         position_ += 2;  // EMPTY_TUPLE, REDUCE
+        push(at);
         continue;
       }
-      // LibTorch has neither BUILD, which sets attributes (`_metadata`), nor SETITEM, which Python
-      // uses for a dict of one item: keep their operands as tuples that `without_attributes` takes
-      // apart.
-      if (opcode == 'b') {
-        out_ += '\x86';  // TUPLE2: (dict, attributes)
-      } else if (opcode == 's') {
-        out_ += '\x87';  // TUPLE3: (dict, key, value)
-      } else {
-        out_ += whole;
+      switch (opcode) {
+        case 'a':  // APPEND: MARK before the item, then APPENDS
+          mark_before_top(1);
+          out_ += 'e';
+          break;
+        case 's':  // SETITEM: MARK before the key, then SETITEMS
+          mark_before_top(2);
+          out_ += 'u';
+          break;
+        case 'b': {  // BUILD: the triple (object, attributes, sentinel)
+          const uint32_t length = kBuildSentinel.size();
+          out_ += 'X';
+          out_.append(reinterpret_cast<const char*>(&length), 4);  // little-endian, as on every platform LibTorch runs
+          out_ += kBuildSentinel;
+          out_ += '\x87';
+          push(pop(2));
+          break;
+        }
+        default:
+          out_ += whole;
+          follow(opcode, at);
       }
     }
     return out_;
   }
 
  private:
+  /// The stack effect of an opcode this rewriter copies; `at` is where it begins in the output.
+  void follow(char opcode, std::size_t at) {
+    switch (opcode) {
+      case '(':  // MARK
+        marks_.push_back({starts_.size(), at});
+        break;
+      case 't': case 'l': case 'd': case 'i': case 'o': case '\x91':  // built from the items above the mark
+        push(pop_to_mark());
+        break;
+      case 'e': case 'u': case '\x90': case '1':  // into the item below the mark, or dropped
+        pop_to_mark();
+        break;
+      case '0':  // POP
+        pop(1);
+        break;
+      case '\x85': case 'Q':  // TUPLE1, BINPERSID
+        push(pop(1));
+        break;
+      case '\x86': case 'R': case '\x81': case '\x93':  // TUPLE2, REDUCE, NEWOBJ, STACK_GLOBAL
+        push(pop(2));
+        break;
+      case '\x87': case '\x92':  // TUPLE3, NEWOBJ_EX
+        push(pop(3));
+        break;
+      case 'p': case 'q': case 'r': case '\x94': case '\x80': case '\x95': case '\x98': case '.':
+        break;  // memo, protocol, frame, readonly buffer, stop: no item moves
+      default:  // every other opcode pushes one item
+        push(at);
+    }
+  }
+
+  void push(std::size_t start) { starts_.push_back(start); }
+  /// Pops `n` items; where the lowest began.
+  std::size_t pop(std::size_t n) {
+    const std::size_t floor = marks_.empty() ? 0 : marks_.back().first;
+    TORCH_CHECK(starts_.size() >= floor + n, "malformed pickle: an opcode takes more items than the stack holds");
+    const std::size_t start = starts_[starts_.size() - n];
+    starts_.resize(starts_.size() - n);
+    return start;
+  }
+  /// Pops the items above the last mark and the mark; where the mark began.
+  std::size_t pop_to_mark() {
+    TORCH_CHECK(!marks_.empty(), "malformed pickle: no mark");
+    const auto [size, start] = marks_.back();
+    marks_.pop_back();
+    TORCH_CHECK(starts_.size() >= size, "malformed pickle: the stack is shorter than at its mark");
+    starts_.resize(size);
+    return start;
+  }
+  /// Puts a MARK before the top `n` items and pops them, for the batched opcode that follows.
+  void mark_before_top(std::size_t n) {
+    const std::size_t start = pop(n);
+    TORCH_CHECK(!starts_.empty(), "malformed pickle: nothing to add the item to");
+    out_.insert(start, 1, '(');  // nothing on the stack begins after `start`
+  }
+
   /// After the class: an optional BINPUT (which memoizes the class), then EMPTY_TUPLE and REDUCE.
   bool calls_without_arguments(bool after_put) const {
     std::size_t at = position_;
@@ -149,6 +227,10 @@ class PickleRewriter {
   std::size_t position_ = 0;
   std::string out_;
   std::set<std::size_t> class_memo_;
+  /// Where each item on the pickle's stack begins in `out_`.
+  std::vector<std::size_t> starts_;
+  /// Each open mark: the stack's size and where the MARK is in `out_`.
+  std::vector<std::pair<std::size_t, std::size_t>> marks_;
 };
 
 }  // namespace
@@ -157,15 +239,15 @@ c10::IValue without_attributes(const c10::IValue& value) {
   if (value.isTuple()) {
     std::vector<c10::IValue> elements;
     for (const auto& element : value.toTupleRef().elements()) elements.push_back(without_attributes(element));
-    if (elements.size() == 2 && elements[0].isGenericDict()) return elements[0];  // BUILD: (dict, attributes)
-    if (elements.size() == 3 && elements[0].isGenericDict()) {                    // SETITEM: (dict, key, value)
-      elements[0].toGenericDict().insert_or_assign(elements[1], elements[2]);
-      return elements[0];
-    }
+    if (elements.size() == 3 && elements[2].isString() && elements[2].toStringRef() == kBuildSentinel) return elements[0];
     return c10::ivalue::Tuple::create(std::move(elements));
   }
   if (value.isGenericDict()) {
     for (auto& entry : value.toGenericDict()) entry.setValue(without_attributes(entry.value()));
+  }
+  if (value.isList()) {
+    auto list = value.toList();
+    for (std::size_t i = 0; i < list.size(); ++i) list.set(i, without_attributes(list.get(i)));
   }
   return value;
 }
@@ -203,11 +285,7 @@ c10::IValue unpickle_on_cpu(const std::vector<char>& bytes) {
                                            /*obj_loader=*/{}, /*device=*/c10::Device(c10::DeviceType::CPU), reader);
 }
 
-bool pickles_ordered_dict(const std::vector<char>& bytes) {
-  return std::string_view(bytes.data(), bytes.size()).find(kOrderedDictGlobal) != std::string_view::npos;
-}
-
-std::vector<char> with_plain_dicts(const std::vector<char>& bytes) {
+std::vector<char> with_libtorch_opcodes(const std::vector<char>& bytes) {
   std::string text(bytes.begin(), bytes.end());
   std::istringstream in(text);
   caffe2::serialize::PyTorchStreamReader reader(&in);

@@ -1,10 +1,10 @@
 #pragma once
 // torch.save's archives between LibTorch and Python, both ways. Ours are written as Python writes
-// them, so that PyTorch's weights-only loading accepts them; they are read onto the CPU.
-// Python's `torch.save(model.state_dict(), path)` pickles a collections.OrderedDict (with a
-// `_metadata` attribute), which LibTorch's unpickler turns into None: it knows OrderedDict only as
-// the unused backward-hooks argument of a tensor. with_plain_dicts rewrites such an archive so that
-// each OrderedDict becomes a plain dictionary (and its attributes are dropped) before LibTorch reads it.
+// them, so that PyTorch's weights-only loading accepts them; they are read onto the CPU. A pickle
+// Python wrote may hold opcodes LibTorch 1.13's unpickler lacks (APPEND and SETITEM, which Python
+// writes for a list or dict of one item, as in a Lightning checkpoint's `optimizer_states`; BUILD,
+// which sets an OrderedDict's `_metadata`) and OrderedDict, which it reads as None:
+// with_libtorch_opcodes rewrites such an archive before LibTorch reads it.
 
 #include <ATen/core/ivalue.h>
 
@@ -23,17 +23,14 @@ std::vector<char> pickle_for_python(const c10::IValue& value);
 /// c10::Error on a malformed archive.
 c10::IValue unpickle_on_cpu(const std::vector<char>& bytes);
 
-/// True when the zip archive `bytes` pickles a collections.OrderedDict.
-bool pickles_ordered_dict(const std::vector<char>& bytes);
+/// The same archive, with its data.pkl in opcodes LibTorch reads: every `OrderedDict()` built as
+/// an empty dict, APPEND and SETITEM as APPENDS and SETITEMS (a MARK put before the item), and
+/// BUILD (setting attributes such as `_metadata`) as a triple (object, attributes, a sentinel).
+/// Throws c10::Error on a malformed archive or pickle.
+std::vector<char> with_libtorch_opcodes(const std::vector<char>& bytes);
 
-/// The same archive, with every `OrderedDict()` of its data.pkl built as an empty dict, every BUILD
-/// (setting attributes such as `_metadata`) turned into a pair (dict, attributes) and every
-/// SETITEM into a triple (dict, key, value), which LibTorch can read. Throws c10::Error on a
-/// malformed archive.
-std::vector<char> with_plain_dicts(const std::vector<char>& bytes);
-
-/// What LibTorch reads from `with_plain_dicts`, with each pair back to its dict and each triple
-/// inserted into its dict.
+/// What LibTorch reads from `with_libtorch_opcodes`, each BUILD triple back to its object (the
+/// attributes dropped).
 c10::IValue without_attributes(const c10::IValue& value);
 
 }  // namespace lightning::detail

@@ -239,6 +239,7 @@ void check_fit(detail::LoopContext& context, DataLoader& train, std::vector<Data
   const auto& settings = context.settings();
   context.optimizer_config = model.make_optimizer_config();
   detail::check_optimizer_config(problems, context.optimizer_config, model, settings);
+  if (resume.checkpoint && !problems.has_errors()) detail::check_resumable(*resume.checkpoint, resume.path, problems);
   if (resume.checkpoint && !problems.has_errors()) detail::restore_optimizers(context, *resume.checkpoint, resume.path, problems);
   const std::size_t found_before_probe = problems.diagnostics().size();
   auto report = detail::probe_fit(context, train, val, problems);

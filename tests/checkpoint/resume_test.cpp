@@ -255,6 +255,51 @@ TEST(Resume, AWeightsOnlyCheckpointCannotResumeLC0405) {
   }
 }
 
+// A Lightning user's checkpoint: its weights load (APPEND-free reading of its one-item lists is
+// PythonInterop's test), but its loops keep their progress in Lightning's own layout.
+TEST(Resume, APyTorchLightningCheckpointGivesItsWeightsButCannotResumeLC0406) {
+  TempDir dir;
+  NoisyModel trained;
+  auto checkpoint = std::make_shared<ModelCheckpoint>(ModelCheckpointOptions{.dirpath = dir / "ckpts"});
+  Trainer({.max_epochs = 1, .callbacks = {checkpoint}, .logger = false}).fit(trained, shuffled_train());
+  const std::string script =
+      "import sys, torch; c = torch.load(sys.argv[1]); p = {'ready': 10, 'started': 10, 'processed': 10, 'completed': 10}; "
+      "c['loops'] = {'fit_loop': {'state_dict': {}, 'epoch_loop.state_dict': {'_batches_that_stepped': 10}, "
+      "'epoch_loop.batch_progress': {'total': p, 'current': p, 'is_last_batch': True}, "
+      "'epoch_progress': {'total': p, 'current': p}}, 'validate_loop': {}}; "
+      "del c['lightning_cpp_version'], c['rng_states']; c['pytorch-lightning_version'] = '2.2.5'; torch.save(c, sys.argv[2]); "
+      "c['loops'] = torch.load(sys.argv[1])['loops']; c['rng_states'] = {'torch': 5}; torch.save(c, sys.argv[3])";
+  testing::run_command(fmt::format("{} -c \"{}\" {} {} {}", LIGHTNING_PYTHON, script, checkpoint->best_model_path(),
+                                   dir / "lightning.ckpt", dir / "odd_rng.ckpt"));
+  NoisyModel model;
+  load_weights(model, dir / "lightning.ckpt");
+  EXPECT_TRUE(testing::flat_parameters(model).equal(testing::flat_parameters(trained)));
+
+  const auto resume_error = [&](const std::string& path) {
+    Trainer trainer(options(dir / "a", {}));
+    try {
+      trainer.fit(model, shuffled_train(), val(), path);
+    } catch (const MisconfigurationException& e) {
+      EXPECT_EQ(trainer.global_step(), 0);
+      return e;
+    }
+    throw std::runtime_error("the fit resumed from " + path);
+  };
+  const auto lightning = resume_error(dir / "lightning.ckpt");
+  ASSERT_TRUE(lightning.has("LC0406"));
+  EXPECT_THAT(lightning.what(), HasSubstr("lightning.ckpt\" cannot resume training here: its training state is not in lightning-cpp's layout"));
+  EXPECT_THAT(lightning.what(), HasSubstr(
+      "received: loops.fit_loop.epoch is missing, loops.fit_loop.global_step is missing, "
+      "loops.fit_loop.batches_done_in_epoch is missing, loops.fit_loop.total_batches_done is missing, "
+      "loops.fit_loop.batches_that_stepped is missing, loops.fit_loop.epoch_finished is missing, "
+      "loops.fit_loop.callback_metrics is missing (written by PyTorch Lightning 2.2.5, whose loops keep their "
+      "progress in another layout)"));
+  EXPECT_THAT(lightning.what(), HasSubstr("help: start a new fit from its weights: pl::load_weights(model, path) before fit"));
+  const auto odd_rng = resume_error(dir / "odd_rng.ckpt");
+  ASSERT_TRUE(odd_rng.has("LC0406"));
+  EXPECT_THAT(odd_rng.what(), HasSubstr("received: rng_states.torch is int (written by PyTorch Lightning 2.2.5"));
+}
+
 TEST(Resume, TestWithBestLoadsTheBestWeights) {
   TempDir dir;
   testing::ScriptedMetricModel model({3.0, 1.0, 2.0});
@@ -331,6 +376,39 @@ TEST(PythonInterop, WeightsSavedByTorchSaveLoadIntoAModuleOfTheSameShape) {
   const Checkpoint loaded = load_checkpoint_file(dir / "nested.pt");
   EXPECT_EQ(loaded.at("n").toInt(), 4);
   EXPECT_TRUE(loaded.at("one").toGenericDict().at("w").toTensor().equal(at::ones({3})));
+}
+
+// Python writes a list of one item with APPEND and a dict of one with SETITEM, which LibTorch 1.13
+// does not read: every Lightning checkpoint of one optimizer has `optimizer_states: [state]`.
+// Tuples stay tuples, whatever they hold.
+TEST(PythonInterop, ListsAndDictsOfOneItemFromPythonReadAsWritten) {
+  TempDir dir;
+  const std::string script =
+      "import sys, torch; l = torch.nn.Linear(2, 1); torch.nn.init.constant_(l.weight, 0.25); "
+      "torch.save({'one': [7], 'nested': [[{'k': 1.5}]], 'long': list(range(1001)), 'states': [l.state_dict()], "
+      "'pair': ({'a': 1}, 2), 'triple': ({'a': 1}, 'k', 5), 'empty': [], 'single': (3,)}, sys.argv[1])";
+  testing::run_command(fmt::format("{} -c \"{}\" {}", LIGHTNING_PYTHON, script, dir / "lists.pt"));
+  const Checkpoint loaded = load_checkpoint_file(dir / "lists.pt");
+  ASSERT_EQ(loaded.at("one").toListRef().size(), 1u);
+  EXPECT_EQ(loaded.at("one").toListRef()[0].toInt(), 7);
+  EXPECT_EQ(loaded.at("nested").toListRef()[0].toListRef()[0].toGenericDict().at("k").toDouble(), 1.5);
+  const auto long_list = loaded.at("long").toListRef();
+  ASSERT_EQ(long_list.size(), 1001u) << "1000 in one APPENDS, the last by APPEND";
+  EXPECT_EQ(long_list[0].toInt(), 0);
+  EXPECT_EQ(long_list[1000].toInt(), 1000);
+  const auto state = loaded.at("states").toListRef()[0].toGenericDict();
+  EXPECT_EQ(state.size(), 2u) << "weight and bias; the OrderedDict's _metadata dropped";
+  EXPECT_TRUE(state.at("weight").toTensor().equal(at::full({1, 2}, 0.25)));
+  const auto& pair = loaded.at("pair").toTupleRef().elements();
+  ASSERT_EQ(pair.size(), 2u);
+  EXPECT_EQ(pair[0].toGenericDict().at("a").toInt(), 1);
+  EXPECT_EQ(pair[1].toInt(), 2);
+  const auto& triple = loaded.at("triple").toTupleRef().elements();
+  ASSERT_EQ(triple.size(), 3u);
+  EXPECT_EQ(triple[1].toStringRef(), "k");
+  EXPECT_EQ(triple[2].toInt(), 5);
+  EXPECT_TRUE(loaded.at("empty").toListRef().empty());
+  EXPECT_EQ(loaded.at("single").toTupleRef().elements().at(0).toInt(), 3);
 }
 
 }  // namespace

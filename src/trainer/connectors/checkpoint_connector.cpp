@@ -8,7 +8,9 @@
 #include "utilities/random_state.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include <algorithm>
 #include <set>
 
 namespace lightning::detail {
@@ -165,14 +167,64 @@ void restore_module(LoopContext& context, const Checkpoint& checkpoint, const st
   load_module_state_dict(context.module(), weights, path);
 }
 
-void restore_optimizers(LoopContext& context, const Checkpoint& checkpoint, const std::string& path,
-                        DiagnosticCollector& problems) {
+void check_resumable(const Checkpoint& checkpoint, const std::string& path, DiagnosticCollector& problems) {
   for (const char* key : {"optimizer_states", "lr_schedulers", "loops"}) {
     if (!checkpoint.contains(key)) {
       problems.error(incomplete_checkpoint(path, key));
       return;
     }
   }
+  // What restore_optimizers and restore_training_state read, and of which type.
+  std::vector<std::string> unfit;
+  const auto expect = [&](const std::string& name, const c10::IValue& value, bool fits) {
+    if (!fits) unfit.push_back(fmt::format("{} is {}", name, value.isNone() ? "missing" : value.type()->str()));
+  };
+  expect("optimizer_states", checkpoint.at("optimizer_states"), checkpoint.at("optimizer_states").isList());
+  expect("lr_schedulers", checkpoint.at("lr_schedulers"), checkpoint.at("lr_schedulers").isList());
+  const c10::IValue loops = checkpoint.at("loops");
+  const c10::IValue fit_loop = loops.isGenericDict() && loops.toGenericDict().contains("fit_loop")
+                                   ? loops.toGenericDict().at("fit_loop") : c10::IValue();
+  expect("loops.fit_loop", fit_loop, fit_loop.isGenericDict());
+  if (fit_loop.isGenericDict()) {
+    const auto fields = fit_loop.toGenericDict();
+    const auto field = [&](const char* name) { return fields.contains(name) ? fields.at(name) : c10::IValue(); };
+    for (const char* name : {"epoch", "global_step", "batches_done_in_epoch", "total_batches_done", "batches_that_stepped"}) {
+      expect(fmt::format("loops.fit_loop.{}", name), field(name), field(name).isInt());
+    }
+    expect("loops.fit_loop.epoch_finished", field("epoch_finished"), field("epoch_finished").isBool());
+    expect("loops.fit_loop.callback_metrics", field("callback_metrics"), field("callback_metrics").isGenericDict());
+  }
+  if (checkpoint.contains("rng_states")) {
+    const c10::IValue rng = checkpoint.at("rng_states");
+    const c10::IValue cpu = rng.isGenericDict() && rng.toGenericDict().contains("torch") ? rng.toGenericDict().at("torch") : c10::IValue();
+    expect("rng_states.torch", cpu, cpu.isTensor());
+    if (rng.isGenericDict() && rng.toGenericDict().contains("torch.cuda")) {
+      const c10::IValue cuda = rng.toGenericDict().at("torch.cuda");
+      const bool tensors = cuda.isList() && std::all_of(cuda.toListRef().begin(), cuda.toListRef().end(),
+                                                         [](const c10::IValue& state) { return state.isTensor(); });
+      expect("rng_states[\"torch.cuda\"]", cuda, tensors);
+    }
+  }
+  if (unfit.empty()) return;
+  const c10::IValue lightning_version =
+      checkpoint.contains("pytorch-lightning_version") ? checkpoint.at("pytorch-lightning_version") : c10::IValue();
+  const std::string writer = lightning_version.isString()
+                                 ? fmt::format(" (written by PyTorch Lightning {}, whose loops keep their progress in another layout)",
+                                               lightning_version.toStringRef())
+                                 : "";
+  problems.error({.code = "LC0406",
+                  .message = fmt::format("\"{}\" cannot resume training here: its training state is not in lightning-cpp's layout", path),
+                  .where = path,
+                  .received = fmt::format("{}{}", fmt::join(unfit, ", "), writer),
+                  .expected = "the optimizer_states and lr_schedulers lists, loops.fit_loop (epoch, global_step, "
+                              "batches_done_in_epoch, total_batches_done, batches_that_stepped, epoch_finished, "
+                              "callback_metrics) and rng_states that lightning-cpp writes",
+                  .help = "start a new fit from its weights: pl::load_weights(model, path) before fit; validate, test "
+                          "and predict read only the weights of a ckpt_path"});
+}
+
+void restore_optimizers(LoopContext& context, const Checkpoint& checkpoint, const std::string& path,
+                        DiagnosticCollector& problems) {
   const auto& optimizers = context.optimizer_config.optimizers();
   auto& schedulers = context.optimizer_config.schedulers();
   const auto saved_optimizers = checkpoint.at("optimizer_states").toList();

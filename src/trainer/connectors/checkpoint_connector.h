@@ -24,8 +24,13 @@ std::filesystem::path resolve_ckpt_path(const std::string& ckpt_path, LoopContex
 /// Loads the weights (LC0401-LC0403 as MisconfigurationException).
 void restore_module(LoopContext& context, const Checkpoint& checkpoint, const std::string& path);
 
-/// Loads the optimizers' and schedulers' states into those of configure_optimizers; adds LC0405 to
-/// `problems` when they do not fit.
+/// Whether `checkpoint` can resume a fit: it has optimizer and scheduler states and loop progress
+/// (LC0405), in the layout lightning-cpp writes (LC0406: another layout, such as PyTorch
+/// Lightning's loops, or fields of other types). Adds what it finds to `problems`.
+void check_resumable(const Checkpoint& checkpoint, const std::string& path, DiagnosticCollector& problems);
+
+/// Loads the optimizers' and schedulers' states (of a checkpoint check_resumable accepted) into
+/// those of configure_optimizers; adds LC0405 to `problems` when they do not fit.
 void restore_optimizers(LoopContext& context, const Checkpoint& checkpoint, const std::string& path,
                         DiagnosticCollector& problems);
 
