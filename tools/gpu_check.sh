@@ -3,9 +3,10 @@
 # machine's PyTorch (CUDA) LibTorch; run the _CUDA tests, the digits example on the GPU in three
 # precisions and the Trainer's overhead on the GPU; then build the rest and run ctest (every test
 # with the GPU hidden, the CPU paths on that LibTorch) and trainer_tests with "auto" picking the
-# GPU. The GPU's checks come first because the device's time is short. Crash reports of the test
-# binaries are printed with function names. Logs go to OUT, one per step (7; the device tool brings
-# back 8 files, the caller's own log included).
+# GPU; checkpoints are exchanged with that PyTorch and its Lightning. The GPU's checks come first
+# because the device's time is short. Crash reports of the test binaries are printed with function
+# names. Logs go to OUT, one per step (7; the device tool brings back 8 files, the caller's own log
+# included).
 #
 #   tools/gpu_check.sh DEPS OUT
 #
@@ -109,6 +110,36 @@ for precision in 32-true bf16-mixed 16-mixed; do
   timeout 60 "$BUILD/lightning-cpp" test --config "$dir/lightning_logs/version_0/config.yaml" \
     --ckpt_path="$dir/lightning_logs/version_0/checkpoints/best.ckpt" 2>&1 | grep -iE "test_acc|error" | head -5
 done
+
+step "checkpoints between lightning-cpp and this PyTorch and Lightning"
+# Ours under PyTorch >= 2.6's weights-only loading; a checkpoint of PyTorch Lightning (the digits
+# model's layout: net.0 and net.2) tested by us, and refused for resuming (LC0406).
+"$PY" - <<'PY' 2>&1 | grep -vE "^\s*$|warn|Warn|GPU available|TPU|HPU|LOCAL_RANK|You are using" | head -20
+import torch, torch.nn as nn
+ours = torch.load("/tmp/digits-32-true/lightning_logs/version_0/checkpoints/best.ckpt", weights_only=True)
+print("ours with weights_only=True:", sorted(ours))
+try:
+    import lightning as L
+except ImportError:
+    import pytorch_lightning as L
+class MLP(L.LightningModule):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 10))
+    def training_step(self, batch, index):
+        return nn.functional.cross_entropy(self.net(batch[0]), batch[1])
+    def configure_optimizers(self):
+        return torch.optim.Adam(self.parameters(), 1e-3)
+data = torch.utils.data.TensorDataset(torch.randn(64, 64), torch.randint(0, 10, (64,)))
+trainer = L.Trainer(max_epochs=1, logger=False, enable_progress_bar=False, accelerator="cpu", default_root_dir="/tmp/pl")
+trainer.fit(MLP(), torch.utils.data.DataLoader(data, batch_size=16))
+trainer.save_checkpoint("/tmp/pl/lightning.ckpt")
+print("Lightning", L.__version__, "wrote /tmp/pl/lightning.ckpt")
+PY
+timeout 60 "$BUILD/lightning-cpp" test --config examples/digits/config.yaml --trainer.accelerator=cpu \
+  --ckpt_path=/tmp/pl/lightning.ckpt 2>&1 | grep -E "test_acc|error" | head -5
+timeout 60 "$BUILD/lightning-cpp" fit --config examples/digits/config.yaml --trainer.accelerator=cpu \
+  --trainer.default_root_dir=/tmp/pl-fit --ckpt_path=/tmp/pl/lightning.ckpt 2>&1 | grep -A2 "error" | head -6
 
 step "trainer overhead on the GPU"
 timeout 90 "$BUILD/bench/trainer_overhead" 3 all both cuda 2>&1 | tee "$OUT/overhead_gpu.log"
