@@ -65,7 +65,7 @@ TEST(CheckpointFile, TensorsSavedOnAGpuLoadOnTheCpu) {
   const std::string script =
       "import sys, torch, torch.serialization as s; s.location_tag = lambda storage: 'cuda:0'; "
       "torch.save({'epoch': 2, 'state_dict': {'w': torch.arange(4.)}}, sys.argv[1])";
-  testing::run_command(fmt::format("{} -c \"{}\" {}", LIGHTNING_PYTHON, script, dir / "gpu.ckpt"));
+  testing::run_python(script, {dir / "gpu.ckpt"});
   const Checkpoint loaded = load_checkpoint_file(dir / "gpu.ckpt");
   const at::Tensor w = loaded.at("state_dict").toGenericDict().at("w").toTensor();
   EXPECT_TRUE(w.device().is_cpu());

@@ -269,8 +269,7 @@ TEST(Resume, APyTorchLightningCheckpointGivesItsWeightsButCannotResumeLC0406) {
       "'epoch_progress': {'total': p, 'current': p}}, 'validate_loop': {}}; "
       "del c['lightning_cpp_version'], c['rng_states']; c['pytorch-lightning_version'] = '2.2.5'; torch.save(c, sys.argv[2]); "
       "c['loops'] = torch.load(sys.argv[1])['loops']; c['rng_states'] = {'torch': 5}; torch.save(c, sys.argv[3])";
-  testing::run_command(fmt::format("{} -c \"{}\" {} {} {}", LIGHTNING_PYTHON, script, checkpoint->best_model_path(),
-                                   dir / "lightning.ckpt", dir / "odd_rng.ckpt"));
+  testing::run_python(script, {checkpoint->best_model_path(), dir / "lightning.ckpt", dir / "odd_rng.ckpt"});
   NoisyModel model;
   load_weights(model, dir / "lightning.ckpt");
   EXPECT_TRUE(testing::flat_parameters(model).equal(testing::flat_parameters(trained)));
@@ -327,8 +326,7 @@ TEST(PythonInterop, TorchLoadReadsOurCheckpointWithLightningsKeys) {
       "print(c['optimizer_states'][0]['param_groups'][0]['lr'], c['hyper_parameters']['hidden']); "
       "print(sorted(c['callbacks'].keys())[0][:15], c['loops']['fit_loop']['batches_done_in_epoch']); "
       "print(type(c['rng_states']['torch']).__name__, c['rng_states']['torch.cuda'])";
-  const std::string output =
-      testing::run_command(fmt::format("{} -c \"{}\" {}", LIGHTNING_PYTHON, script, checkpoint->best_model_path()));
+  const std::string output = testing::run_python(script, {checkpoint->best_model_path()});
   EXPECT_EQ(output, fmt::format("['callbacks', 'epoch', 'global_step', 'hyper_parameters', 'lightning_cpp_version', "
                                 "'loops', 'lr_schedulers', 'optimizer_states', 'rng_states', 'state_dict']\n"
                                 "1 6\n{:.9g}\n0.1 32\nModelCheckpoint 3\nTensor []\n",
@@ -352,7 +350,7 @@ TEST(PythonInterop, OurCheckpointsNameOnlyGlobalsThatWeightsOnlyLoadingAllows) {
       "import sys, zipfile, pickletools; z = zipfile.ZipFile(sys.argv[1]); "
       "data = z.read([n for n in z.namelist() if n.endswith('/data.pkl')][0]); "
       "print(sorted({arg for op, arg, _ in pickletools.genops(data) if op.name == 'GLOBAL'}))";
-  EXPECT_EQ(testing::run_command(fmt::format("{} -c \"{}\" {}", LIGHTNING_PYTHON, script, checkpoint->best_model_path())),
+  EXPECT_EQ(testing::run_python(script, {checkpoint->best_model_path()}),
             "['collections OrderedDict', 'torch ByteStorage', 'torch FloatStorage', 'torch._utils _rebuild_tensor_v2']\n");
 }
 
@@ -362,7 +360,7 @@ TEST(PythonInterop, WeightsSavedByTorchSaveLoadIntoAModuleOfTheSameShape) {
       "import sys, torch; m = torch.nn.Module(); m.layer = torch.nn.Linear(32, 2); "
       "torch.nn.init.constant_(m.layer.bias, 0.5); "
       "m.layer.weight.data = torch.arange(64.).reshape(2, 32) / 10; torch.save(m.state_dict(), sys.argv[1])";
-  testing::run_command(fmt::format("{} -c \"{}\" {}", LIGHTNING_PYTHON, script, dir / "python.pt"));
+  testing::run_python(script, {dir / "python.pt"});
   testing::BoringModel model;
   load_weights(model, dir / "python.pt");
   EXPECT_TRUE(model.layer->weight.equal(at::arange(64, at::kFloat).reshape({2, 32}) / 10));
@@ -372,7 +370,7 @@ TEST(PythonInterop, WeightsSavedByTorchSaveLoadIntoAModuleOfTheSameShape) {
   const std::string nested =
       "import sys, collections, torch; "
       "torch.save({'one': collections.OrderedDict(w=torch.ones(3)), 'n': 4}, sys.argv[1])";
-  testing::run_command(fmt::format("{} -c \"{}\" {}", LIGHTNING_PYTHON, nested, dir / "nested.pt"));
+  testing::run_python(nested, {dir / "nested.pt"});
   const Checkpoint loaded = load_checkpoint_file(dir / "nested.pt");
   EXPECT_EQ(loaded.at("n").toInt(), 4);
   EXPECT_TRUE(loaded.at("one").toGenericDict().at("w").toTensor().equal(at::ones({3})));
@@ -387,7 +385,7 @@ TEST(PythonInterop, ListsAndDictsOfOneItemFromPythonReadAsWritten) {
       "import sys, torch; l = torch.nn.Linear(2, 1); torch.nn.init.constant_(l.weight, 0.25); "
       "torch.save({'one': [7], 'nested': [[{'k': 1.5}]], 'long': list(range(1001)), 'states': [l.state_dict()], "
       "'pair': ({'a': 1}, 2), 'triple': ({'a': 1}, 'k', 5), 'empty': [], 'single': (3,)}, sys.argv[1])";
-  testing::run_command(fmt::format("{} -c \"{}\" {}", LIGHTNING_PYTHON, script, dir / "lists.pt"));
+  testing::run_python(script, {dir / "lists.pt"});
   const Checkpoint loaded = load_checkpoint_file(dir / "lists.pt");
   ASSERT_EQ(loaded.at("one").toListRef().size(), 1u);
   EXPECT_EQ(loaded.at("one").toListRef()[0].toInt(), 7);

@@ -58,6 +58,12 @@ std::string run_command(const std::string& command) {
   return output;
 }
 
+std::string run_python(const std::string& script, const std::vector<std::string>& arguments) {
+  std::string command = std::string(LIGHTNING_PYTHON) + " -c \"" + script + "\"";
+  for (const auto& argument : arguments) command += " " + argument;
+  return run_command(command);
+}
+
 namespace {
 /// A test that crashes names itself and where it crashed (with the gtest_brief ctest uses, nothing
 /// else would), then dies of its signal as before. The device machines have no debugger.

@@ -41,6 +41,10 @@ std::vector<std::string> files_in(const std::filesystem::path& folder);
 /// Runs a shell command and returns what it printed on stdout; fails the test when it exits non-zero.
 std::string run_command(const std::string& command);
 
+/// Runs the Python `script` (python -c) with `arguments` as sys.argv[1:], through run_command: the
+/// python3 that has python3-torch, for reading and writing checkpoints as PyTorch does.
+std::string run_python(const std::string& script, const std::vector<std::string>& arguments = {});
+
 /// Features [n, 32] and integer labels [n] in {0, 1}, from a fixed seed.
 TensorDataset random_dataset(int64_t n, uint64_t seed = 0, int64_t features = 32);
 
