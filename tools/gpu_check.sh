@@ -114,7 +114,7 @@ done
 step "checkpoints between lightning-cpp and this PyTorch and Lightning"
 # Ours under PyTorch >= 2.6's weights-only loading; a checkpoint of PyTorch Lightning (the digits
 # model's layout: net.0 and net.2) tested by us, and refused for resuming (LC0406).
-"$PY" - <<'PY' 2>&1 | grep -vE "^\s*$|warn|Warn|GPU available|TPU|HPU|LOCAL_RANK|You are using" | head -20
+"$PY" - <<'PY' 2>&1 | grep -vE "^\s*$|warn|Warn|GPU available|TPU|HPU|LOCAL_RANK|You are using" | head -90
 import torch, torch.nn as nn
 ours = torch.load("/tmp/digits-32-true/lightning_logs/version_0/checkpoints/best.ckpt", weights_only=True)
 print("ours with weights_only=True:", sorted(ours))
@@ -134,7 +134,19 @@ data = torch.utils.data.TensorDataset(torch.randn(64, 64), torch.randint(0, 10, 
 trainer = L.Trainer(max_epochs=1, logger=False, enable_progress_bar=False, accelerator="cpu", default_root_dir="/tmp/pl")
 trainer.fit(MLP(), torch.utils.data.DataLoader(data, batch_size=16))
 trainer.save_checkpoint("/tmp/pl/lightning.ckpt")
-print("Lightning", L.__version__, "wrote /tmp/pl/lightning.ckpt")
+print("Lightning", L.__version__, "wrote /tmp/pl/lightning.ckpt; its layout, for resuming from it one day:")
+def layout(value, name="", depth=0):
+    if isinstance(value, dict) and value and depth < 5:
+        items = list(value.items())
+        if not isinstance(items[0][0], str):  # parameter indexes: the first stands for all
+            items = [(f"{items[0][0]} of {len(items)}", items[0][1])]
+        for key, item in items:
+            layout(item, f"{name}.{key}" if name else str(key), depth + 1)
+    elif isinstance(value, (list, tuple)) and value and depth < 5:
+        layout(value[0], f"{name}[0 of {len(value)}]", depth + 1)
+    else:
+        print(f"  {name}: {type(value).__name__}" + (f" {value}" if isinstance(value, (int, float, str, bool)) else ""))
+layout({k: v for k, v in torch.load("/tmp/pl/lightning.ckpt", weights_only=False).items() if k != "state_dict"})
 PY
 timeout 60 "$BUILD/lightning-cpp" test --config examples/digits/config.yaml --trainer.accelerator=cpu \
   --ckpt_path=/tmp/pl/lightning.ckpt 2>&1 | grep -E "test_acc|error" | head -5
