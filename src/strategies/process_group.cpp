@@ -37,6 +37,9 @@ struct ProcessGroup::Impl {
   uint64_t collectives = 0;
   /// Where the backend takes tensors (NCCL: this rank's CUDA device).
   c10::Device device = c10::Device(c10::DeviceType::CPU);
+#ifdef LIGHTNING_HAS_NCCL
+  c10::intrusive_ptr<c10d::ProcessGroupNCCL> nccl;  // the backend, when it is NCCL's
+#endif
 
   /// `tensor` where the backend takes it; after the collective, copy_back puts the result in `tensor`.
   at::Tensor on_device(const at::Tensor& tensor) const {
@@ -117,7 +120,21 @@ ProcessGroup::ProcessGroup(Rendezvous rendezvous) : rendezvous_(std::move(rendez
   }
 }
 
-ProcessGroup::~ProcessGroup() = default;
+ProcessGroup::~ProcessGroup() {
+#if defined(LIGHTNING_HAS_NCCL) && (TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4))
+  // A NCCL group destroyed without shutdown() or abort() is aborted by its destructor, which in
+  // LibTorch 2.4+ first warns that Python's "destroy_process_group() was not called". Abort it
+  // ourselves, as before but without the warning: shutdown() would wait for every NCCL kernel, and
+  // after a rank died one may never finish.
+  if (impl_->nccl) {
+    try {
+      impl_->nccl->abort();
+    } catch (const std::exception&) {
+      // The group ends either way; a destructor has no one to tell.
+    }
+  }
+#endif
+}
 
 int ProcessGroup::port() const { return impl_->store->getPort(); }
 
@@ -130,7 +147,7 @@ c10::intrusive_ptr<BackendBase> make_gloo(const c10::intrusive_ptr<c10d::Store>&
 }
 
 #ifdef LIGHTNING_HAS_NCCL
-c10::intrusive_ptr<BackendBase> make_nccl(const c10::intrusive_ptr<c10d::Store>& store, const Rendezvous& r) {
+c10::intrusive_ptr<c10d::ProcessGroupNCCL> make_nccl(const c10::intrusive_ptr<c10d::Store>& store, const Rendezvous& r) {
   auto options = c10d::ProcessGroupNCCL::Options::create();
   options->timeout = r.timeout;
   return c10::make_intrusive<c10d::ProcessGroupNCCL>(store, r.rank, r.world_size, options);
@@ -152,7 +169,8 @@ void ProcessGroup::join() {
 #ifdef LIGHTNING_HAS_NCCL
     if (rendezvous_.backend == "nccl") {
       impl_->device = rendezvous_.device;
-      impl_->backend = make_nccl(store, rendezvous_);
+      impl_->nccl = make_nccl(store, rendezvous_);
+      impl_->backend = impl_->nccl;
       barrier();  // NCCL meets the other ranks at its first collective
     }
 #endif
