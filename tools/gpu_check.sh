@@ -43,8 +43,9 @@ TORCH=$("$PY" -c 'import torch, os; print(os.path.dirname(torch.__file__))')
 echo "CXX=${CXX:-} TMPDIR=${TMPDIR:-}"
 
 # Test binaries crashed in the first test whose TempDir held files, when std::filesystem::remove_all
-# emptied it (session 8). Suspect: LibTorch's own copy of std::filesystem (a pip wheel is built
-# against an old libstdc++), exported and taking the calls of the programs that link it.
+# emptied it (session 8). Suspect: LibTorch's own copy of std::filesystem, statically linked and
+# exported by pip's libtorch_cpu.so (pytorch/pytorch#133437), taking the calls of the programs
+# that link it.
 step "std::filesystem in this LibTorch"
 nm -DC --defined-only "$TORCH/lib/libtorch_cpu.so" | grep -c "std::filesystem" | sed 's/^/symbols exported: /'
 nm -DC --defined-only "$TORCH/lib/libtorch_cpu.so" | grep -E "std::filesystem.*(remove_all|recursive_directory_iterator::rec)" | head -4
@@ -64,6 +65,12 @@ CPP
 ${CXX:-g++} -std=c++20 -O1 "$probe/remove_all.cpp" -o "$probe/alone" && "$probe/alone" | sed 's/^/without LibTorch: /'
 ${CXX:-g++} -std=c++20 -O1 "$probe/remove_all.cpp" -o "$probe/linked" -Wl,--no-as-needed -L"$TORCH/lib" -ltorch_cpu -lc10 \
   -Wl,-rpath,"$TORCH/lib" && { "$probe/linked" 2>&1; echo "status $?"; } | sed 's/^/linked to LibTorch: /'
+# The same with libstdc++ first among the libraries the program needs, so that its symbols come
+# before LibTorch's copies: the remedy to try if the line above crashed.
+${CXX:-g++} -std=c++20 -O1 "$probe/remove_all.cpp" -o "$probe/stdcxx_first" -Wl,--no-as-needed -lstdc++ -L"$TORCH/lib" \
+  -ltorch_cpu -lc10 -Wl,-rpath,"$TORCH/lib" && { "$probe/stdcxx_first" 2>&1; echo "status $?"; } |
+  sed 's/^/linked to libstdc++, then LibTorch: /'
+for program in linked stdcxx_first; do echo "$program needs: $(readelf -d "$probe/$program" | grep NEEDED | grep -oE "\[[^]]+\]" | head -4 | tr "\n" " ")"; done
 
 # The unpacked packages, made to work from where they are.
 USR=$DEPS/usr
