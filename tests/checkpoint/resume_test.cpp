@@ -148,6 +148,16 @@ TEST(Resume, FromACheckpointSavedAtAnEpochsEndStartsTheNextEpoch) {
   second.fit(resumed, shuffled_train(), val(), dir / "ckpts/epoch=0.ckpt");
   EXPECT_EQ(second.global_step(), 30);
   EXPECT_TRUE(testing::flat_parameters(resumed).equal(expected));
+
+  // The same checkpoint as a machine with two GPUs saves it: their generators' states are kept
+  // for the GPUs the resuming machine has, here none.
+  testing::run_python("import sys, torch; c = torch.load(sys.argv[1]); "
+                      "c['rng_states']['torch.cuda'] = [torch.zeros(16, dtype=torch.uint8)] * 2; torch.save(c, sys.argv[2])",
+                      {dir / "ckpts/epoch=0.ckpt", dir / "gpus.ckpt"});
+  NoisyModel resumed_from_gpus;
+  Trainer third(options(dir / "d", {}));
+  third.fit(resumed_from_gpus, shuffled_train(), val(), dir / "gpus.ckpt");
+  EXPECT_TRUE(testing::flat_parameters(resumed_from_gpus).equal(expected));
 }
 
 /// Stands for a scheduler's preemption (SIGTERM) or a Ctrl-C (SIGINT) during optimizer step `step`.
