@@ -91,6 +91,10 @@ class PickleRewriter {
           mark_before_top(2);
           out_ += 'u';
           break;
+        case '\x8a':  // LONG1: LibTorch reads only 8 bytes; Python writes as few as the number needs
+          out_ += as_eight_byte_long(whole);
+          push(at);
+          break;
         case 'b': {  // BUILD: the triple (object, attributes, sentinel)
           const uint32_t length = kBuildSentinel.size();
           out_ += 'X';
@@ -138,6 +142,18 @@ class PickleRewriter {
       default:  // every other opcode pushes one item
         push(at);
     }
+  }
+
+  /// LONG1 with its little-endian two's complement widened to 8 bytes (kept as it is beyond 8:
+  /// LibTorch has no integer that wide).
+  static std::string as_eight_byte_long(std::string_view whole) {
+    const std::size_t length = static_cast<unsigned char>(whole[1]);
+    if (length >= 8) return std::string(whole);
+    const char sign = length > 0 && (static_cast<unsigned char>(whole[1 + length]) & 0x80) ? '\xff' : '\0';
+    std::string out = "\x8a\x08";
+    out += whole.substr(2);
+    out.append(8 - length, sign);
+    return out;
   }
 
   void push(std::size_t start) { starts_.push_back(start); }

@@ -3,7 +3,8 @@
 // them, so that PyTorch's weights-only loading accepts them; they are read onto the CPU. A pickle
 // Python wrote may hold opcodes LibTorch 1.13's unpickler lacks (APPEND and SETITEM, which Python
 // writes for a list or dict of one item, as in a Lightning checkpoint's `optimizer_states`; BUILD,
-// which sets an OrderedDict's `_metadata`) and OrderedDict, which it reads as None:
+// which sets an OrderedDict's `_metadata`), integers beyond 32 bits in fewer than 8 bytes, which it
+// refuses, and OrderedDict, which it reads as None:
 // with_libtorch_opcodes rewrites such an archive before LibTorch reads it.
 
 #include <ATen/core/ivalue.h>
@@ -24,8 +25,9 @@ std::vector<char> pickle_for_python(const c10::IValue& value);
 c10::IValue unpickle_on_cpu(const std::vector<char>& bytes);
 
 /// The same archive, with its data.pkl in opcodes LibTorch reads: every `OrderedDict()` built as
-/// an empty dict, APPEND and SETITEM as APPENDS and SETITEMS (a MARK put before the item), and
-/// BUILD (setting attributes such as `_metadata`) as a triple (object, attributes, a sentinel).
+/// an empty dict, APPEND and SETITEM as APPENDS and SETITEMS (a MARK put before the item), LONG1
+/// widened to the 8 bytes LibTorch reads, and BUILD (setting attributes such as `_metadata`) as a
+/// triple (object, attributes, a sentinel).
 /// Throws c10::Error on a malformed archive or pickle.
 std::vector<char> with_libtorch_opcodes(const std::vector<char>& bytes);
 

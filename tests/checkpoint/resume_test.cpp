@@ -419,5 +419,76 @@ TEST(PythonInterop, ListsAndDictsOfOneItemFromPythonReadAsWritten) {
   EXPECT_EQ(loaded.at("single").toTupleRef().elements().at(0).toInt(), 3);
 }
 
+/// A value as the Python script of the next test prints it.
+std::string canonical(const c10::IValue& value) {
+  const auto joined = [](const auto& items, auto&& show) {
+    std::string out;
+    for (const auto& item : items) out += (out.empty() ? "" : ",") + show(item);
+    return out;
+  };
+  const auto show = [](const c10::IValue& item) { return canonical(item); };
+  if (value.isNone()) return "None";
+  if (value.isBool()) return value.toBool() ? "True" : "False";
+  if (value.isInt()) return std::to_string(value.toInt());
+  if (value.isDouble()) return fmt::format("{:.17g}", value.toDouble());
+  if (value.isString()) return fmt::format("s{}:{}", value.toStringRef().size(), value.toStringRef().substr(0, 3));
+  if (value.isTensor()) {
+    const at::Tensor t = value.toTensor().to(at::kDouble).contiguous();
+    const std::vector<double> numbers(t.data_ptr<double>(), t.data_ptr<double>() + t.numel());
+    return "T(" + joined(numbers, [](double x) { return fmt::format("{:.9g}", x); }) + ")";
+  }
+  if (value.isList()) return "[" + joined(value.toListRef(), show) + "]";
+  if (value.isTuple()) return "(" + joined(value.toTupleRef().elements(), show) + ")";
+  std::string entries;
+  for (const auto& entry : value.toGenericDict()) {
+    entries += (entries.empty() ? "" : ",") + canonical(entry.key()) + ":" + canonical(entry.value());
+  }
+  return "{" + entries + "}";
+}
+
+// 300 random nestings of what torch.save pickles for plain data (lists, tuples and dicts of 0 to 4
+// items, ints of every width up to 64 bits, floats, strings, tensors, None, bools, one list
+// referenced thrice) read back exactly as Python wrote them.
+TEST(PythonInterop, RandomNestingsOfPlainDataFromPythonReadAsWritten) {
+  TempDir dir;
+  const std::string script = R"py(
+import random, sys, torch
+random.seed(7)
+def value(depth):
+    kinds = ['none', 'bool', 'int', 'float', 'str', 'tensor'] + (['list', 'list', 'tuple', 'dict', 'dict'] if depth < 4 else [])
+    kind = random.choice(kinds)
+    if kind == 'none': return None
+    if kind == 'bool': return random.random() < 0.5
+    if kind == 'int': return random.choice([0, 1, -1, 255, 256, -129, 65536, 2**31 - 1, -2**31, 2**31, 2**40, -2**47, 2**63 - 1, -2**63])
+    if kind == 'float': return random.choice([0.0, 1.5, -2.25, 1e-08, 3.141592653589793, 1e300])
+    if kind == 'str': return random.choice(['', 'a', 'key', 'x' * 300])
+    if kind == 'tensor': return torch.arange(random.randint(0, 4), dtype=torch.float32) * random.choice([0.5, 1, -3])
+    n = random.choice([0, 1, 1, 2, 3, 4])
+    if kind == 'list': return [value(depth + 1) for _ in range(n)]
+    if kind == 'tuple': return tuple(value(depth + 1) for _ in range(n))
+    return {random.choice(['a', 'b', 'c', 1, 2]): value(depth + 1) for _ in range(n)}
+def canonical(v):
+    if v is None: return 'None'
+    if isinstance(v, bool): return str(v)
+    if isinstance(v, int): return str(v)
+    if isinstance(v, float): return '%.17g' % v
+    if isinstance(v, str): return 's%d:%s' % (len(v), v[:3])
+    if isinstance(v, torch.Tensor): return 'T(' + ','.join('%.9g' % x for x in v.tolist()) + ')'
+    if isinstance(v, list): return '[' + ','.join(canonical(x) for x in v) + ']'
+    if isinstance(v, tuple): return '(' + ','.join(canonical(x) for x in v) + ')'
+    return '{' + ','.join(canonical(k) + ':' + canonical(x) for k, x in v.items()) + '}'
+cases = [value(0) for _ in range(300)]
+shared = [1, 2]
+cases.append([shared, shared, {'again': shared}])
+torch.save({'cases': cases}, sys.argv[1])
+for case in cases: print(canonical(case))
+)py";
+  const std::string expected = testing::run_python(script, {dir / "cases.pt"});
+  const Checkpoint loaded = load_checkpoint_file(dir / "cases.pt");
+  std::string read;
+  for (const auto& value : loaded.at("cases").toListRef()) read += canonical(value) + "\n";
+  EXPECT_EQ(read, expected);
+}
+
 }  // namespace
 }  // namespace lightning
