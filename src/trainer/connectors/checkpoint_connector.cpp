@@ -179,35 +179,33 @@ void check_resumable(const Checkpoint& checkpoint, const std::string& path, Diag
   const auto expect = [&](const std::string& name, const c10::IValue& value, bool fits) {
     if (!fits) unfit.push_back(fmt::format("{} is {}", name, value.isNone() ? "missing" : value.type()->str()));
   };
+  // The entry `key` of `dict`, None when `dict` is no dictionary or lacks it.
+  const auto entry = [](const c10::IValue& dict, const char* key) {
+    return dict.isGenericDict() && dict.toGenericDict().contains(key) ? dict.toGenericDict().at(key) : c10::IValue();
+  };
   expect("optimizer_states", checkpoint.at("optimizer_states"), checkpoint.at("optimizer_states").isList());
   expect("lr_schedulers", checkpoint.at("lr_schedulers"), checkpoint.at("lr_schedulers").isList());
-  const c10::IValue loops = checkpoint.at("loops");
-  const c10::IValue fit_loop = loops.isGenericDict() && loops.toGenericDict().contains("fit_loop")
-                                   ? loops.toGenericDict().at("fit_loop") : c10::IValue();
+  const c10::IValue fit_loop = entry(checkpoint.at("loops"), "fit_loop");
   expect("loops.fit_loop", fit_loop, fit_loop.isGenericDict());
   if (fit_loop.isGenericDict()) {
-    const auto fields = fit_loop.toGenericDict();
-    const auto field = [&](const char* name) { return fields.contains(name) ? fields.at(name) : c10::IValue(); };
     for (const char* name : {"epoch", "global_step", "batches_done_in_epoch", "total_batches_done", "batches_that_stepped"}) {
-      expect(fmt::format("loops.fit_loop.{}", name), field(name), field(name).isInt());
+      expect(fmt::format("loops.fit_loop.{}", name), entry(fit_loop, name), entry(fit_loop, name).isInt());
     }
-    expect("loops.fit_loop.epoch_finished", field("epoch_finished"), field("epoch_finished").isBool());
-    expect("loops.fit_loop.callback_metrics", field("callback_metrics"), field("callback_metrics").isGenericDict());
+    expect("loops.fit_loop.epoch_finished", entry(fit_loop, "epoch_finished"), entry(fit_loop, "epoch_finished").isBool());
+    expect("loops.fit_loop.callback_metrics", entry(fit_loop, "callback_metrics"),
+           entry(fit_loop, "callback_metrics").isGenericDict());
   }
   if (checkpoint.contains("rng_states")) {
     const c10::IValue rng = checkpoint.at("rng_states");
-    const c10::IValue cpu = rng.isGenericDict() && rng.toGenericDict().contains("torch") ? rng.toGenericDict().at("torch") : c10::IValue();
-    expect("rng_states.torch", cpu, cpu.isTensor());
-    if (rng.isGenericDict() && rng.toGenericDict().contains("torch.cuda")) {
-      const c10::IValue cuda = rng.toGenericDict().at("torch.cuda");
+    expect("rng_states.torch", entry(rng, "torch"), entry(rng, "torch").isTensor());
+    if (const c10::IValue cuda = entry(rng, "torch.cuda"); !cuda.isNone()) {
       const bool tensors = cuda.isList() && std::all_of(cuda.toListRef().begin(), cuda.toListRef().end(),
                                                          [](const c10::IValue& state) { return state.isTensor(); });
       expect("rng_states[\"torch.cuda\"]", cuda, tensors);
     }
   }
   if (unfit.empty()) return;
-  const c10::IValue lightning_version =
-      checkpoint.contains("pytorch-lightning_version") ? checkpoint.at("pytorch-lightning_version") : c10::IValue();
+  const c10::IValue lightning_version = entry(checkpoint, "pytorch-lightning_version");
   const std::string writer = lightning_version.isString()
                                  ? fmt::format(" (written by PyTorch Lightning {}, whose loops keep their progress in another layout)",
                                                lightning_version.toStringRef())
