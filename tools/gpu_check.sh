@@ -40,7 +40,7 @@ uname -r; grep PRETTY_NAME /etc/os-release; g++ --version | head -1; cmake --ver
 nvcc --version 2>/dev/null | tail -1; nvidia-smi -L; nproc
 "$PY" -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, torch.cuda.is_available())'
 TORCH=$("$PY" -c 'import torch, os; print(os.path.dirname(torch.__file__))')
-echo "CXX=${CXX:-} TMPDIR=${TMPDIR:-}"
+echo "CXX=${CXX:-} c++=$(command -v c++) TMPDIR=${TMPDIR:-}"
 
 # Test binaries crashed in the first test whose TempDir held files, when std::filesystem::remove_all
 # emptied it (session 8). Suspect: LibTorch's own copy of std::filesystem, statically linked and
@@ -62,12 +62,12 @@ int main() {
   std::cout << "removed " << std::filesystem::remove_all(dir, error) << " (" << error.message() << ")" << std::endl;
 }
 CPP
-${CXX:-g++} -std=c++20 -O1 "$probe/remove_all.cpp" -o "$probe/alone" && "$probe/alone" | sed 's/^/without LibTorch: /'
-${CXX:-g++} -std=c++20 -O1 "$probe/remove_all.cpp" -o "$probe/linked" -Wl,--no-as-needed -L"$TORCH/lib" -ltorch_cpu -lc10 \
+${CXX:-c++} -std=c++20 -O1 "$probe/remove_all.cpp" -o "$probe/alone" && "$probe/alone" | sed 's/^/without LibTorch: /'
+${CXX:-c++} -std=c++20 -O1 "$probe/remove_all.cpp" -o "$probe/linked" -Wl,--no-as-needed -L"$TORCH/lib" -ltorch_cpu -lc10 \
   -Wl,-rpath,"$TORCH/lib" && { "$probe/linked" 2>&1; echo "status $?"; } | sed 's/^/linked to LibTorch: /'
 # The same with libstdc++ first among the libraries the program needs, so that its symbols come
 # before LibTorch's copies: the remedy to try if the line above crashed.
-${CXX:-g++} -std=c++20 -O1 "$probe/remove_all.cpp" -o "$probe/stdcxx_first" -Wl,--no-as-needed -lstdc++ -L"$TORCH/lib" \
+${CXX:-c++} -std=c++20 -O1 "$probe/remove_all.cpp" -o "$probe/stdcxx_first" -Wl,--no-as-needed -lstdc++ -L"$TORCH/lib" \
   -ltorch_cpu -lc10 -Wl,-rpath,"$TORCH/lib" && { "$probe/stdcxx_first" 2>&1; echo "status $?"; } |
   sed 's/^/linked to libstdc++, then LibTorch: /'
 for program in linked stdcxx_first; do echo "$program needs: $(readelf -d "$probe/$program" | grep NEEDED | grep -oE "\[[^]]+\]" | head -4 | tr "\n" " ")"; done
@@ -123,8 +123,11 @@ step "checkpoints between lightning-cpp and this PyTorch and Lightning"
 # model's layout: net.0 and net.2) tested by us, and refused for resuming (LC0406).
 "$PY" - <<'PY' 2>&1 | grep -vE "^\s*$|warn|Warn|GPU available|TPU|HPU|LOCAL_RANK|You are using" | head -90
 import torch, torch.nn as nn
-ours = torch.load("/tmp/digits-32-true/lightning_logs/version_0/checkpoints/best.ckpt", weights_only=True)
-print("ours with weights_only=True:", sorted(ours))
+try:
+    ours = torch.load("/tmp/digits-32-true/lightning_logs/version_0/checkpoints/best.ckpt", weights_only=True)
+    print("ours with weights_only=True:", sorted(ours))
+except Exception as error:
+    print("ours with weights_only=True FAILED:", error)
 try:
     import lightning as L
 except ImportError:
