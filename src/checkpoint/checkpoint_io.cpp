@@ -61,15 +61,15 @@ void sync_folder(const fs::path& folder) {
   ::close(fd);
 }
 
-Diagnostic unreadable(const fs::path& path, std::string received) {
-  return Diagnostic{
-      .code = "LC0402",
-      .message = fmt::format("checkpoint file \"{}\" is not a readable checkpoint", path.string()),
-      .where = path.string(),
-      .received = std::move(received),
-      .expected = "a file written by lightning-cpp or by Python's torch.save of a dictionary",
-      .help = "the file may be truncated by a crash or a full disk, or be another kind of file: "
-              "resume from an earlier checkpoint"};
+Diagnostic unreadable(const fs::path& path, std::string received,
+                      std::string help = "the file may be truncated by a crash or a full disk, or be another kind of "
+                                         "file: resume from an earlier checkpoint") {
+  return Diagnostic{.code = "LC0402",
+                    .message = fmt::format("checkpoint file \"{}\" is not a readable checkpoint", path.string()),
+                    .where = path.string(),
+                    .received = std::move(received),
+                    .expected = "a file written by lightning-cpp or by Python's torch.save of a dictionary",
+                    .help = std::move(help)};
 }
 
 std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
@@ -114,17 +114,32 @@ Checkpoint load_checkpoint_file(const fs::path& path) {
   std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (!in.good() && !in.eof()) throw_io_error("cannot read checkpoint file", path);
   if (bytes.empty()) throw MisconfigurationException({unreadable(path, "an empty file")});
+  const auto cannot_read = [&](const c10::Error& error) {
+    const std::string reason = first_line(error.what_without_backtrace());
+    const std::string received = fmt::format("{} bytes that LibTorch cannot read: {}", bytes.size(), reason);
+    if (reason.find("unknown type") == std::string::npos) return MisconfigurationException({unreadable(path, received)});
+    return MisconfigurationException({unreadable(
+        path, received,
+        "the file holds a Python object that only Python can build (often in hyper_parameters): load it in Python "
+        "and save a copy without it, or only the weights: torch.save(torch.load(path)['state_dict'], 'weights.pt')")});
+  };
   c10::IValue loaded;
   try {
     loaded = detail::unpickle_on_cpu(bytes);
-  } catch (const c10::Error& e) {
+  } catch (const c10::Error& direct) {
     // A file from Python's torch.save may hold opcodes or an OrderedDict that LibTorch does not
-    // read; read it again rewritten. When that fails too, the first error says more.
+    // read; read it again rewritten. Once rewritten, what still fails (a Python class LibTorch
+    // cannot build) is the error to report; a file that cannot be rewritten, the first one.
+    std::vector<char> rewritten;
     try {
-      loaded = detail::without_attributes(detail::unpickle_on_cpu(detail::with_libtorch_opcodes(bytes)));
+      rewritten = detail::with_libtorch_opcodes(bytes);
     } catch (const c10::Error&) {
-      throw MisconfigurationException(
-          {unreadable(path, fmt::format("{} bytes that LibTorch cannot read: {}", bytes.size(), first_line(e.what_without_backtrace())))});
+      throw cannot_read(direct);
+    }
+    try {
+      loaded = detail::without_attributes(detail::unpickle_on_cpu(rewritten));
+    } catch (const c10::Error& error) {
+      throw cannot_read(error);
     }
   }
   if (!loaded.isGenericDict()) {

@@ -97,6 +97,21 @@ TEST(CheckpointFile, TruncatedEmptyAndForeignFilesAreLC0402) {
   EXPECT_THAT(load_error(dir / "empty.ckpt").what(), HasSubstr("an empty file"));
 }
 
+// A checkpoint from Python may hold objects only Python builds (Lightning's hyper_parameters with a
+// pathlib.Path): the report names the class, not the first opcode the direct read stumbled on.
+TEST(CheckpointFile, APythonObjectLibTorchCannotBuildIsLC0402NamingItsClass) {
+  TempDir dir;
+  testing::run_python("import sys, pathlib, torch; "
+                      "torch.save({'state_dict': {'w': torch.ones(2)}, 'hyper_parameters': {'data': pathlib.Path('/data')}}, sys.argv[1])",
+                      {dir / "path.ckpt"});
+  const auto e = load_error(dir / "path.ckpt");
+  ASSERT_TRUE(e.has("LC0402"));
+  EXPECT_THAT(e.what(), HasSubstr("LibTorch cannot read: Unpickler found unknown type pathlib.PosixPath"));
+  EXPECT_THAT(e.what(), HasSubstr("help: the file holds a Python object that only Python can build (often in "
+                                  "hyper_parameters): load it in Python and save a copy without it, or only the "
+                                  "weights: torch.save(torch.load(path)['state_dict'], 'weights.pt')"));
+}
+
 TEST(CheckpointFile, AKillDuringASaveLeavesThePreviousFileWhole) {
   TempDir dir;
   const std::string path = dir / "model.ckpt";
