@@ -117,6 +117,7 @@ Checkpoint load_checkpoint_file(const fs::path& path) {
   const auto cannot_read = [&](const c10::Error& error) {
     const std::string reason = first_line(error.what_without_backtrace());
     const std::string received = fmt::format("{} bytes that LibTorch cannot read: {}", bytes.size(), reason);
+    // LibTorch's unpickler says "Unpickler found unknown type <module.Class>" for a class it cannot build.
     if (reason.find("unknown type") == std::string::npos) return MisconfigurationException({unreadable(path, received)});
     return MisconfigurationException({unreadable(
         path, received,

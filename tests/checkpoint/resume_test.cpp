@@ -278,8 +278,9 @@ TEST(Resume, APyTorchLightningCheckpointGivesItsWeightsButCannotResumeLC0406) {
       "'epoch_loop.batch_progress': {'total': p, 'current': p, 'is_last_batch': True}, "
       "'epoch_progress': {'total': p, 'current': p}}, 'validate_loop': {}}; "
       "del c['lightning_cpp_version'], c['rng_states']; c['pytorch-lightning_version'] = '2.2.5'; torch.save(c, sys.argv[2]); "
-      "c['loops'] = torch.load(sys.argv[1])['loops']; c['rng_states'] = {'torch': 5}; torch.save(c, sys.argv[3])";
-  testing::run_python(script, {checkpoint->best_model_path(), dir / "lightning.ckpt", dir / "odd_rng.ckpt"});
+      "c['loops'] = torch.load(sys.argv[1])['loops']; c['loops']['fit_loop']['epoch_finished'] = 1; "
+      "c['lr_schedulers'] = {}; c['rng_states'] = {'torch': 5, 'torch.cuda': [5]}; torch.save(c, sys.argv[3])";
+  testing::run_python(script, {checkpoint->best_model_path(), dir / "lightning.ckpt", dir / "odd_types.ckpt"});
   NoisyModel model;
   load_weights(model, dir / "lightning.ckpt");
   EXPECT_TRUE(testing::flat_parameters(model).equal(testing::flat_parameters(trained)));
@@ -304,9 +305,12 @@ TEST(Resume, APyTorchLightningCheckpointGivesItsWeightsButCannotResumeLC0406) {
       "loops.fit_loop.callback_metrics is missing (written by PyTorch Lightning 2.2.5, whose loops keep their "
       "progress in another layout)"));
   EXPECT_THAT(lightning.what(), HasSubstr("help: start a new fit from its weights: pl::load_weights(model, path) before fit"));
-  const auto odd_rng = resume_error(dir / "odd_rng.ckpt");
-  ASSERT_TRUE(odd_rng.has("LC0406"));
-  EXPECT_THAT(odd_rng.what(), HasSubstr("received: rng_states.torch is int (written by PyTorch Lightning 2.2.5"));
+  // Our layout with fields of other types: each is named with the type found.
+  const auto odd_types = resume_error(dir / "odd_types.ckpt");
+  ASSERT_TRUE(odd_types.has("LC0406"));
+  EXPECT_THAT(odd_types.what(), HasSubstr("received: lr_schedulers is Dict(Any, Any), loops.fit_loop.epoch_finished is int, "
+                                          "rng_states.torch is int, rng_states[\"torch.cuda\"] holds int (written by "
+                                          "PyTorch Lightning 2.2.5"));
 }
 
 TEST(Resume, TestWithBestLoadsTheBestWeights) {

@@ -199,9 +199,12 @@ void check_resumable(const Checkpoint& checkpoint, const std::string& path, Diag
     const c10::IValue rng = checkpoint.at("rng_states");
     expect("rng_states.torch", entry(rng, "torch"), entry(rng, "torch").isTensor());
     if (const c10::IValue cuda = entry(rng, "torch.cuda"); !cuda.isNone()) {
-      const bool tensors = cuda.isList() && std::all_of(cuda.toListRef().begin(), cuda.toListRef().end(),
-                                                         [](const c10::IValue& state) { return state.isTensor(); });
-      expect("rng_states[\"torch.cuda\"]", cuda, tensors);
+      expect("rng_states[\"torch.cuda\"]", cuda, cuda.isList());
+      if (cuda.isList()) {
+        const auto& states = cuda.toListRef();
+        const auto odd = std::find_if(states.begin(), states.end(), [](const c10::IValue& state) { return !state.isTensor(); });
+        if (odd != states.end()) unfit.push_back(fmt::format("rng_states[\"torch.cuda\"] holds {}", odd->type()->str()));
+      }
     }
   }
   if (unfit.empty()) return;
