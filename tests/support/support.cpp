@@ -27,9 +27,9 @@ TempDir::TempDir() {
 }
 
 TempDir::~TempDir() {
-  // POSIX's walk, not std::filesystem::remove_all: test binaries linked to PyTorch's pip LibTorch
-  // crashed in the first test whose TempDir held files, very likely in the copy of
-  // std::filesystem that its libtorch_cpu.so exports (pytorch/pytorch#133437; docs/distributed.md).
+  // POSIX's walk, not std::filesystem::remove_all: linked to PyTorch's pip LibTorch, that call
+  // binds to the copy of std::filesystem its libtorch_cpu.so exports (pytorch/pytorch#133437), and
+  // test binaries crashed there; with nftw they pass (docs/distributed.md).
   const auto remove_entry = [](const char* entry, const struct stat*, int, struct FTW*) { return ::remove(entry); };
   ::nftw(path_.c_str(), remove_entry, /*nopenfd=*/16, FTW_DEPTH | FTW_PHYS);
 }
