@@ -233,7 +233,9 @@ auto state_key(const StateMap&, const at::Tensor& param) {
 
 double number(const GenericDict& d, const char* key, double fallback) {
   auto it = d.find(key);
-  return it == d.end() ? fallback : it->value().toDouble();
+  if (it == d.end()) return fallback;
+  // Python writes a whole number as an int (PyTorch's default weight_decay is 0).
+  return it->value().isInt() ? static_cast<double>(it->value().toInt()) : it->value().toDouble();
 }
 bool flag(const GenericDict& d, const char* key, bool fallback) {
   auto it = d.find(key);
@@ -425,6 +427,22 @@ Diagnostic optimizer_mismatch(const std::string& source, std::string received, s
                             "weights (pl::load_weights) to start a new optimization"};
 }
 
+/// The optimizer class of a state PyTorch wrote (which names none), by the options of its first
+/// parameter group: "Adam or AdamW" when that PyTorch (before 2.6) did not tell them apart; ""
+/// when none fits.
+std::string python_optimizer_name(const c10::impl::GenericList& groups) {
+  if (groups.empty() || !groups.get(0).isGenericDict()) return "";
+  const auto group = groups.get(0).toGenericDict();
+  if (group.contains("betas")) {
+    if (!group.contains("decoupled_weight_decay")) return "Adam or AdamW";
+    return group.at("decoupled_weight_decay").toBool() ? "AdamW" : "Adam";
+  }
+  if (group.contains("nesterov")) return "SGD";
+  if (group.contains("centered")) return "RMSprop";
+  if (group.contains("lr_decay")) return "Adagrad";
+  return "";
+}
+
 }  // namespace
 
 c10::IValue optimizer_state_dict(torch::optim::Optimizer& optimizer) {
@@ -473,15 +491,17 @@ void load_optimizer_state_dict(torch::optim::Optimizer& optimizer, const c10::IV
   const OptimizerFormat* format = format_for(optimizer, name);
   if (!saved.isGenericDict()) throw MisconfigurationException({optimizer_mismatch(source, saved.type()->str(), "a dictionary")});
   const auto dict = saved.toGenericDict();
-  const std::string saved_name = dict.contains("optimizer") ? dict.at("optimizer").toStringRef() : "";
   if (!dict.contains("param_groups") || !dict.contains("state")) {
     throw MisconfigurationException({optimizer_mismatch(source, "a dictionary without \"state\" and \"param_groups\"",
                                                         "an optimizer state dict")});
   }
   const auto groups = dict.at("param_groups").toList();
+  const std::string saved_name = dict.contains("optimizer") ? dict.at("optimizer").toStringRef() : python_optimizer_name(groups);
   auto& param_groups = optimizer.param_groups();
   std::vector<std::string> problems;
-  if (!saved_name.empty() && saved_name != name) problems.push_back(fmt::format("the state of {} given to {}", saved_name, name));
+  const bool same_class = saved_name.empty() || saved_name == name ||
+                          (saved_name == "Adam or AdamW" && (name == "Adam" || name == "AdamW"));
+  if (!same_class) problems.push_back(fmt::format("the state of {} given to {}", saved_name, name));
   if (groups.size() != param_groups.size()) {
     problems.push_back(fmt::format("{} parameter groups for {}", groups.size(), param_groups.size()));
   } else {

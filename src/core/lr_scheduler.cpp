@@ -76,7 +76,8 @@ SchedulerState LRScheduler::state_dict() const {
 
 void LRScheduler::load_state_dict(const SchedulerState& state) {
   last_epoch_ = static_cast<int64_t>(value_of(state, "last_epoch"));
-  base_lrs_ = list_of(state, "base_lrs");
+  // PyTorch's ReduceLROnPlateau keeps no base_lrs: the configured ones stay.
+  if (state.contains("base_lrs")) base_lrs_ = list_of(state, "base_lrs");
   set_group_lrs(list_of(state, "last_lr"));
 }
 

@@ -32,11 +32,16 @@ void clip_gradients(torch::optim::Optimizer& optimizer, const Settings& settings
   }
 }
 
+/// Which schedulers a call steps: those that monitor a metric (ReduceLROnPlateau), the others, or all.
+enum class Monitoring { kAny, kMetric, kNoMetric };
+
 /// Steps the schedulers of one interval whose frequency divides `count`.
-void step_schedulers(LoopContext& context, std::string_view interval, int64_t count) {
+void step_schedulers(LoopContext& context, std::string_view interval, int64_t count,
+                     Monitoring which = Monitoring::kAny) {
   auto& state = context.state();
   for (auto& [scheduler, options] : context.optimizer_config.schedulers()) {
     if (options.interval != interval || count % options.frequency != 0) continue;
+    if (which != Monitoring::kAny && scheduler->requires_metric() != (which == Monitoring::kMetric)) continue;
     if (!scheduler->requires_metric()) {
       scheduler->step();
       continue;
@@ -178,10 +183,11 @@ class FitLoop {
     finish_epoch();
   }
 
-  /// What follows on_train_epoch_end: epoch schedulers and the epoch count. A run resumed from a
-  /// checkpoint saved in on_train_epoch_end does only this before its next epoch.
+  /// What follows on_train_epoch_end: the epoch schedulers that monitor a metric and the epoch
+  /// count. A run resumed from a checkpoint saved in on_train_epoch_end does only this before its
+  /// next epoch.
   void finish_epoch() {
-    if (module_.automatic_optimization) step_schedulers(context_, "epoch", state_.current_epoch + 1);
+    if (module_.automatic_optimization) step_schedulers(context_, "epoch", state_.current_epoch + 1, Monitoring::kMetric);
     ++state_.current_epoch;
     context_.progress.epoch_finished = false;
     context_.progress.batches_done_in_epoch = 0;
@@ -207,6 +213,12 @@ class FitLoop {
     if (stepped) {
       ++progress.batches_that_stepped;
       if (module_.automatic_optimization) step_schedulers(context_, "step", progress.batches_that_stepped);
+    }
+    // As in Lightning, the epoch's other schedulers step with its last batch, before
+    // on_train_batch_end, the epoch's validation and on_train_epoch_end: what those hooks see and
+    // what a checkpoint they save holds is the next epoch's learning rate.
+    if (is_last_batch && module_.automatic_optimization) {
+      step_schedulers(context_, "epoch", state_.current_epoch + 1, Monitoring::kNoMetric);
     }
     progress.batches_done_in_epoch = batch_idx + 1;
     ++progress.total_batches_done;

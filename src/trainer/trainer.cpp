@@ -223,6 +223,7 @@ Resume load_resume_checkpoint(detail::LoopContext& context, const std::string& c
     resume.path = detail::resolve_ckpt_path(ckpt_path, context).string();
     resume.checkpoint = load_checkpoint_file(resume.path);
     detail::restore_module(context, *resume.checkpoint, resume.path);
+    detail::adopt_pytorch_lightning_layout(*resume.checkpoint);
   } catch (const MisconfigurationException& e) {
     for (const auto& d : e.diagnostics()) problems.error(d);
     resume.checkpoint.reset();

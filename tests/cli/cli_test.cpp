@@ -402,9 +402,9 @@ TEST_F(CommandLine, OptimizerAndSchedulerSectionsReplaceConfigureOptimizers) {
   ASSERT_EQ(optimizers.size(), 1u);
   auto group = optimizers.get(0).toGenericDict().at("param_groups").toList().get(0).toGenericDict();
   EXPECT_DOUBLE_EQ(group.at("momentum").toDouble(), 0.9);  // SGD, not MLPClassifier's own Adam
-  // 0.5 halved once: as in Lightning, the last epoch's checkpoint is written (after validation)
-  // before that epoch's scheduler step.
-  EXPECT_DOUBLE_EQ(group.at("lr").toDouble(), 0.25);
+  // 0.5 halved by each of the two epochs: as in Lightning (its own checkpoints show it), an
+  // epoch's scheduler steps with its last batch, before the checkpoint saved at the epoch's end.
+  EXPECT_DOUBLE_EQ(group.at("lr").toDouble(), 0.125);
   EXPECT_EQ(checkpoint.at("lr_schedulers").toList().size(), 1u);
   auto printed_config = printed({"--config", "c.yaml"});
   EXPECT_EQ(printed_config["lr_scheduler"]["init_args"]["interval"].as<std::string>(), "epoch");

@@ -10,6 +10,7 @@
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
+#include <fmt/format.h>
 
 namespace lightning {
 namespace {
@@ -137,6 +138,38 @@ TEST(Optimization, EpochAndStepSchedulersFollowTheirIntervalAndFrequency) {
   Trainer ten_steps({.max_steps = 10, .callbacks = {step_probe}});
   ten_steps.fit(every_second_step, random_loader(40, 4));
   EXPECT_DOUBLE_EQ(step_probe->lr, 1.0 / 32);
+}
+
+// Lightning steps an epoch's schedulers (but ReduceLROnPlateau) with the epoch's last batch: its
+// on_train_batch_end, the validation at the epoch's end and on_train_epoch_end see the next
+// epoch's learning rate, as does a checkpoint saved there.
+TEST(Optimization, AnEpochSchedulerStepsWithTheEpochsLastBatchBeforeItsHooks) {
+  struct Halving : BoringModel {
+    OptimizerConfig configure_optimizers() override {
+      OptimizerConfig config;
+      auto& sgd = config.add(std::make_unique<torch::optim::SGD>(parameters(), torch::optim::SGDOptions(1.0)));
+      config.add_scheduler(std::make_unique<StepLR>(sgd, StepLROptions{.step_size = 1, .gamma = 0.5}));
+      return config;
+    }
+  };
+  struct Seen : Callback {
+    std::vector<std::string> events;
+    void record(const char* hook, LightningModule& module) {
+      events.push_back(fmt::format("{} {}", hook, module.lr_schedulers().at(0)->get_last_lr().at(0)));
+    }
+    void on_train_batch_end(const TrainerView&, LightningModule& m, const StepOutput&, const Batch&, int64_t i) override {
+      record(i == 0 ? "batch 0" : "batch 1", m);
+    }
+    void on_validation_end(const TrainerView& t, LightningModule& m) override {
+      if (!t.sanity_checking()) record("validation", m);
+    }
+    void on_train_epoch_end(const TrainerView&, LightningModule& m) override { record("epoch end", m); }
+  };
+  Halving model;
+  auto seen = std::make_shared<Seen>();
+  Trainer({.max_epochs = 2, .callbacks = {seen}, .logger = false}).fit(model, random_loader(8, 4), random_loader(4, 4));
+  EXPECT_EQ(seen->events, (std::vector<std::string>{"batch 0 1", "batch 1 0.5", "validation 0.5", "epoch end 0.5",
+                                                    "batch 0 0.5", "batch 1 0.25", "validation 0.25", "epoch end 0.25"}));
 }
 
 struct PlateauModel : BoringModel {

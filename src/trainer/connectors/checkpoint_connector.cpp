@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <set>
+#include <stdexcept>
 
 namespace lightning::detail {
 namespace fs = std::filesystem;
@@ -41,9 +42,10 @@ SchedulerState to_scheduler_state(const c10::IValue& saved) {
     std::vector<double> values;
     for (std::size_t i = 0; i < numbers.size(); ++i) {
       const c10::IValue number = numbers.get(i);
+      if (!number.isInt() && !number.isDouble()) break;  // not a list of numbers: none of ours
       values.push_back(number.isInt() ? static_cast<double>(number.toInt()) : number.toDouble());
     }
-    state[entry.key().toStringRef()] = std::move(values);
+    if (values.size() == numbers.size()) state[entry.key().toStringRef()] = std::move(values);
   }
   return state;
 }
@@ -208,18 +210,23 @@ void check_resumable(const Checkpoint& checkpoint, const std::string& path, Diag
     }
   }
   if (unfit.empty()) return;
-  const c10::IValue lightning_version = entry(checkpoint, "pytorch-lightning_version");
-  const std::string writer = lightning_version.isString()
-                                 ? fmt::format(" (written by PyTorch Lightning {}, whose loops keep their progress in another layout)",
-                                               lightning_version.toStringRef())
-                                 : "";
+  // A Lightning checkpoint whose progress could not be adopted: what it lacks, in Lightning's terms.
+  std::string writer;
+  if (written_by_pytorch_lightning(checkpoint)) {
+    if (auto lightning_unfit = pytorch_lightning_layout_problems(checkpoint); !lightning_unfit.empty()) unfit = std::move(lightning_unfit);
+    const c10::IValue version = checkpoint.at("pytorch-lightning_version");
+    writer = fmt::format(" (written by PyTorch Lightning {}; lightning-cpp reads the loops of Lightning 2.x)",
+                         version.isString() ? version.toStringRef() : version.type()->str());
+  }
   problems.error({.code = "LC0406",
                   .message = fmt::format("\"{}\" cannot resume training here: its training state is not in lightning-cpp's layout", path),
                   .where = path,
                   .received = fmt::format("{}{}", fmt::join(unfit, ", "), writer),
                   .expected = "the optimizer_states and lr_schedulers lists, loops.fit_loop (epoch, global_step, "
                               "batches_done_in_epoch, total_batches_done, batches_that_stepped, epoch_finished, "
-                              "callback_metrics) and rng_states that lightning-cpp writes",
+                              "callback_metrics) and rng_states that lightning-cpp writes, or the loops of "
+                              "PyTorch Lightning 2.x (fit_loop.epoch_progress, fit_loop.epoch_loop.batch_progress, "
+                              "fit_loop.epoch_loop.state_dict) and global_step",
                   .help = "start a new fit from its weights: pl::load_weights(model, path) before fit; validate, test "
                           "and predict read only the weights of a ckpt_path"});
 }
@@ -243,11 +250,32 @@ void restore_optimizers(LoopContext& context, const Checkpoint& checkpoint, cons
   }
   try {
     for (std::size_t i = 0; i < optimizers.size(); ++i) load_optimizer_state_dict(*optimizers[i], saved_optimizers.get(i), path);
-    for (std::size_t i = 0; i < schedulers.size(); ++i) {
-      schedulers[i].scheduler->load_state_dict(to_scheduler_state(saved_schedulers.get(i)));
-    }
   } catch (const MisconfigurationException& e) {
     for (const auto& d : e.diagnostics()) problems.error(d);
+  }
+  for (std::size_t i = 0; i < schedulers.size(); ++i) {
+    LRScheduler& scheduler = *schedulers[i].scheduler;
+    const auto mismatch = [&](std::string received) {
+      problems.error({.code = "LC0405",
+                      .message = fmt::format("the state of lr_schedulers[{}] in \"{}\" does not fit {}", i, path, scheduler.name()),
+                      .where = path,
+                      .received = std::move(received),
+                      .expected = fmt::format("the state of a {}, as configure_optimizers returns", scheduler.name()),
+                      .help = "resume with the schedulers the checkpoint was trained with, or load only the weights "
+                              "(pl::load_weights) to start a new optimization"});
+    };
+    const c10::IValue saved = saved_schedulers.get(i);
+    const c10::IValue saved_name = saved.isGenericDict() && saved.toGenericDict().contains("name") ? saved.toGenericDict().at("name")
+                                                                                                    : c10::IValue();
+    if (saved_name.isString() && saved_name.toStringRef() != scheduler.name()) {
+      mismatch(fmt::format("the state of {} given to {}", saved_name.toStringRef(), scheduler.name()));
+      continue;
+    }
+    try {
+      scheduler.load_state_dict(to_scheduler_state(saved));
+    } catch (const std::invalid_argument& e) {  // a state without the numbers this scheduler keeps
+      mismatch(e.what());
+    }
   }
 }
 

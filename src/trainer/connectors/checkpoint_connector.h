@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace lightning::detail {
 
@@ -24,9 +25,21 @@ std::filesystem::path resolve_ckpt_path(const std::string& ckpt_path, LoopContex
 /// Loads the weights (LC0401-LC0403 as MisconfigurationException).
 void restore_module(LoopContext& context, const Checkpoint& checkpoint, const std::string& path);
 
+/// Whether PyTorch Lightning's Trainer wrote `checkpoint` ("pytorch-lightning_version").
+bool written_by_pytorch_lightning(const Checkpoint& checkpoint);
+
+/// Puts the training state of a checkpoint PyTorch Lightning 2.x wrote into lightning-cpp's layout,
+/// so that a fit begun in Python resumes here: its loops' progress, PyTorch's scheduler states,
+/// the callbacks' state keys and scores. Changes nothing in other checkpoints, nor in one whose
+/// loops lack what it needs (pytorch_lightning_layout_problems names it).
+void adopt_pytorch_lightning_layout(Checkpoint& checkpoint);
+
+/// The progress fields of a PyTorch Lightning checkpoint that are missing or of another type.
+std::vector<std::string> pytorch_lightning_layout_problems(const Checkpoint& checkpoint);
+
 /// Whether `checkpoint` can resume a fit: it has optimizer and scheduler states and loop progress
-/// (LC0405), in the layout lightning-cpp writes (LC0406: another layout, such as PyTorch
-/// Lightning's loops, or fields of other types). Adds what it finds to `problems`.
+/// (LC0405), in the layout lightning-cpp writes or adopted (LC0406: another layout, such as that
+/// of PyTorch Lightning 1.x, or fields of other types). Adds what it finds to `problems`.
 void check_resumable(const Checkpoint& checkpoint, const std::string& path, DiagnosticCollector& problems);
 
 /// Loads the optimizers' and schedulers' states (of a checkpoint check_resumable accepted) into
