@@ -267,16 +267,21 @@ void put(GenericDict& d, const char* key, const at::Tensor& t) {
   if (t.defined()) d.insert(key, t);
 }
 
+/// The tensors a parameter's saved state must hold for the optimizer's step, given its group's
+/// saved options (LibTorch's step uses them without checking, e.g. Adam's exp_avg).
+using RequiredState = std::function<std::vector<std::string>(const GenericDict& group)>;
+
 /// How one optimizer class maps to Python's layout: group options and per-parameter state.
 struct OptimizerFormat {
   std::function<void(const torch::optim::OptimizerOptions&, GenericDict&)> write_options;
   std::function<void(torch::optim::OptimizerOptions&, const GenericDict&)> read_options;
   std::function<void(const torch::optim::OptimizerParamState&, GenericDict&)> write_state;
   std::function<std::unique_ptr<torch::optim::OptimizerParamState>(const GenericDict&)> read_state;
+  RequiredState required_state;
 };
 
 template <class Options, class State, class WriteOptions, class ReadOptions, class WriteState, class ReadState>
-OptimizerFormat format_of(WriteOptions wo, ReadOptions ro, WriteState ws, ReadState rs) {
+OptimizerFormat format_of(WriteOptions wo, ReadOptions ro, WriteState ws, ReadState rs, RequiredState required) {
   return OptimizerFormat{
       [wo](const torch::optim::OptimizerOptions& o, GenericDict& d) { wo(static_cast<const Options&>(o), d); },
       [ro](torch::optim::OptimizerOptions& o, const GenericDict& d) { ro(static_cast<Options&>(o), d); },
@@ -285,7 +290,8 @@ OptimizerFormat format_of(WriteOptions wo, ReadOptions ro, WriteState ws, ReadSt
         auto state = std::make_unique<State>();
         rs(*state, d);
         return state;
-      }};
+      },
+      std::move(required)};
 }
 
 template <class Options>
@@ -328,6 +334,11 @@ OptimizerFormat adam_like() {
         s.exp_avg(tensor_or_undefined(d, "exp_avg"));
         s.exp_avg_sq(tensor_or_undefined(d, "exp_avg_sq"));
         s.max_exp_avg_sq(tensor_or_undefined(d, "max_exp_avg_sq"));
+      },
+      [](const GenericDict& group) {
+        std::vector<std::string> required{"exp_avg", "exp_avg_sq"};
+        if (flag(group, "amsgrad", false)) required.push_back("max_exp_avg_sq");
+        return required;
       });
 }
 
@@ -350,7 +361,10 @@ const OptimizerFormat* format_for(const torch::optim::Optimizer& optimizer, std:
         o.nesterov(flag(d, "nesterov", o.nesterov()));
       },
       [](const SGDParamState& s, GenericDict& d) { put(d, "momentum_buffer", s.momentum_buffer()); },
-      [](SGDParamState& s, const GenericDict& d) { s.momentum_buffer(tensor_or_undefined(d, "momentum_buffer")); });
+      [](SGDParamState& s, const GenericDict& d) { s.momentum_buffer(tensor_or_undefined(d, "momentum_buffer")); },
+      [](const GenericDict& group) {
+        return number(group, "momentum", 0) != 0 ? std::vector<std::string>{"momentum_buffer"} : std::vector<std::string>{};
+      });
   static const OptimizerFormat adam = adam_like<AdamOptions, AdamParamState>();
   static const OptimizerFormat adamw = adam_like<AdamWOptions, AdamWParamState>();
   static const OptimizerFormat rmsprop = format_of<RMSpropOptions, RMSpropParamState>(
@@ -381,6 +395,12 @@ const OptimizerFormat* format_for(const torch::optim::Optimizer& optimizer, std:
         s.square_avg(tensor_or_undefined(d, "square_avg"));
         s.momentum_buffer(tensor_or_undefined(d, "momentum_buffer"));
         s.grad_avg(tensor_or_undefined(d, "grad_avg"));
+      },
+      [](const GenericDict& group) {
+        std::vector<std::string> required{"square_avg"};
+        if (number(group, "momentum", 0) > 0) required.push_back("momentum_buffer");
+        if (flag(group, "centered", false)) required.push_back("grad_avg");
+        return required;
       });
   static const OptimizerFormat adagrad = format_of<AdagradOptions, AdagradParamState>(
       [](const AdagradOptions& o, GenericDict& d) {
@@ -404,7 +424,8 @@ const OptimizerFormat* format_for(const torch::optim::Optimizer& optimizer, std:
       [](AdagradParamState& s, const GenericDict& d) {
         s.step(step_of(d));
         s.sum(tensor_or_undefined(d, "sum"));
-      });
+      },
+      [](const GenericDict&) { return std::vector<std::string>{"sum"}; });
   // AdamW derives from nothing Adam-like, so dynamic_cast tells them apart.
   if (dynamic_cast<const SGD*>(&optimizer)) return name = "SGD", &sgd;
   if (dynamic_cast<const AdamW*>(&optimizer)) return name = "AdamW", &adamw;
@@ -441,6 +462,48 @@ std::string python_optimizer_name(const c10::impl::GenericList& groups) {
   if (group.contains("centered")) return "RMSprop";
   if (group.contains("lr_decay")) return "Adagrad";
   return "";
+}
+
+/// What does not fit in the saved state of each parameter: a tensor the step needs that is
+/// missing, or one of another shape than its parameter's (a module whose parameters come in
+/// another order than the one that saved). Lists three at most.
+std::vector<std::string> parameter_state_problems(const OptimizerFormat& format, const c10::impl::GenericList& groups,
+                                                  const c10::IValue& saved_state,
+                                                  const std::vector<torch::optim::OptimizerParamGroup>& param_groups) {
+  std::vector<std::string> problems;
+  if (!saved_state.isGenericDict()) return {fmt::format("\"state\" is {}", saved_state.type()->str())};
+  const auto state = saved_state.toGenericDict();
+  std::size_t found = 0;
+  const auto note = [&](std::string problem) {
+    if (++found <= 3) problems.push_back(std::move(problem));
+  };
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    const auto group = groups.get(g).toGenericDict();
+    const auto indices = group.at("params").toList();
+    for (std::size_t k = 0; k < indices.size(); ++k) {
+      const c10::IValue index = indices.get(k);
+      const auto entry = index.isInt() ? state.find(index) : state.end();
+      if (entry == state.end()) continue;  // a parameter that has not stepped
+      const auto sizes = param_groups[g].params()[k].sizes();
+      if (!entry->value().isGenericDict()) {
+        note(fmt::format("the state of parameter {} is {}", index.toInt(), entry->value().type()->str()));
+        continue;
+      }
+      const auto saved = entry->value().toGenericDict();
+      for (const std::string& key : format.required_state(group)) {
+        if (!saved.contains(key) || !saved.at(key).isTensor()) note(fmt::format("parameter {} has no {}", index.toInt(), key));
+      }
+      for (const auto& item : saved) {
+        if (!item.value().isTensor() || item.value().toTensor().dim() == 0) continue;  // a step count
+        if (item.value().toTensor().sizes() != sizes) {
+          note(fmt::format("parameter {}'s {} is [{}], the parameter [{}]", index.toInt(), item.key().toStringRef(),
+                           fmt::join(item.value().toTensor().sizes(), ", "), fmt::join(sizes, ", ")));
+        }
+      }
+    }
+  }
+  if (found > 3) problems.push_back(fmt::format("and {} more", found - 3));
+  return problems;
 }
 
 }  // namespace
@@ -512,9 +575,12 @@ void load_optimizer_state_dict(torch::optim::Optimizer& optimizer, const c10::IV
       }
     }
   }
+  if (problems.empty() && format) problems = parameter_state_problems(*format, groups, dict.at("state"), param_groups);
   if (!problems.empty()) {
     throw MisconfigurationException({optimizer_mismatch(source, fmt::format("{}", fmt::join(problems, "; ")),
-                                                        fmt::format("a {} state with the same parameter groups", name))});
+                                                        fmt::format("{}'s state with the same parameter groups, each "
+                                                                    "parameter's state of its shape",
+                                                                    name))});
   }
   if (!format) {
     std::istringstream bytes(dict.at("libtorch_archive").toStringRef());

@@ -199,5 +199,27 @@ TEST(ResumeFromLightning, AnotherOptimizersOrSchedulersStateIsLC0405) {
   EXPECT_THAT(no_last_lr.what(), HasSubstr("received: scheduler state: missing list \"last_lr\"\n"));
 }
 
+// PyTorch's optimizer state goes by the parameters' order: a C++ module that registers its layers
+// in another order than the Python one gets states of other shapes; a state without a tensor
+// Adam's step needs would fail in the first step.
+TEST(ResumeFromLightning, AParametersStateOfAnotherShapeOrIncompleteIsLC0405) {
+  TempDir dir;
+  const std::string script =
+      "import sys, torch; c = torch.load(sys.argv[1]); s = c['optimizer_states'][0]['state']; "
+      "s[0], s[2] = s[2], s[0]; torch.save(c, sys.argv[2]); "
+      "c = torch.load(sys.argv[1]); del c['optimizer_states'][0]['state'][1]['exp_avg']; torch.save(c, sys.argv[3])";
+  testing::run_python(script, {(kLightningCheckpoints / "end.ckpt").string(), dir / "swapped.ckpt", dir / "incomplete.ckpt"});
+  LightningsNet model;
+  const auto swapped = resume_error(model, dir / "swapped.ckpt");
+  ASSERT_TRUE(swapped.has("LC0405"));
+  EXPECT_THAT(swapped.what(), HasSubstr(
+      "received: parameter 0's exp_avg is [4, 32], the parameter [32, 16]; parameter 0's exp_avg_sq is [4, 32], the "
+      "parameter [32, 16]; parameter 2's exp_avg is [32, 16], the parameter [4, 32]; and 1 more\n"));
+  EXPECT_THAT(swapped.what(), HasSubstr("expected Adam's state with the same parameter groups, each parameter's state of its shape"));
+  const auto incomplete = resume_error(model, dir / "incomplete.ckpt");
+  ASSERT_TRUE(incomplete.has("LC0405"));
+  EXPECT_THAT(incomplete.what(), HasSubstr("received: parameter 1 has no exp_avg\n"));
+}
+
 }  // namespace
 }  // namespace lightning
