@@ -11,6 +11,7 @@
 #include <lightning/callbacks/model_checkpoint.h>
 #include <lightning/callbacks/model_summary.h>
 #include <lightning/callbacks/on_exception_checkpoint.h>
+#include <lightning/callbacks/prediction_writer.h>
 #include <lightning/callbacks/progress_bar.h>
 #include <lightning/callbacks/timer.h>
 #include <lightning/checkpoint/checkpoint_io.h>

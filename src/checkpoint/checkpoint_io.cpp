@@ -83,8 +83,10 @@ Checkpoint make_checkpoint() {
       c10::impl::GenericDict(c10::StringType::get(), c10::AnyType::get()));
 }
 
-void save_checkpoint_file(const Checkpoint& checkpoint, const fs::path& path) {
-  const std::vector<char> bytes = detail::pickle_for_python(checkpoint);
+void save_checkpoint_file(const Checkpoint& checkpoint, const fs::path& path) { detail::save_python_file(checkpoint, path); }
+
+void detail::save_python_file(const c10::IValue& value, const fs::path& path) {
+  const std::vector<char> bytes = pickle_for_python(value);
   const fs::path folder = path.has_parent_path() ? path.parent_path() : fs::path(".");
   fs::create_directories(folder);
   const fs::path temporary = folder / fmt::format(".{}.tmp-{}", path.filename().string(), ::getpid());

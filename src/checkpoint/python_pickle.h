@@ -9,6 +9,7 @@
 
 #include <ATen/core/ivalue.h>
 
+#include <filesystem>
 #include <vector>
 
 namespace lightning::detail {
@@ -18,6 +19,11 @@ namespace lightning::detail {
 /// `torch.jit._pickle` functions, which the weights-only loader refuses, so every list and dictionary
 /// is written untyped, as Python writes them. LibTorch reads the archive back (lists of Any).
 std::vector<char> pickle_for_python(const c10::IValue& value);
+
+/// Writes `pickle_for_python(value)` to `path` as save_checkpoint_file writes a checkpoint:
+/// atomically, flushed to disk, parent folders created. Throws std::filesystem::filesystem_error
+/// naming the path when it cannot be written.
+void save_python_file(const c10::IValue& value, const std::filesystem::path& path);
 
 /// What the torch.save archive `bytes` pickles, every tensor on the CPU wherever it was saved (a
 /// checkpoint from a GPU reads on a machine without one), as Lightning loads checkpoints. Throws

@@ -5,6 +5,7 @@
 #include <lightning/callbacks/model_checkpoint.h>
 #include <lightning/callbacks/model_summary.h>
 #include <lightning/callbacks/on_exception_checkpoint.h>
+#include <lightning/callbacks/prediction_writer.h>
 #include <lightning/callbacks/progress_bar.h>
 #include <lightning/callbacks/timer.h>
 #include <lightning/cli/cli.h>
@@ -120,6 +121,12 @@ void register_callbacks() {
     register_class<Callback, Timer>("Timer", arg("duration", &O::duration, "stop after this long"),
                                               arg("interval", &O::interval, "check every \"step\" or \"epoch\""),
                                               arg("verbose", &O::verbose, "print when the time is up"));
+  }
+  {
+    using O = PredictionWriterOptions;
+    register_class<Callback, PredictionWriter>(
+        "PredictionWriter", required_arg("output_dir", &O::output_dir, "folder of the prediction files"),
+        arg("write_interval", &O::write_interval, "\"epoch\" (one file), \"batch\" (a file per batch) or \"batch_and_epoch\""));
   }
   {
     using O = OnExceptionCheckpointOptions;

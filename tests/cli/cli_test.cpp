@@ -264,6 +264,21 @@ TEST_F(CommandLine, TestEvaluatesACheckpointAndPrintsItsMetrics) {
   EXPECT_THAT(result.out, HasSubstr("test_loss"));
 }
 
+TEST_F(CommandLine, PredictWritesItsPredictionsWithAPredictionWriter) {
+  write("iris.yaml", iris_config("  callbacks:\n    - class_path: ModelCheckpoint\n      init_args: {save_last: true}\n"
+                                 "    - class_path: PredictionWriter\n      init_args: {output_dir: predictions}\n"));
+  ASSERT_EQ(cli({"fit", "--config", "iris.yaml"}).code, 0);
+  auto result = cli({"predict", "--config", "iris.yaml", "--ckpt_path=lightning_logs/version_0/checkpoints/last.ckpt"});
+  ASSERT_EQ(result.code, 0) << result.err;
+  EXPECT_THAT(result.out, HasSubstr("predict: dataloader 0: 2 batches"));
+  // MLPClassifier predicts class probabilities: every row sums to 1.
+  const std::string output = pl::testing::run_python(
+      "import sys, torch; p = torch.load(sys.argv[1], weights_only=True); rows = torch.cat(p); "
+      "print(len(p), list(rows.shape), bool(torch.allclose(rows.sum(1), torch.ones(len(rows)))))",
+      {"predictions/predictions.pt"});
+  EXPECT_EQ(output, "2 [22, 3] True\n");  // 15% of iris's 150 rows
+}
+
 TEST_F(ConfigErrors, UnknownKeyPointsAtItsLineWithTheClosestKey) {
   write("c.yaml", iris_config("  max_epoch: 5\n"));
   auto diagnostics = diagnostics_of({"fit", "--config", "c.yaml"});
