@@ -28,10 +28,21 @@ c10::IValue to_python(const Batch& batch) {
   return {};
 }
 
-c10::impl::GenericList to_python(const std::vector<Batch>& predictions) {
-  c10::impl::GenericList list(c10::AnyType::get());
-  for (const Batch& prediction : predictions) list.push_back(to_python(prediction));
-  return list;
+c10::IValue to_python(const std::vector<int64_t>& indices) { return c10::List<int64_t>(indices); }
+
+/// One DataLoader's entries as a list; several DataLoaders' as a list of lists, as trainer.predict
+/// returns them.
+template <class Entry>
+c10::IValue to_python(const std::vector<std::vector<Entry>>& per_loader) {
+  const auto list_of = [](const std::vector<Entry>& entries) {
+    c10::impl::GenericList list(c10::AnyType::get());
+    for (const Entry& entry : entries) list.push_back(to_python(entry));
+    return list;
+  };
+  if (per_loader.size() == 1) return list_of(per_loader.front());
+  c10::impl::GenericList lists(c10::AnyType::get());
+  for (const auto& entries : per_loader) lists.push_back(list_of(entries));
+  return lists;
 }
 
 Diagnostic unusable_output_dir(const std::string& output_dir, const std::string& problem) {
@@ -54,22 +65,32 @@ BasePredictionWriter::BasePredictionWriter(std::string write_interval) : write_i
   }
 }
 
-void BasePredictionWriter::on_predict_epoch_start(const TrainerView&, LightningModule&) { predictions_.clear(); }
+void BasePredictionWriter::on_predict_epoch_start(const TrainerView&, LightningModule&) {
+  predictions_.clear();
+  batch_indices_.clear();
+}
 
 void BasePredictionWriter::on_predict_batch_end(const TrainerView& trainer, LightningModule& module, const Batch& outputs,
                                                 const Batch& batch, int64_t batch_idx, int64_t dataloader_idx) {
-  if (writes_batches()) write_on_batch_end(trainer, module, outputs, batch, batch_idx, dataloader_idx);
+  const std::vector<int64_t>& indices = trainer.current_batch_indices();
+  if (writes_batches()) write_on_batch_end(trainer, module, outputs, indices, batch, batch_idx, dataloader_idx);
   if (!writes_epoch()) return;
-  if (predictions_.size() <= static_cast<std::size_t>(dataloader_idx)) predictions_.resize(dataloader_idx + 1);
+  const auto loaders = std::max(predictions_.size(), static_cast<std::size_t>(dataloader_idx) + 1);
+  predictions_.resize(loaders);
+  batch_indices_.resize(loaders);
   predictions_[dataloader_idx].push_back(outputs);
+  batch_indices_[dataloader_idx].push_back(indices);
 }
 
 void BasePredictionWriter::on_predict_epoch_end(const TrainerView& trainer, LightningModule& module) {
   if (!writes_epoch()) return;
-  // Every DataLoader has its list, also one whose batches all came out empty-handed.
-  predictions_.resize(std::max(predictions_.size(), trainer.num_predict_batches().size()));
-  write_on_epoch_end(trainer, module, predictions_);
+  // Every DataLoader has its list, also one that had no batch.
+  const auto loaders = std::max(predictions_.size(), trainer.num_predict_batches().size());
+  predictions_.resize(loaders);
+  batch_indices_.resize(loaders);
+  write_on_epoch_end(trainer, module, predictions_, batch_indices_);
   predictions_.clear();
+  batch_indices_.clear();
 }
 
 PredictionWriter::PredictionWriter(PredictionWriterOptions options)
@@ -90,26 +111,21 @@ std::string PredictionWriter::path_for(const TrainerView& trainer, const std::st
 }
 
 void PredictionWriter::write_on_batch_end(const TrainerView& trainer, LightningModule&, const Batch& prediction,
-                                          const Batch&, int64_t batch_idx, int64_t dataloader_idx) {
+                                          const std::vector<int64_t>&, const Batch&, int64_t batch_idx,
+                                          int64_t dataloader_idx) {
   const std::string path = path_for(trainer, fmt::format("predictions_dataloader{}_batch{}", dataloader_idx, batch_idx));
   detail::save_python_file(to_python(prediction), path);
   written_.push_back(path);
 }
 
 void PredictionWriter::write_on_epoch_end(const TrainerView& trainer, LightningModule&,
-                                          const std::vector<std::vector<Batch>>& predictions) {
-  // As trainer.predict returns them: one DataLoader's list, or a list per DataLoader.
-  c10::IValue all;
-  if (predictions.size() == 1) {
-    all = to_python(predictions.front());
-  } else {
-    c10::impl::GenericList lists(c10::AnyType::get());
-    for (const auto& loader : predictions) lists.push_back(to_python(loader));
-    all = lists;
+                                          const std::vector<std::vector<Batch>>& predictions,
+                                          const std::vector<std::vector<std::vector<int64_t>>>& batch_indices) {
+  for (const auto& [stem, value] : {std::pair{"predictions", to_python(predictions)}, {"batch_indices", to_python(batch_indices)}}) {
+    const std::string path = path_for(trainer, stem);
+    detail::save_python_file(value, path);
+    written_.push_back(path);
   }
-  const std::string path = path_for(trainer, "predictions");
-  detail::save_python_file(all, path);
-  written_.push_back(path);
 }
 
 }  // namespace lightning

@@ -31,11 +31,16 @@ struct DataLoader::Iterator::State {
   std::map<int64_t, std::exception_ptr> errors;
   std::vector<std::thread> workers;
 
-  Batch make(int64_t number) const {
+  /// The dataset indices batch `number` is made of.
+  std::span<const int64_t> indices_of(int64_t number) const {
     const int64_t batch_size = loader->options_.batch_size;
     const int64_t begin = number * batch_size;
     const int64_t end = std::min<int64_t>(begin + batch_size, static_cast<int64_t>(order.size()));
-    std::span<const int64_t> indices(order.data() + begin, static_cast<std::size_t>(end - begin));
+    return {order.data() + begin, static_cast<std::size_t>(end - begin)};
+  }
+
+  Batch make(int64_t number) const {
+    const std::span<const int64_t> indices = indices_of(number);
     if (!loader->options_.collate_fn) return loader->dataset_->get_batch(indices);
     std::vector<Batch> samples;
     samples.reserve(indices.size());
@@ -143,6 +148,12 @@ DataLoader::Iterator DataLoader::begin(int64_t skip) const {
   it.done_ = false;
   ++it;
   return it;
+}
+
+std::vector<int64_t> DataLoader::Iterator::sample_indices() const {
+  if (done_ || !state_) return {};
+  const std::span<const int64_t> indices = state_->indices_of(index_);
+  return {indices.begin(), indices.end()};
 }
 
 DataLoader::Iterator& DataLoader::Iterator::operator++() {

@@ -127,6 +127,7 @@ std::vector<std::vector<Batch>> run_prediction(LoopContext& context, std::vector
     int64_t batch_idx = 0;
     for (auto it = loaders[k].begin(); it != loaders[k].end() && batch_idx < limits[k]; ++it, ++batch_idx) {
       const Batch& batch = *it;
+      context.state().current_batch_indices = it.sample_indices();
       context.hook(&Callback::on_predict_batch_start, &LightningModule::on_predict_batch_start, batch,
                    batch_idx, dataloader_idx);
       Batch out = [&] {
@@ -140,6 +141,7 @@ std::vector<std::vector<Batch>> run_prediction(LoopContext& context, std::vector
       outputs[k].push_back(std::move(out));
     }
   }
+  context.state().current_batch_indices.clear();
   context.hook(&Callback::on_predict_epoch_end, &LightningModule::on_predict_epoch_end);
   context.hook(&Callback::on_predict_end, &LightningModule::on_predict_end);
   return outputs;

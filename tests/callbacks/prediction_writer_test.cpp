@@ -21,14 +21,20 @@ using testing::TempDir;
 struct RecordingWriter : BasePredictionWriter {
   using BasePredictionWriter::BasePredictionWriter;
   std::vector<std::string> calls;
-  void write_on_batch_end(const TrainerView&, LightningModule&, const Batch& prediction, const Batch& batch,
-                          int64_t batch_idx, int64_t dataloader_idx) override {
-    calls.push_back(fmt::format("batch {} of loader {}: {} rows from {}", batch_idx, dataloader_idx,
-                                prediction.tensor().size(0), batch[0].tensor().size(0)));
+  void write_on_batch_end(const TrainerView&, LightningModule&, const Batch& prediction,
+                          const std::vector<int64_t>& batch_indices, const Batch& batch, int64_t batch_idx,
+                          int64_t dataloader_idx) override {
+    std::string samples;
+    for (int64_t index : batch_indices) samples += fmt::format(" {}", index);
+    calls.push_back(fmt::format("batch {} of loader {}: {} rows from {}, samples{}", batch_idx, dataloader_idx,
+                                prediction.tensor().size(0), batch[0].tensor().size(0), samples));
   }
-  void write_on_epoch_end(const TrainerView&, LightningModule&, const std::vector<std::vector<Batch>>& predictions) override {
+  void write_on_epoch_end(const TrainerView&, LightningModule&, const std::vector<std::vector<Batch>>& predictions,
+                          const std::vector<std::vector<std::vector<int64_t>>>& batch_indices) override {
     std::string sizes;
-    for (const auto& loader : predictions) sizes += fmt::format(" {}", loader.size());
+    for (std::size_t k = 0; k < predictions.size(); ++k) {
+      sizes += fmt::format(" {} ({} with indices)", predictions[k].size(), batch_indices[k].size());
+    }
     calls.push_back("epoch: batches per loader" + sizes);
   }
 };
@@ -37,16 +43,24 @@ std::vector<std::string> calls_for(const std::string& interval) {
   testing::BoringModel model;
   auto writer = std::make_shared<RecordingWriter>(interval);
   Trainer trainer({.callbacks = {writer}, .logger = false, .enable_progress_bar = false, .enable_model_summary = false});
-  trainer.predict(model, std::vector<DataLoader>{testing::random_loader(10, 4), testing::random_loader(4, 4)});
+  seed_everything(3);  // the second loader's shuffled order
+  trainer.predict(model, std::vector<DataLoader>{testing::random_loader(10, 4), testing::random_loader(4, 4, /*shuffle=*/true)});
   return writer->calls;
 }
 
-TEST(BasePredictionWriter, WritesEachBatchTheWholeRunOrBoth) {
-  EXPECT_THAT(calls_for("batch"), ElementsAre("batch 0 of loader 0: 4 rows from 4", "batch 1 of loader 0: 4 rows from 4",
-                                              "batch 2 of loader 0: 2 rows from 2", "batch 0 of loader 1: 4 rows from 4"));
-  EXPECT_THAT(calls_for("epoch"), ElementsAre("epoch: batches per loader 3 1"));
+TEST(BasePredictionWriter, WritesEachBatchTheWholeRunOrBothWithTheSamplesDatasetIndices) {
+  const auto batches = calls_for("batch");
+  ASSERT_EQ(batches.size(), 4u);
+  EXPECT_THAT(std::vector<std::string>(batches.begin(), batches.begin() + 3),
+              ElementsAre("batch 0 of loader 0: 4 rows from 4, samples 0 1 2 3", "batch 1 of loader 0: 4 rows from 4, samples 4 5 6 7",
+                          "batch 2 of loader 0: 2 rows from 2, samples 8 9"));
+  // A shuffled loader: the sampler's order, a permutation of the four samples.
+  EXPECT_THAT(batches[3], ::testing::StartsWith("batch 0 of loader 1: 4 rows from 4, samples "));
+  EXPECT_NE(batches[3], "batch 0 of loader 1: 4 rows from 4, samples 0 1 2 3");
+  for (const char* sample : {" 0", " 1", " 2", " 3"}) EXPECT_THAT(batches[3].substr(batches[3].find("samples") + 7), HasSubstr(sample));
+  EXPECT_THAT(calls_for("epoch"), ElementsAre("epoch: batches per loader 3 (3 with indices) 1 (1 with indices)"));
   EXPECT_EQ(calls_for("batch_and_epoch").size(), 5u);
-  EXPECT_EQ(calls_for("batch_and_epoch").back(), "epoch: batches per loader 3 1");
+  EXPECT_EQ(calls_for("batch_and_epoch").back(), "epoch: batches per loader 3 (3 with indices) 1 (1 with indices)");
 }
 
 TEST(BasePredictionWriter, AnUnknownIntervalIsLC0519) {
@@ -68,16 +82,18 @@ TEST(PredictionWriter, WritesWhatPredictReturnsForPythonToRead) {
   Trainer trainer({.callbacks = {epoch, batches}, .logger = false, .enable_progress_bar = false, .enable_model_summary = false});
   const std::vector<Batch> predictions = trainer.predict(model, testing::random_loader(10, 4));
   ASSERT_EQ(predictions.size(), 3u);
-  EXPECT_THAT(epoch->written(), ElementsAre(dir / "epoch/predictions.pt"));
+  EXPECT_THAT(epoch->written(), ElementsAre(dir / "epoch/predictions.pt", dir / "epoch/batch_indices.pt"));
   EXPECT_THAT(testing::files_in(dir.path() / "batches"),
               ElementsAre("predictions_dataloader0_batch0.pt", "predictions_dataloader0_batch1.pt",
                           "predictions_dataloader0_batch2.pt"));
   const std::string script =
       "import sys, torch; p = torch.load(sys.argv[1], weights_only=True); b = torch.load(sys.argv[2], weights_only=True); "
       "print(type(p).__name__, len(p), [list(t.shape) for t in p]); print('%.6f' % p[2][1, 0].item()); "
-      "print(torch.equal(b, p[2]))";
-  const std::string output = testing::run_python(script, {dir / "epoch/predictions.pt", dir / "batches/predictions_dataloader0_batch2.pt"});
-  EXPECT_EQ(output, fmt::format("list 3 [[4, 2], [4, 2], [2, 2]]\n{:.6f}\nTrue\n", predictions[2].tensor()[1][0].item<double>()));
+      "print(torch.equal(b, p[2])); print(torch.load(sys.argv[3], weights_only=True))";
+  const std::string output = testing::run_python(
+      script, {dir / "epoch/predictions.pt", dir / "batches/predictions_dataloader0_batch2.pt", dir / "epoch/batch_indices.pt"});
+  EXPECT_EQ(output, fmt::format("list 3 [[4, 2], [4, 2], [2, 2]]\n{:.6f}\nTrue\n[[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]\n",
+                                predictions[2].tensor()[1][0].item<double>()));
 }
 
 TEST(PredictionWriter, WithoutAFolderOrOneItCannotWriteToIsLC0520BeforeTheFirstBatch) {

@@ -20,9 +20,14 @@ YAML
 ls "$work/predictions"
 "$python" - "$work/predictions" <<'PY'
 import sys, torch
+samples = []
 for rank in (0, 1):
     batches = torch.load(f"{sys.argv[1]}/predictions_rank{rank}.pt", weights_only=True)
+    samples += [i for batch in torch.load(f"{sys.argv[1]}/batch_indices_rank{rank}.pt", weights_only=True) for i in batch]
     rows = torch.cat(batches)
     print(f"rank {rank}: {len(batches)} batches, {len(rows)} rows of {rows.shape[1]} probabilities, "
           f"summing to 1: {bool(torch.allclose(rows.sum(1), torch.ones(len(rows))))}")
+distinct = set(samples)
+print(f"the ranks' batch indices cover rows 0-{max(samples)}: {distinct == set(range(max(samples) + 1))}, "
+      f"{len(samples) - len(distinct)} twice")
 PY

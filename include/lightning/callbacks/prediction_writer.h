@@ -14,7 +14,8 @@ namespace lightning {
 ///   struct CsvWriter : pl::BasePredictionWriter {
 ///     CsvWriter() : BasePredictionWriter("batch") {}
 ///     void write_on_batch_end(const pl::TrainerView&, pl::LightningModule&, const pl::Batch& prediction,
-///                             const pl::Batch& batch, int64_t batch_idx, int64_t dataloader_idx) override;
+///                             const std::vector<int64_t>& batch_indices, const pl::Batch& batch,
+///                             int64_t batch_idx, int64_t dataloader_idx) override;
 ///   };
 ///
 /// Throws MisconfigurationException for another `write_interval` (LC0519).
@@ -24,11 +25,16 @@ class BasePredictionWriter : public Callback {
 
   const std::string& write_interval() const { return write_interval_; }
 
+  /// `batch_indices`: the dataset indices of the batch's samples (the sampler's, so a distributed
+  /// run's predictions can be put back in the dataset's order).
   virtual void write_on_batch_end(const TrainerView& trainer, LightningModule& module, const Batch& prediction,
-                                  const Batch& batch, int64_t batch_idx, int64_t dataloader_idx) {}
-  /// Every prediction of the run: one list per prediction DataLoader, one Batch per batch.
+                                  const std::vector<int64_t>& batch_indices, const Batch& batch, int64_t batch_idx,
+                                  int64_t dataloader_idx) {}
+  /// Every prediction of the run and its samples' dataset indices: one list per prediction
+  /// DataLoader, one entry per batch.
   virtual void write_on_epoch_end(const TrainerView& trainer, LightningModule& module,
-                                  const std::vector<std::vector<Batch>>& predictions) {}
+                                  const std::vector<std::vector<Batch>>& predictions,
+                                  const std::vector<std::vector<std::vector<int64_t>>>& batch_indices) {}
 
   void on_predict_epoch_start(const TrainerView& trainer, LightningModule& module) override;
   void on_predict_batch_end(const TrainerView& trainer, LightningModule& module, const Batch& outputs,
@@ -40,7 +46,9 @@ class BasePredictionWriter : public Callback {
   bool writes_epoch() const { return write_interval_ != "batch"; }
 
   std::string write_interval_;
-  std::vector<std::vector<Batch>> predictions_;  // kept for write_on_epoch_end
+  // Kept for write_on_epoch_end.
+  std::vector<std::vector<Batch>> predictions_;
+  std::vector<std::vector<std::vector<int64_t>>> batch_indices_;
 };
 
 struct PredictionWriterOptions {
@@ -52,7 +60,8 @@ struct PredictionWriterOptions {
 
 /// Writes predict's outputs as PyTorch files (`torch.load` reads them; a config's `predict` needs no
 /// C++): "epoch" writes `predictions.pt`, the list of the batches' predictions (a list of such
-/// lists with several DataLoaders), "batch" writes `predictions_dataloader<d>_batch<i>.pt`. A
+/// lists with several DataLoaders), and `batch_indices.pt`, each batch's dataset indices in the same
+/// layout; "batch" writes `predictions_dataloader<d>_batch<i>.pt`. A
 /// prediction is a tensor, a tuple or a dict of them, as predict_step returns it. In a distributed
 /// run each rank writes its own, `_rank<r>` before `.pt`. Files are written whole or not at all.
 ///
@@ -68,9 +77,11 @@ class PredictionWriter : public BasePredictionWriter {
 
   void setup(const TrainerView& trainer, LightningModule& module, const std::string& stage) override;
   void write_on_batch_end(const TrainerView& trainer, LightningModule& module, const Batch& prediction,
-                          const Batch& batch, int64_t batch_idx, int64_t dataloader_idx) override;
+                          const std::vector<int64_t>& batch_indices, const Batch& batch, int64_t batch_idx,
+                          int64_t dataloader_idx) override;
   void write_on_epoch_end(const TrainerView& trainer, LightningModule& module,
-                          const std::vector<std::vector<Batch>>& predictions) override;
+                          const std::vector<std::vector<Batch>>& predictions,
+                          const std::vector<std::vector<std::vector<int64_t>>>& batch_indices) override;
 
  private:
   /// `<output_dir>/<stem>[_rank<r>].pt`.

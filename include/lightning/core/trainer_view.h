@@ -51,6 +51,8 @@ struct TrainerState {
   std::vector<int64_t> num_val_batches;
   std::vector<int64_t> num_test_batches;
   std::vector<int64_t> num_predict_batches;
+  /// While predicting: the dataset indices of the batch being predicted.
+  std::vector<int64_t> current_batch_indices;
   int64_t accumulate_grad_batches = 1;
   bool should_stop = false;
   bool sanity_checking = false;
@@ -101,6 +103,10 @@ class TrainerView {
   const std::vector<int64_t>& num_val_batches() const { return state_->num_val_batches; }
   const std::vector<int64_t>& num_test_batches() const { return state_->num_test_batches; }
   const std::vector<int64_t>& num_predict_batches() const { return state_->num_predict_batches; }
+  /// While predicting, the dataset indices of the batch being predicted (Lightning's
+  /// `trainer.predict_loop.current_batch_indices`): the sampler's, so a distributed run's
+  /// predictions can be put back in the dataset's order.
+  const std::vector<int64_t>& current_batch_indices() const { return state_->current_batch_indices; }
   int64_t accumulate_grad_batches() const { return state_->accumulate_grad_batches; }
   int global_rank() const { return state_->global_rank; }
   int world_size() const { return state_->world_size; }

@@ -77,6 +77,8 @@ class DataLoader {
     bool operator==(std::default_sentinel_t) const { return done_; }
     /// Index of the current batch within the epoch.
     int64_t index() const { return index_; }
+    /// The dataset indices of the current batch's samples, in the batch's order (none past the end).
+    std::vector<int64_t> sample_indices() const;
 
    private:
     friend class DataLoader;
