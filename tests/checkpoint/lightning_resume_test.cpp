@@ -207,8 +207,10 @@ TEST(ResumeFromLightning, AParametersStateOfAnotherShapeOrIncompleteIsLC0405) {
   const std::string script =
       "import sys, torch; c = torch.load(sys.argv[1]); s = c['optimizer_states'][0]['state']; "
       "s[0], s[2] = s[2], s[0]; torch.save(c, sys.argv[2]); "
-      "c = torch.load(sys.argv[1]); del c['optimizer_states'][0]['state'][1]['exp_avg']; torch.save(c, sys.argv[3])";
-  testing::run_python(script, {(kLightningCheckpoints / "end.ckpt").string(), dir / "swapped.ckpt", dir / "incomplete.ckpt"});
+      "c = torch.load(sys.argv[1]); del c['optimizer_states'][0]['state'][1]['exp_avg']; torch.save(c, sys.argv[3]); "
+      "c = torch.load(sys.argv[1]); c['optimizer_states'][0]['state'][3] = 5; torch.save(c, sys.argv[4])";
+  testing::run_python(script, {(kLightningCheckpoints / "end.ckpt").string(), dir / "swapped.ckpt", dir / "incomplete.ckpt",
+                               dir / "not_a_state.ckpt"});
   LightningsNet model;
   const auto swapped = resume_error(model, dir / "swapped.ckpt");
   ASSERT_TRUE(swapped.has("LC0405"));
@@ -219,6 +221,9 @@ TEST(ResumeFromLightning, AParametersStateOfAnotherShapeOrIncompleteIsLC0405) {
   const auto incomplete = resume_error(model, dir / "incomplete.ckpt");
   ASSERT_TRUE(incomplete.has("LC0405"));
   EXPECT_THAT(incomplete.what(), HasSubstr("received: parameter 1 has no exp_avg\n"));
+  const auto not_a_state = resume_error(model, dir / "not_a_state.ckpt");
+  ASSERT_TRUE(not_a_state.has("LC0405"));
+  EXPECT_THAT(not_a_state.what(), HasSubstr("received: the state of parameter 3 is int\n"));
 }
 
 }  // namespace

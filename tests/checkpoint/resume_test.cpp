@@ -273,7 +273,7 @@ TEST(Resume, AnOlderPyTorchLightningCheckpointGivesItsWeightsButCannotResumeLC04
   auto checkpoint = std::make_shared<ModelCheckpoint>(ModelCheckpointOptions{.dirpath = dir / "ckpts"});
   Trainer({.max_epochs = 1, .callbacks = {checkpoint}, .logger = false}).fit(trained, shuffled_train());
   const std::string script =
-      "import sys, torch; c = torch.load(sys.argv[1]); p = {'ready': 10, 'completed': 10}; "
+      "import sys, torch; c = torch.load(sys.argv[1]); p = {'ready': 10, 'completed': '10'}; "
       "c['loops'] = {'fit_loop': {'state_dict': {}, 'epoch_loop.batch_progress': {'total': p, 'current': p}, "
       "'epoch_progress': {'total': p, 'current': p}}, 'validate_loop': {}}; "
       "del c['lightning_cpp_version'], c['rng_states']; c['pytorch-lightning_version'] = '1.4.9'; torch.save(c, sys.argv[2]); "
@@ -299,8 +299,10 @@ TEST(Resume, AnOlderPyTorchLightningCheckpointGivesItsWeightsButCannotResumeLC04
   EXPECT_THAT(lightning.what(), HasSubstr("lightning.ckpt\" cannot resume training here: its training state is not in lightning-cpp's layout"));
   EXPECT_THAT(lightning.what(), HasSubstr(
       "received: loops.fit_loop.epoch_progress.current.processed is missing, "
+      "loops.fit_loop.epoch_progress.current.completed is str, "
       "loops.fit_loop.epoch_loop.batch_progress.current.processed is missing, "
       "loops.fit_loop.epoch_loop.batch_progress.total.processed is missing, "
+      "loops.fit_loop.epoch_loop.batch_progress.total.completed is str, "
       "loops.fit_loop.epoch_loop.state_dict._batches_that_stepped is missing (written by PyTorch Lightning 1.4.9; "
       "lightning-cpp reads the loops of Lightning 2.x)\n"));
   EXPECT_THAT(lightning.what(), HasSubstr("help: start a new fit from its weights: pl::load_weights(model, path) before fit"));
