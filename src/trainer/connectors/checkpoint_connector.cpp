@@ -62,6 +62,15 @@ Diagnostic incomplete_checkpoint(const std::string& path, const std::string& mis
 
 }  // namespace
 
+c10::IValue entry_at(const c10::IValue& root, std::initializer_list<std::string_view> path) {
+  c10::IValue value = root;
+  for (std::string_view key : path) {
+    if (!value.isGenericDict() || !value.toGenericDict().contains(std::string(key))) return {};
+    value = value.toGenericDict().at(std::string(key));
+  }
+  return value;
+}
+
 Checkpoint dump_checkpoint(LoopContext& context, bool weights_only) {
   const TrainerState& state = context.state();
   LightningModule& module = context.module();
@@ -181,10 +190,7 @@ void check_resumable(const Checkpoint& checkpoint, const std::string& path, Diag
   const auto expect = [&](const std::string& name, const c10::IValue& value, bool fits) {
     if (!fits) unfit.push_back(fmt::format("{} is {}", name, value.isNone() ? "missing" : value.type()->str()));
   };
-  // The entry `key` of `dict`, None when `dict` is no dictionary or lacks it.
-  const auto entry = [](const c10::IValue& dict, const char* key) {
-    return dict.isGenericDict() && dict.toGenericDict().contains(key) ? dict.toGenericDict().at(key) : c10::IValue();
-  };
+  const auto entry = [](const c10::IValue& dict, const char* key) { return entry_at(dict, {key}); };
   expect("optimizer_states", checkpoint.at("optimizer_states"), checkpoint.at("optimizer_states").isList());
   expect("lr_schedulers", checkpoint.at("lr_schedulers"), checkpoint.at("lr_schedulers").isList());
   const c10::IValue fit_loop = entry(checkpoint.at("loops"), "fit_loop");

@@ -5,6 +5,8 @@
 #include <lightning/diagnostics/diagnostic.h>
 
 #include <filesystem>
+#include <initializer_list>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -24,6 +26,10 @@ std::filesystem::path resolve_ckpt_path(const std::string& ckpt_path, LoopContex
 
 /// Loads the weights (LC0401-LC0403 as MisconfigurationException).
 void restore_module(LoopContext& context, const Checkpoint& checkpoint, const std::string& path);
+
+/// The value at `path` of nested dictionaries from `root` (checkpoint["loops"]["fit_loop"]...),
+/// None where a key is missing or a value on the way is no dictionary.
+c10::IValue entry_at(const c10::IValue& root, std::initializer_list<std::string_view> path);
 
 /// Whether PyTorch Lightning's Trainer wrote `checkpoint` ("pytorch-lightning_version").
 bool written_by_pytorch_lightning(const Checkpoint& checkpoint);

@@ -27,27 +27,18 @@ class ProgressReader {
   explicit ProgressReader(const Checkpoint& checkpoint) : root_(checkpoint) {}
 
   int64_t integer(std::initializer_list<std::string_view> path) {
-    const c10::IValue value = find(path);
+    const c10::IValue value = entry_at(root_, path);
     if (value.isInt()) return value.toInt();
     unfit_.push_back(fmt::format("{} is {}", fmt::join(path, "."), value.isNone() ? "missing" : value.type()->str()));
     return 0;
   }
   std::optional<int64_t> optional_integer(std::initializer_list<std::string_view> path) const {
-    const c10::IValue value = find(path);
+    const c10::IValue value = entry_at(root_, path);
     return value.isInt() ? std::optional<int64_t>(value.toInt()) : std::nullopt;
   }
   std::vector<std::string> unfit() const { return unfit_; }
 
  private:
-  c10::IValue find(std::initializer_list<std::string_view> path) const {
-    c10::IValue value = root_;
-    for (std::string_view key : path) {
-      if (!value.isGenericDict() || !value.toGenericDict().contains(std::string(key))) return {};
-      value = value.toGenericDict().at(std::string(key));
-    }
-    return value;
-  }
-
   c10::IValue root_;
   std::vector<std::string> unfit_;
 };
