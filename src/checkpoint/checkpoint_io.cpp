@@ -1,6 +1,7 @@
 #include <lightning/checkpoint/checkpoint_io.h>
 
 #include <lightning/diagnostics/diagnostic.h>
+#include <lightning/utilities/console.h>
 
 #include "checkpoint/python_pickle.h"
 
@@ -16,11 +17,16 @@
 #include <fmt/ranges.h>
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <fstream>
 #include <iterator>
+#include <mutex>
+#include <optional>
+#include <set>
 #include <sstream>
 #include <system_error>
 #include <type_traits>
@@ -74,6 +80,31 @@ Diagnostic unreadable(const fs::path& path, std::string received,
 
 std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
 
+/// What is wrong with the view `tensor` takes of its storage, as the file described it: a size,
+/// stride or offset that is negative, or elements beyond the storage's bytes (a record shorter
+/// than the tensor it backs). Empty when the view lies within its storage.
+std::string view_problem(const at::Tensor& tensor) {
+  if (tensor.layout() != at::kStrided) return "";  // sparse and other layouts keep their own checks
+  const int64_t offset = tensor.storage_offset();
+  if (offset < 0) return fmt::format("a storage offset of {}", offset);
+  int64_t last = offset;  // the index of the last element viewed, overflow-checked
+  for (int64_t d = 0; d < tensor.dim(); ++d) {
+    const int64_t size = tensor.sizes()[d], stride = tensor.strides()[d];
+    if (size < 0 || stride < 0) return fmt::format("size {} and stride {} in dimension {}", size, stride, d);
+    if (size == 0) return "";  // no element, nothing read
+    int64_t reach = 0;
+    if (__builtin_mul_overflow(size - 1, stride, &reach) || __builtin_add_overflow(last, reach, &last)) {
+      return fmt::format("sizes [{}] and strides [{}] that overflow 64 bits", fmt::join(tensor.sizes(), ", "),
+                         fmt::join(tensor.strides(), ", "));
+    }
+  }
+  const auto item = static_cast<int64_t>(tensor.dtype().itemsize());
+  const auto available = static_cast<int64_t>(tensor.storage().nbytes()) / std::max<int64_t>(item, 1);
+  if (last < available) return "";
+  return fmt::format("a {} tensor of sizes [{}] viewing elements up to {} of a storage of {} bytes ({} elements)",
+                     c10::toString(tensor.scalar_type()), fmt::join(tensor.sizes(), ", "), last, tensor.storage().nbytes(), available);
+}
+
 std::string shape_of(const at::Tensor& t) { return fmt::format("[{}]", fmt::join(t.sizes(), ", ")); }
 
 }  // namespace
@@ -85,11 +116,79 @@ Checkpoint make_checkpoint() {
 
 void save_checkpoint_file(const Checkpoint& checkpoint, const fs::path& path) { detail::save_python_file(checkpoint, path); }
 
+namespace {
+
+std::string host_name() {
+  char name[256] = {};
+  ::gethostname(name, sizeof(name) - 1);
+  return name;
+}
+
+/// The marker of this process's temporary files: `.<name>.tmp-<host>-<pid>`, so that a folder
+/// shared between machines is cleaned only of this machine's processes' files.
+std::string temporary_suffix(pid_t pid) { return fmt::format(".tmp-{}-{}", host_name(), pid); }
+
+/// The process that wrote a temporary file of this machine (`.<name>.tmp-<host>-<pid>`, or
+/// `.<name>.tmp-<pid>` as lightning-cpp 0.1 wrote them); nullopt for any other name.
+std::optional<pid_t> writer_of(const std::string& name) {
+  if (!name.starts_with(".")) return std::nullopt;
+  const auto cut = name.rfind(".tmp-");
+  if (cut == std::string::npos) return std::nullopt;
+  std::string_view rest = std::string_view(name).substr(cut + 5);
+  const std::string host = host_name() + "-";
+  if (rest.starts_with(host)) rest.remove_prefix(host.size());
+  pid_t pid = 0;
+  const auto [end, error] = std::from_chars(rest.data(), rest.data() + rest.size(), pid);
+  if (error != std::errc() || end != rest.data() + rest.size() || pid <= 0) return std::nullopt;
+  return pid;
+}
+
+}  // namespace
+
+std::vector<fs::path> detail::remove_stale_temporaries(const fs::path& folder) {
+  std::vector<fs::path> removed;
+  std::uintmax_t bytes = 0;
+  std::error_code error;
+  for (fs::directory_iterator it(folder, error), end; !error && it != end; it.increment(error)) {
+    const auto pid = writer_of(it->path().filename().string());
+    // kill(pid, 0) fails with ESRCH only when no such process lives (EPERM: alive, another user's).
+    if (!pid || *pid == ::getpid() || ::kill(*pid, 0) == 0 || errno != ESRCH) continue;
+    std::error_code ignored;
+    const auto size = fs::file_size(it->path(), ignored);
+    if (fs::remove(it->path(), ignored)) {
+      removed.push_back(it->path());
+      bytes += ignored ? 0 : size;
+    }
+  }
+  if (!removed.empty()) {
+    console::warn_once(Diagnostic{.code = "LC0409",
+                                  .severity = Severity::kWarning,
+                                  .message = fmt::format("removed {} partial checkpoint file{} ({:.1f} MB) that killed "
+                                                         "runs left in \"{}\"",
+                                                         removed.size(), removed.size() == 1 ? "" : "s",
+                                                         static_cast<double>(bytes) / 1e6, folder.string()),
+                                  .where = folder.string(),
+                                  .received = fmt::format("{}", removed.front().filename().string()),
+                                  .expected = "no temporary file of a process that no longer runs",
+                                  .help = "nothing to do: a save that a kill interrupts never replaces the previous "
+                                          "file, and its remains are removed here"}
+                           .render());
+  }
+  return removed;
+}
+
 void detail::save_python_file(const c10::IValue& value, const fs::path& path) {
   const std::vector<char> bytes = pickle_for_python(value);
   const fs::path folder = path.has_parent_path() ? path.parent_path() : fs::path(".");
   fs::create_directories(folder);
-  const fs::path temporary = folder / fmt::format(".{}.tmp-{}", path.filename().string(), ::getpid());
+  // Once per folder and process: what the saves of killed runs left there.
+  static std::mutex mutex;
+  static std::set<fs::path> cleaned;
+  {
+    std::lock_guard lock(mutex);
+    if (cleaned.insert(fs::absolute(folder).lexically_normal()).second) remove_stale_temporaries(folder);
+  }
+  const fs::path temporary = folder / fmt::format(".{}{}", path.filename().string(), temporary_suffix(::getpid()));
   try {
     write_durably(temporary, bytes);
     fs::rename(temporary, path);
@@ -103,14 +202,28 @@ void detail::save_python_file(const c10::IValue& value, const fs::path& path) {
 
 Checkpoint load_checkpoint_file(const fs::path& path) {
   std::error_code error;
-  if (!fs::is_regular_file(path, error)) {
+  const fs::file_status status = fs::status(path, error);
+  if (!fs::is_regular_file(status)) {
+    // What is there instead, in the user's words.
+    std::string found = "no such file";
+    if (error.value() == ELOOP) {
+      found = "a loop of symbolic links";
+    } else if (error && error != std::errc::no_such_file_or_directory) {
+      found = fmt::format("a path that cannot be looked at: {}", error.message());
+    } else if (fs::is_directory(status)) {
+      found = "a folder";
+    } else if (fs::exists(status)) {
+      found = "a special file (a pipe, a socket or a device)";
+    }
     throw MisconfigurationException({Diagnostic{
         .code = "LC0401",
-        .message = fmt::format("checkpoint file \"{}\" does not exist", path.string()),
+        .message = found == "no such file" ? fmt::format("checkpoint file \"{}\" does not exist", path.string())
+                                           : fmt::format("checkpoint path \"{}\" is not a file", path.string()),
         .where = path.string(),
-        .received = fs::exists(path, error) ? "a folder" : "no such file",
+        .received = found,
         .expected = "a checkpoint file",
-        .help = "check the path; ModelCheckpoint writes to <log_dir>/checkpoints by default"}});
+        .help = found == "a folder" ? "name a .ckpt file in that folder; ModelCheckpoint writes to <log_dir>/checkpoints"
+                                    : "check the path; ModelCheckpoint writes to <log_dir>/checkpoints by default"}});
   }
   std::ifstream in(path, std::ios::binary);
   std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -148,6 +261,15 @@ Checkpoint load_checkpoint_file(const fs::path& path) {
   if (!loaded.isGenericDict()) {
     throw MisconfigurationException({unreadable(path, fmt::format("a {}", loaded.type()->str()))});
   }
+  // LibTorch 1.13 builds each tensor's view from the pickle without comparing it with the record
+  // that backs it: nothing may read a tensor before its view is known to lie within its bytes.
+  std::string bad_view;
+  detail::visit_tensors(loaded, [&](const std::string& place, const at::Tensor& tensor) {
+    const std::string problem = view_problem(tensor);
+    if (!problem.empty()) bad_view = fmt::format("entry {}: {}", place, problem);
+    return problem.empty();
+  });
+  if (!bad_view.empty()) throw MisconfigurationException({unreadable(path, bad_view)});
   Checkpoint checkpoint = make_checkpoint();
   for (const auto& entry : loaded.toGenericDict()) {
     if (!entry.key().isString()) {

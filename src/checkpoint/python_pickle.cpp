@@ -3,14 +3,18 @@
 #include <caffe2/serialize/inline_container.h>
 #include <torch/csrc/jit/serialization/import_read.h>
 #include <torch/csrc/jit/serialization/pickler.h>
+#include <torch/csrc/jit/serialization/unpickler.h>
 #include <c10/util/Exception.h>
 
 #include <cstdint>
 #include <cstring>
+#include <functional>
+#include <map>
 #include <set>
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -297,8 +301,61 @@ std::vector<char> pickle_for_python(const c10::IValue& value) {
 c10::IValue unpickle_on_cpu(const std::vector<char>& bytes) {
   std::istringstream stream(std::string(bytes.begin(), bytes.end()));
   caffe2::serialize::PyTorchStreamReader reader(&stream);
-  return torch::jit::readArchiveAndTensors("data", /*pickle_prefix=*/"", /*tensor_prefix=*/"", /*type_resolver=*/{},
-                                           /*obj_loader=*/{}, /*device=*/c10::Device(c10::DeviceType::CPU), reader);
+  // What torch::jit::readArchiveAndTensors does, keeping each storage record's size: the unpickler
+  // sizes a storage by the element count the pickle states, not by the record that backs it.
+  auto [pickle, pickle_size] = reader.getRecord("data.pkl");
+  std::size_t read = 0;
+  const auto* data = static_cast<const char*>(pickle.get());
+  auto read_pickle = [&](char* buffer, std::size_t length) -> std::size_t {
+    const std::size_t n = std::min(length, pickle_size - read);
+    std::memcpy(buffer, data + read, n);
+    read += n;
+    return n;
+  };
+  std::map<const void*, std::pair<std::string, std::size_t>> records;  // by data pointer
+  auto read_record = [&](const std::string& key) {
+    auto [record, size] = reader.getRecord("data/" + key);
+    records[record.get()] = {key, size};
+    return std::move(record);
+  };
+  torch::jit::Unpickler unpickler(read_pickle, /*type_resolver=*/nullptr, /*obj_loader=*/nullptr, read_record,
+                                  c10::Device(c10::DeviceType::CPU));
+  unpickler.set_version(reader.version());
+  c10::IValue value = unpickler.parse_ivalue();
+  visit_tensors(value, [&](const std::string& place, const at::Tensor& tensor) {
+    if (!tensor.has_storage() || tensor.storage().nbytes() == 0) return true;
+    const auto found = records.find(tensor.storage().data());
+    TORCH_CHECK(found != records.end(), "the storage of ", place, " comes from no record of the archive");
+    const auto& [key, size] = found->second;
+    TORCH_CHECK(tensor.storage().nbytes() <= size, "the storage of ", place, " states ", tensor.storage().nbytes(),
+                " bytes, but its record data/", key, " holds ", size);
+    return true;
+  });
+  return value;
+}
+
+bool visit_tensors(const c10::IValue& value, const TensorVisitor& visit) {
+  std::unordered_set<const void*> seen;
+  const std::function<bool(const c10::IValue&, const std::string&)> walk = [&](const c10::IValue& v,
+                                                                                const std::string& place) {
+    if (v.isTensor()) return visit(place, v.toTensor());
+    if (!v.isGenericDict() && !v.isList() && !v.isTuple()) return true;
+    if (!seen.insert(v.internalToPointer()).second) return true;
+    if (v.isGenericDict()) {
+      for (const auto& entry : v.toGenericDict()) {
+        const c10::IValue& key = entry.key();
+        const std::string name = key.isString() ? "\"" + key.toStringRef() + "\"" : key.isInt() ? std::to_string(key.toInt()) : "?";
+        if (!walk(entry.value(), place + "[" + name + "]")) return false;
+      }
+      return true;
+    }
+    const auto& items = v.isList() ? v.toListRef() : v.toTupleRef().elements();
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      if (!walk(items[i], place + "[" + std::to_string(i) + "]")) return false;
+    }
+    return true;
+  };
+  return walk(value, "");
 }
 
 std::vector<char> with_libtorch_opcodes(const std::vector<char>& bytes) {

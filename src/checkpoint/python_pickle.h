@@ -10,6 +10,8 @@
 #include <ATen/core/ivalue.h>
 
 #include <filesystem>
+#include <functional>
+#include <string>
 #include <vector>
 
 namespace lightning::detail {
@@ -25,10 +27,22 @@ std::vector<char> pickle_for_python(const c10::IValue& value);
 /// naming the path when it cannot be written.
 void save_python_file(const c10::IValue& value, const std::filesystem::path& path);
 
+/// Removes the temporary files that saves of processes no longer running on this machine left in
+/// `folder` (a kill during a save), never another live process's; warns once (LC0409) when it
+/// removed any. save_python_file calls it once per folder and process. Returns what it removed.
+std::vector<std::filesystem::path> remove_stale_temporaries(const std::filesystem::path& folder);
+
 /// What the torch.save archive `bytes` pickles, every tensor on the CPU wherever it was saved (a
 /// checkpoint from a GPU reads on a machine without one), as Lightning loads checkpoints. Throws
-/// c10::Error on a malformed archive.
+/// c10::Error on a malformed archive, and for a storage whose record holds fewer bytes than the
+/// pickle states (LibTorch would read past the record).
 c10::IValue unpickle_on_cpu(const std::vector<char>& bytes);
+
+/// Called with each tensor's place (`["state_dict"]["fc.weight"]`); false stops the walk.
+using TensorVisitor = std::function<bool(const std::string& place, const at::Tensor& tensor)>;
+/// Visits the tensors of `value` through dictionaries, lists and tuples, each container once
+/// however often a pickle refers to it. False when the visitor stopped the walk.
+bool visit_tensors(const c10::IValue& value, const TensorVisitor& visit);
 
 /// The same archive, with its data.pkl in opcodes LibTorch reads: every `OrderedDict()` built as
 /// an empty dict, APPEND and SETITEM as APPENDS and SETITEMS (a MARK put before the item), LONG1

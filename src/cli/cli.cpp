@@ -1,14 +1,24 @@
 #include <lightning/cli/cli.h>
 
 #include <lightning/callbacks/model_checkpoint.h>
+#include <lightning/callbacks/on_exception_checkpoint.h>
 
 #include "cli/build.h"
 #include "cli/config.h"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -112,6 +122,14 @@ class Reporter {
     }
     return kExitMisconfiguration;
   }
+  /// A stage a signal stopped: its line on stderr (or as {"interrupted": line} with --errors=json).
+  void interrupted(const std::string& line) {
+    if (json_) {
+      out_ << nlohmann::json{{"interrupted", line}}.dump() << "\n";
+    } else {
+      err_ << line << "\n";
+    }
+  }
   int failure(const std::exception& e) {
     if (json_) {
       out_ << nlohmann::json{{"failure", e.what()}}.dump() << "\n";
@@ -151,6 +169,71 @@ void print_fit_summary(std::ostream& out, const Trainer& trainer) {
   }
 }
 
+std::string signal_name(int signal) {
+  switch (signal) {
+    case SIGTERM: return "SIGTERM";
+    case SIGINT: return "SIGINT";
+    case SIGUSR1: return "SIGUSR1";
+    default: return fmt::format("signal {}", signal);
+  }
+}
+
+/// Where a resume finds the state of an interrupted fit: OnExceptionCheckpoint's file when one
+/// saved it; otherwise `last-interrupted.ckpt`, written now in the first ModelCheckpoint's folder
+/// (where `ckpt_path: last` looks first: it is the newest last*.ckpt there), or in the log folder.
+std::string checkpoint_of_interrupted_fit(Trainer& trainer) {
+  const ModelCheckpoint* checkpointer = nullptr;
+  for (const auto& callback : trainer.callbacks()) {
+    if (const auto* saved = dynamic_cast<const OnExceptionCheckpoint*>(callback.get())) return saved->ckpt_path();
+    if (checkpointer == nullptr) checkpointer = dynamic_cast<const ModelCheckpoint*>(callback.get());
+  }
+  std::filesystem::path folder = trainer.view().log_dir().empty() ? "." : trainer.view().log_dir();
+  if (checkpointer != nullptr) {
+    folder = checkpointer->dirpath().empty() ? checkpointer->resolve_dirpath(trainer.view()) : checkpointer->dirpath();
+  }
+  const auto path = (folder / "last-interrupted.ckpt").string();
+  trainer.save_checkpoint(path);
+  return path;
+}
+
+/// What `scontrol requeue` said of this SLURM job (SLURM_ARRAY_JOB_ID_SLURM_ARRAY_TASK_ID for an
+/// array task, else SLURM_JOB_ID), as Lightning's SLURM environment requeues on SIGUSR1.
+std::string requeue_slurm_job() {
+  const char* array_job = std::getenv("SLURM_ARRAY_JOB_ID");
+  const char* array_task = std::getenv("SLURM_ARRAY_TASK_ID");
+  const char* job = std::getenv("SLURM_JOB_ID");
+  if (job == nullptr && array_job == nullptr) return "not requeued: SLURM_JOB_ID is not set";
+  const std::string id = array_job != nullptr && array_task != nullptr ? fmt::format("{}_{}", array_job, array_task) : job;
+  std::string command = "scontrol";
+  std::vector<char*> argv{command.data(), const_cast<char*>("requeue"), const_cast<char*>(id.c_str()), nullptr};
+  pid_t child = 0;
+  if (::posix_spawnp(&child, "scontrol", nullptr, nullptr, argv.data(), environ) != 0) {
+    return fmt::format("not requeued: scontrol cannot be started ({})", std::strerror(errno));
+  }
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return fmt::format("requeued SLURM job {}", id);
+  return fmt::format("not requeued: `scontrol requeue {}` failed (status {})", id, status);
+}
+
+/// A fit that a signal stopped: a resumable checkpoint, one line saying so, and the exit code
+/// 128 + signal, as a shell reports a process the signal ended, so that a wrapper or a scheduler
+/// can tell an interrupted run from a finished one.
+int report_interruption(Trainer& trainer, Reporter& report) {
+  const int signal = trainer.view().received_signal();
+  const std::string checkpoint = checkpoint_of_interrupted_fit(trainer);
+  if (trainer.view().is_global_zero()) {
+    // Under SLURM, SIGUSR1 asks for a requeue once the state is saved (sbatch --signal=USR1@90).
+    const std::string requeue = signal == SIGUSR1 ? "; " + requeue_slurm_job() : "";
+    report.interrupted(fmt::format("fit: interrupted by {} in epoch {} after {} optimizer steps; checkpoint: {} "
+                                   "(resume with --ckpt_path=last or that path){}",
+                                   signal_name(signal), trainer.current_epoch(), trainer.global_step(), checkpoint,
+                                   requeue));
+  }
+  return 128 + signal;
+}
+
 int run_check(Run& run, std::ostream& out, Reporter& report, const Config& config) {
   auto found = run.trainer->check(*run.model, *run.data);
   relocate(found, config, run.origins);
@@ -168,6 +251,7 @@ int run_stage(const std::string& stage, Run& run, const Config& config, std::ost
     std::ostringstream results;
     if (stage == "fit") {
       run.trainer->fit(*run.model, *run.data, run.ckpt_path);
+      if (run.trainer->interrupted()) return report_interruption(*run.trainer, report);
       print_fit_summary(results, *run.trainer);
     } else if (stage == "validate") {
       print_metrics(results, "validate", run.trainer->validate(*run.model, *run.data, run.ckpt_path));
@@ -254,6 +338,8 @@ int explain_command(const std::string& code, std::ostream& out, std::ostream& er
   return kExitMisconfiguration;
 }
 
+int run_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+
 }  // namespace
 
 std::string explain(const std::string& code) {
@@ -266,6 +352,21 @@ std::string explain(const std::string& code) {
 }
 
 int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  // Whatever escapes (an error of a user's component, a LibTorch error outside a stage) ends the
+  // command with its message and exit code 1, never with std::terminate.
+  try {
+    return run_command(args, out, err);
+  } catch (const std::exception& e) {
+    err << "error: " << e.what() << "\n";
+  } catch (...) {
+    err << "error: an exception that is no std::exception ended lightning-cpp\n";
+  }
+  return kExitFailure;
+}
+
+namespace {
+
+int run_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   register_builtins();
   CLI::App app{"lightning-cpp: Lightning's Trainer in C++, driven by YAML configs (LightningCLI's schema)",
                "lightning-cpp"};
@@ -303,8 +404,17 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   try {
     app.parse(reversed);
   } catch (const CLI::ParseError& e) {
-    const int status = app.exit(e, out, err);
-    return status == 0 ? kExitOk : kExitMisconfiguration;
+    if (e.get_exit_code() == 0) return app.exit(e, out, err);  // --help
+    err << MisconfigurationException({Diagnostic{
+               .code = "LC0707",
+               .message = fmt::format("the command line cannot be read: {}", e.what()),
+               .where = "command line",
+               .received = fmt::format("\"{}\"", fmt::join(args, " ")),
+               .expected = "SUBCOMMAND [--config FILE ...] [--section.key=value ...]",
+               .help = "write each override as --section.key=value; `fit --help` lists every key"}})
+               .what()
+        << "\n";
+    return kExitMisconfiguration;
   }
   if (explain_sub->parsed()) return explain_command(code, out, err);
 
@@ -329,6 +439,8 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   if (problems.has_errors()) return report.misconfiguration(problems.diagnostics());
   return run_stage(stage, run, config, out, report);
 }
+
+}  // namespace
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);

@@ -1,8 +1,11 @@
 #include "cli/config.h"
 
 #include <fmt/format.h>
+#include <yaml-cpp/depthguard.h>
 
+#include <charconv>
 #include <filesystem>
+#include <limits>
 #include <regex>
 
 namespace lightning::cli {
@@ -13,10 +16,12 @@ SourceLocation location_of(const YAML::Mark& mark, const std::string& file, cons
   return {.file = file, .line = mark.line + 1, .column = mark.column + 1};
 }
 
-/// `callbacks[2]` -> ("callbacks", 2); `trainer` -> ("trainer", nullopt).
+/// `callbacks[2]` -> ("callbacks", 2); `trainer` -> ("trainer", nullopt). An index beyond 64 bits
+/// is the largest one, which no list reaches; `index_text` keeps what was written.
 struct Step {
   std::string key;
   std::optional<std::size_t> index;
+  std::string index_text;
 };
 
 std::optional<std::vector<Step>> parse_key(const std::string& dotted) {
@@ -28,7 +33,14 @@ std::optional<std::vector<Step>> parse_key(const std::string& dotted) {
     const auto part = dotted.substr(begin, end - begin);
     std::smatch match;
     if (!std::regex_match(part, match, kStep)) return std::nullopt;
-    steps.push_back({match[1], match[2].matched ? std::optional<std::size_t>(std::stoul(match[2])) : std::nullopt});
+    Step step{.key = match[1]};
+    if (match[2].matched) {
+      step.index_text = match[2];
+      std::size_t index = 0;
+      const auto [end_of_number, error] = std::from_chars(step.index_text.data(), step.index_text.data() + step.index_text.size(), index);
+      step.index = error == std::errc() ? index : std::numeric_limits<std::size_t>::max();
+    }
+    steps.push_back(std::move(step));
     begin = end + 1;
   }
   return steps;
@@ -40,6 +52,85 @@ YAML::Node parse_value(const std::string& text) {
   } catch (const YAML::Exception&) {
     return YAML::Node(text);  // `a: b: c` and the like: the text itself
   }
+}
+
+// What a config may hold: far beyond any real config, and far below what a few lines of nested
+// aliases expand to (each level naming the one before several times), which every walk of the tree
+// would visit.
+constexpr int kMaxConfigDepth = 64;
+constexpr std::size_t kMaxConfigValues = 100'000;
+
+Diagnostic too_deep(const std::string& source, const std::string& key, std::string received, SourceLocation location) {
+  return {.code = "LC0718",
+          .message = fmt::format("`{}` is nested more than {} levels deep", source, kMaxConfigDepth),
+          .where = key.empty() ? "(the whole file)" : key,
+          .received = std::move(received),
+          .expected = fmt::format("at most {} levels of maps and lists", kMaxConfigDepth),
+          .help = "a lightning-cpp config needs a handful of levels: look for brackets that are not closed",
+          .location = std::move(location)};
+}
+
+struct ShapeWalk {
+  const std::string& source;  ///< the file, or the command-line argument
+  const SourceLocation& fallback;
+  bool has_lines;  ///< a file's marks are its lines; an argument's are not the user's
+  DiagnosticCollector& problems;
+  std::size_t visited = 0;
+
+  SourceLocation at(const YAML::Node& node) const {
+    return has_lines ? location_of(node.Mark(), source, fallback) : fallback;
+  }
+
+  /// False (with the problem reported) at the first key that is a list, a map or null, the first
+  /// value nested deeper than kMaxConfigDepth, or past kMaxConfigValues values counted with each
+  /// alias expanded; visits at most kMaxConfigValues nodes.
+  bool fits(const YAML::Node& node, const std::string& key, int depth) {
+    if (++visited > kMaxConfigValues) {
+      problems.error({.code = "LC0719",
+                      .message = fmt::format("`{}` holds more than {} values once its aliases are expanded", source,
+                                             kMaxConfigValues),
+                      .where = key.empty() ? "(the whole file)" : key,
+                      .received = fmt::format("over {} values, stopped at `{}`", kMaxConfigValues, key),
+                      .expected = fmt::format("at most {} values (aliases `*name` count each time they are used)",
+                                              kMaxConfigValues),
+                      .help = "write the values out, or refer to an anchor fewer times: aliases of aliases grow "
+                              "exponentially",
+                      .location = at(node)});
+      return false;
+    }
+    if (depth > kMaxConfigDepth) {
+      problems.error(too_deep(source, key, fmt::format("a value at depth {}", depth), at(node)));
+      return false;
+    }
+    if (node.IsMap()) {
+      for (const auto& entry : node) {
+        if (!entry.first.IsScalar()) {
+          problems.error({.code = "LC0717",
+                          .message = fmt::format("a key in `{}` is not a name", key.empty() ? source : key),
+                          .where = key.empty() ? "(the whole file)" : key,
+                          .received = entry.first.IsNull() ? "null" : flow_yaml(entry.first),
+                          .expected = "keys that are names, e.g. `max_epochs: 5`",
+                          .help = "a `? ` line or a bracket before `:` makes a key of a list or map: write the key "
+                                  "as a plain name",
+                          .location = at(entry.first)});
+          return false;
+        }
+        if (!fits(entry.second, child_key(key, entry.first.Scalar()), depth + 1)) return false;
+      }
+    } else if (node.IsSequence()) {
+      for (std::size_t i = 0; i < node.size(); ++i) {
+        if (!fits(node[i], item_key(key, i), depth + 1)) return false;
+      }
+    }
+    return true;
+  }
+};
+
+/// Whether `node`, read from a file or an argument (`source`), has a shape the config's walks can
+/// take (ShapeWalk::fits).
+bool has_config_shape(const YAML::Node& node, const std::string& source, bool has_lines, const std::string& key,
+                      const SourceLocation& fallback, DiagnosticCollector& problems) {
+  return ShapeWalk{.source = source, .fallback = fallback, .has_lines = has_lines, .problems = problems}.fits(node, key, 0);
 }
 
 bool changes_class(const YAML::Node& into, const YAML::Node& from) {
@@ -96,6 +187,9 @@ void Config::merge_file(const std::string& path, DiagnosticCollector& problems) 
   try {
     if (!std::filesystem::is_regular_file(path)) throw YAML::BadFile(path);
     file = YAML::LoadFile(path);
+  } catch (const YAML::DeepRecursion& e) {  // yaml-cpp's own bound, far beyond ours
+    problems.error(too_deep(path, "", fmt::format("more than {} levels", e.depth()), location_of(e.mark, path, {path})));
+    return;
   } catch (const YAML::ParserException& e) {
     problems.error({.code = "LC0701",
                     .message = fmt::format("config file `{}` is not valid YAML: {}", path, e.msg),
@@ -123,6 +217,7 @@ void Config::merge_file(const std::string& path, DiagnosticCollector& problems) 
                     .location = location_of(file.Mark(), path, {path})});
     return;
   }
+  if (!has_config_shape(file, path, /*has_lines=*/true, "", {path}, problems)) return;
   if (duplicate_keys(file, "", path, problems)) return;
   merge(root_, file, "");
   // merge() recorded only what it copied; record the positions of everything that file holds.
@@ -209,7 +304,7 @@ void Config::apply_override(const std::string& key, const std::string& value, bo
     if (step.index) {
       if (!next.IsSequence() || *step.index >= next.size()) {
         problems.error({.code = "LC0707",
-                        .message = fmt::format("`{}` has no item {} to override", dotted, *step.index),
+                        .message = fmt::format("`{}` has no item {} to override", dotted, step.index_text),
                         .where = dotted,
                         .received = fmt::format("\"{}\"", argument),
                         .expected = next.IsSequence() ? fmt::format("an index below {}", next.size()) : "a list",
@@ -217,7 +312,7 @@ void Config::apply_override(const std::string& key, const std::string& value, bo
                         .location = here});
         return;
       }
-      dotted = item_key(dotted, *step.index);
+      dotted = fmt::format("{}[{}]", dotted, step.index_text);
       YAML::Node item = next[*step.index];
       next.reset(item);
     }
@@ -226,6 +321,7 @@ void Config::apply_override(const std::string& key, const std::string& value, bo
       continue;
     }
     auto parsed = parse_value(value);
+    if (!has_config_shape(parsed, argument, /*has_lines=*/false, dotted, here, problems)) return;
     if (!append) {
       forget(dotted);
       next = parsed;

@@ -1,5 +1,7 @@
 #include <lightning/data/dataset.h>
 
+#include <lightning/diagnostics/diagnostic.h>
+
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -8,6 +10,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <cmath>
+#include <limits>
 #include <cstring>
 #include <memory>
 #include <stdexcept>
@@ -152,12 +156,37 @@ Batch TensorDataset::get_batch(std::span<const int64_t> indices) const {
 
 namespace {
 
-std::vector<at::Tensor> parse_csv(const std::filesystem::path& path,
-                                  const CSVDatasetOptions& options) {
+/// LC0205: a value of a data file that cannot be used, at its line and column.
+[[noreturn]] void bad_value(const std::filesystem::path& path, int64_t line, int64_t column, std::string message,
+                            std::string received, std::string expected, std::string help) {
+  throw MisconfigurationException({Diagnostic{
+      .code = "LC0205",
+      .message = fmt::format("\"{}\" line {} column {}: {}", path.string(), line, column, message),
+      .where = fmt::format("{}:{}:{}", path.string(), line, column),
+      .received = std::move(received),
+      .expected = std::move(expected),
+      .help = std::move(help),
+      .location = SourceLocation{.file = path.string(), .line = line, .column = column}}});
+}
+
+void check_options(const std::filesystem::path& path, const CSVDatasetOptions& options) {
+  if (options.skip_rows < 0) {
+    throw MisconfigurationException({Diagnostic{
+        .code = "LC0206",
+        .message = fmt::format("CSVDataset option `skip_rows` is negative for \"{}\"", path.string()),
+        .where = "CSVDataset({.skip_rows = ...})",
+        .received = std::to_string(options.skip_rows),
+        .expected = ">= 0 (the lines before the data: 1 for a header)",
+        .help = "skip_rows: 1 skips a header line"}});
+  }
+}
+
+std::vector<at::Tensor> parse_csv(const std::filesystem::path& path, const CSVDatasetOptions& options) {
+  check_options(path, options);
   const std::string text = read_text(path);
   std::vector<double> values;
+  std::vector<int64_t> line_of_row;  // for the checks of the target column once it is known
   int64_t columns = -1;
-  int64_t rows = 0;
   std::size_t position = 0;
   int64_t line_number = 0;
   while (position < text.size()) {
@@ -172,17 +201,16 @@ std::vector<at::Tensor> parse_csv(const std::filesystem::path& path,
     std::size_t start = 0;
     while (true) {
       std::size_t stop = line.find(options.delimiter, start);
-      std::string_view field = line.substr(start, stop == std::string_view::npos ? line.npos
-                                                                                 : stop - start);
+      std::string_view field = line.substr(start, stop == std::string_view::npos ? line.npos : stop - start);
       while (!field.empty() && field.front() == ' ') field.remove_prefix(1);
       while (!field.empty() && field.back() == ' ') field.remove_suffix(1);
       double value = 0;
       auto [ptr, ec] = std::from_chars(field.data(), field.data() + field.size(), value);
-      if (ec != std::errc() || ptr != field.data() + field.size()) {
-        throw std::runtime_error(fmt::format(
-            "CSVDataset: \"{}\" line {} column {}: \"{}\" is not a number (skip a header with "
-            "{{.skip_rows = 1}})",
-            path.string(), line_number, column + 1, field));
+      if (ec == std::errc::result_out_of_range) value = std::numeric_limits<double>::infinity();
+      if ((ec != std::errc() && ec != std::errc::result_out_of_range) || ptr != field.data() + field.size()) {
+        bad_value(path, line_number, column + 1, fmt::format("\"{}\" is not a number", field),
+                  fmt::format("\"{}\"", field), "a number in every column",
+                  line_number == 1 ? "skip a header line with skip_rows = 1" : "fix or remove the line");
       }
       values.push_back(value);
       ++column;
@@ -191,21 +219,49 @@ std::vector<at::Tensor> parse_csv(const std::filesystem::path& path,
     }
     if (columns < 0) columns = column;
     if (column != columns) {
-      throw std::runtime_error(fmt::format("CSVDataset: \"{}\" line {} has {} columns, earlier lines "
-                                           "have {}",
-                                           path.string(), line_number, column, columns));
+      bad_value(path, line_number, 1, fmt::format("the line has {} columns, earlier lines have {}", column, columns),
+                fmt::format("{} columns", column), fmt::format("{} columns, as on the first data line", columns),
+                "every line needs the same columns: look for a missing or an extra delimiter");
     }
-    ++rows;
+    line_of_row.push_back(line_number);
   }
+  const auto rows = static_cast<int64_t>(line_of_row.size());
   if (rows == 0) {
-    throw std::runtime_error(fmt::format("CSVDataset: \"{}\" has no data rows", path.string()));
+    bad_value(path, line_number, 1, "the file has no data rows", fmt::format("{} lines, {} skipped", line_number, options.skip_rows),
+              "at least one line of numbers", "check the file and skip_rows");
   }
-  const int64_t target = options.target_column < 0 ? columns + options.target_column
-                                                   : options.target_column;
+  const int64_t target = options.target_column < 0 ? columns + options.target_column : options.target_column;
   if (target < 0 || target >= columns) {
-    throw std::runtime_error(fmt::format(
-        "CSVDataset: \"{}\" has {} columns; target_column {} is outside them", path.string(),
-        columns, options.target_column));
+    throw MisconfigurationException({Diagnostic{
+        .code = "LC0206",
+        .message = fmt::format("CSVDataset option `target_column` is outside the {} columns of \"{}\"", columns,
+                               path.string()),
+        .where = "CSVDataset({.target_column = ...})",
+        .received = std::to_string(options.target_column),
+        .expected = fmt::format("{} to {} (negative counts from the end)", -columns, columns - 1),
+        .help = "-1 takes the last column"}});
+  }
+  // A float32 feature beyond float's range is infinite; a class label must be a whole number.
+  constexpr double kFloatMax = std::numeric_limits<float>::max();
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t c = 0; c < columns; ++c) {
+      const double value = values[static_cast<std::size_t>(r * columns + c)];
+      if (c == target && options.integer_targets) {
+        // 2^63 is the first double beyond int64.
+        if (!std::isfinite(value) || value != std::floor(value) || value < -9.2233720368547758e18 ||
+            value >= 9.2233720368547758e18) {
+          bad_value(path, line_of_row[static_cast<std::size_t>(r)], c + 1,
+                    fmt::format("the class target {} is not a whole number", value), fmt::format("{}", value),
+                    "a class index 0, 1, 2, ... (integer_targets = true)",
+                    "fix the value, or read the column as a regression target with integer_targets = false");
+        }
+      } else if (!std::isfinite(value) || std::abs(value) > kFloatMax) {
+        bad_value(path, line_of_row[static_cast<std::size_t>(r)], c + 1,
+                  fmt::format("{} {} cannot be trained on", c == target ? "the target" : "the feature", value),
+                  fmt::format("{}", value), fmt::format("a finite number of float32's range (|x| <= {:.4g})", kFloatMax),
+                  "fill or remove missing values (nan) before training: they make every loss nan");
+      }
+    }
   }
   at::Tensor table = at::from_blob(values.data(), {rows, columns}, at::kDouble);
   std::vector<int64_t> feature_columns;

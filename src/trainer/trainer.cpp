@@ -220,8 +220,10 @@ Resume load_resume_checkpoint(detail::LoopContext& context, const std::string& c
   Resume resume;
   if (ckpt_path.empty()) return resume;
   try {
-    resume.path = detail::resolve_ckpt_path(ckpt_path, context).string();
+    resume.path = detail::resolve_ckpt_path(ckpt_path, context, &problems).string();
+    if (resume.path.empty()) return resume;  // "last" before the first save: a fresh start
     resume.checkpoint = load_checkpoint_file(resume.path);
+    detail::check_writer_version(*resume.checkpoint, resume.path, problems);
     detail::restore_module(context, *resume.checkpoint, resume.path);
     detail::adopt_pytorch_lightning_layout(*resume.checkpoint);
   } catch (const MisconfigurationException& e) {
@@ -294,7 +296,7 @@ void Trainer::fit(LightningModule& model, DataLoader train_dataloader,
   state_.max_steps = settings.max_steps;
   state_.accumulate_grad_batches = settings.accumulate_grad_batches;
   detail::LoopContext context(model, callbacks_, loggers_, state_, view_, settings);
-  const detail::SignalConnector signals;
+  const detail::SignalConnector signals(settings.hardware.launcher == detail::Launcher::kSlurm);
   run_stage(context, Stage::kFit, [&](detail::LoopContext& ctx) {
     const Resume resume = load_resume_checkpoint(ctx, ckpt_path, problems);
     check_fit(ctx, train_dataloader, val_dataloaders, resume, problems);
@@ -403,7 +405,11 @@ void agree_on_evaluation(detail::LoopContext& context, const std::vector<int64_t
 void load_evaluation_weights(detail::LoopContext& context, const std::string& ckpt_path) {
   if (ckpt_path.empty()) return;
   const std::string path = detail::resolve_ckpt_path(ckpt_path, context).string();
-  detail::restore_module(context, load_checkpoint_file(path), path);
+  const Checkpoint checkpoint = load_checkpoint_file(path);
+  DiagnosticCollector warnings;
+  detail::check_writer_version(checkpoint, path, warnings);
+  warnings.throw_if_errors();
+  detail::restore_module(context, checkpoint, path);
 }
 
 }  // namespace

@@ -4,6 +4,9 @@
 #include "support/support.h"
 
 #include <lightning/checkpoint/checkpoint_io.h>
+#include <lightning/utilities/console.h>
+
+#include "trainer/connectors/checkpoint_connector.h"
 
 #include <torch/optim/adagrad.h>
 #include <torch/optim/adam.h>
@@ -20,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 
 namespace lightning {
@@ -110,6 +114,93 @@ TEST(CheckpointFile, APythonObjectLibTorchCannotBuildIsLC0402NamingItsClass) {
   EXPECT_THAT(e.what(), HasSubstr("help: the file holds a Python object that only Python can build (often in "
                                   "hyper_parameters): load it in Python and save a copy without it, or only the "
                                   "weights: torch.save(torch.load(path)['state_dict'], 'weights.pt')"));
+}
+
+// A record shorter than the storage the pickle states: LibTorch 1.13 would read past it (test
+// reported nan; AddressSanitizer saw the read). The record is cut after Python saved the file.
+TEST(CheckpointFile, AStorageRecordShorterThanItsTensorIsLC0402NamingTheEntry) {
+  TempDir dir;
+  testing::run_python("import sys, torch, zipfile\n"
+                      "torch.save({'state_dict': {'w': torch.arange(100.)}}, sys.argv[1] + '.whole')\n"
+                      "with zipfile.ZipFile(sys.argv[1] + '.whole') as whole, zipfile.ZipFile(sys.argv[1], 'w') as cut:\n"
+                      "    for name in whole.namelist():\n"
+                      "        data = whole.read(name)\n"
+                      "        cut.writestr(name, data[:40] if name.endswith('/data/0') else data)\n",
+                      {dir / "short.ckpt"});
+  const auto e = load_error(dir / "short.ckpt");
+  ASSERT_TRUE(e.has("LC0402"));
+  EXPECT_THAT(e.what(), HasSubstr("the storage of [\"state_dict\"][\"w\"] states 400 bytes, but its record data/0 holds 40"));
+}
+
+// A view the pickle describes beyond its storage (8 elements of a 2-element storage), built by
+// Python as torch.save pickles a tensor.
+TEST(CheckpointFile, ATensorViewingBeyondItsStorageIsLC0402NamingTheEntry) {
+  TempDir dir;
+  testing::run_python("import sys, torch, collections\n"
+                      "class Beyond:\n"
+                      "    def __reduce_ex__(self, protocol):\n"
+                      "        return (torch._utils._rebuild_tensor_v2,\n"
+                      "                (torch.arange(2.).storage(), 1, (8,), (1,), False, collections.OrderedDict()))\n"
+                      "torch.save({'state_dict': {'w': Beyond()}}, sys.argv[1])\n",
+                      {dir / "beyond.ckpt"});
+  const auto e = load_error(dir / "beyond.ckpt");
+  ASSERT_TRUE(e.has("LC0402"));
+  EXPECT_THAT(e.what(), HasSubstr("entry [\"state_dict\"][\"w\"]: a Float tensor of sizes [8] viewing elements up to 8 of "
+                                  "a storage of 8 bytes (2 elements)"));
+}
+
+TEST(CheckpointFile, AFolderOrALoopOfLinksIsLC0401SayingWhatItIs) {
+  TempDir dir;
+  std::filesystem::create_directories(dir / "folder.ckpt");
+  std::filesystem::create_symlink(dir / "b.ckpt", dir / "a.ckpt");
+  std::filesystem::create_symlink(dir / "a.ckpt", dir / "b.ckpt");
+  const auto folder = load_error(dir / "folder.ckpt");
+  ASSERT_TRUE(folder.has("LC0401"));
+  EXPECT_THAT(folder.what(), HasSubstr("folder.ckpt\" is not a file"));
+  EXPECT_THAT(folder.what(), HasSubstr("received: a folder"));
+  const auto loop = load_error(dir / "a.ckpt");
+  ASSERT_TRUE(loop.has("LC0401"));
+  EXPECT_THAT(loop.what(), HasSubstr("received: a loop of symbolic links"));
+}
+
+// Each kill during a save left `.<name>.tmp-<pid>` behind (23 files, 738 MB after 52 kills). The
+// first save into a folder removes those of processes that no longer run, never a live one's.
+TEST(CheckpointFile, TheFirstSaveIntoAFolderRemovesWhatKilledSavesLeftButNotALiveProcesssFile) {
+  TempDir dir;
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  ::waitpid(child, nullptr, 0);  // a process that no longer runs
+  const std::string dead_old = fmt::format(".last.ckpt.tmp-{}", child);
+  char host[256] = {};
+  ::gethostname(host, sizeof(host) - 1);
+  const std::string dead_new = fmt::format(".best.ckpt.tmp-{}-{}", host, child);
+  const std::string live = fmt::format(".last.ckpt.tmp-{}", ::getppid());
+  for (const auto& name : {dead_old, dead_new, live}) std::ofstream(dir / name) << "partial";
+  console::forget_warnings();
+  ::testing::internal::CaptureStderr();
+  save_checkpoint_file(small_checkpoint(1.0), dir / "model.ckpt");
+  const std::string printed = ::testing::internal::GetCapturedStderr();
+  auto files = testing::files_in(dir.path());
+  std::sort(files.begin(), files.end());
+  EXPECT_EQ(files, (std::vector<std::string>{live, "model.ckpt"}));
+  EXPECT_THAT(printed, HasSubstr("warning[LC0409]: removed 2 partial checkpoint files (0.0 MB) that killed runs left in"));
+}
+
+TEST(CheckpointFile, ACheckpointOfANewerLightningCppIsLC0408AWarning) {
+  Checkpoint newer = small_checkpoint(1.0);
+  newer.insert("lightning_cpp_version", std::string("0.10.0"));
+  DiagnosticCollector problems;
+  detail::check_writer_version(newer, "newer.ckpt", problems);
+  ASSERT_EQ(problems.diagnostics().size(), 1u);
+  const Diagnostic& d = problems.diagnostics()[0];
+  EXPECT_EQ(d.code, "LC0408");
+  EXPECT_EQ(d.severity, Severity::kWarning);
+  EXPECT_EQ(d.message, "\"newer.ckpt\" was written by lightning-cpp 0.10.0, newer than this 0.1.0");
+  Checkpoint same = small_checkpoint(1.0);
+  same.insert("lightning_cpp_version", std::string("0.1.0"));
+  DiagnosticCollector none;
+  detail::check_writer_version(same, "same.ckpt", none);
+  EXPECT_TRUE(none.diagnostics().empty());
 }
 
 TEST(CheckpointFile, AKillDuringASaveLeavesThePreviousFileWhole) {

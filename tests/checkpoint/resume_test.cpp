@@ -3,6 +3,8 @@
 
 #include "support/support.h"
 
+#include <lightning/utilities/console.h>
+
 #include <torch/nn/functional/activation.h>
 #include <torch/nn/modules/dropout.h>
 #include <torch/optim/adam.h>
@@ -228,26 +230,49 @@ TEST(Resume, TrainerSaveCheckpointAfterFitContinuesInASecondFit) {
   EXPECT_TRUE(testing::flat_parameters(resumed).equal(expected));
 }
 
-TEST(Resume, LastWithoutACheckpointIsLC0404AndAMissingFileLC0401BeforeAnyStep) {
+// A job requeued with `ckpt_path: last` must work before its first save, as in Lightning: "last"
+// without a last*.ckpt warns (LC0407) and trains from the start, exactly as a fit without it; an
+// explicit path that is missing stays an error before any step.
+TEST(Resume, LastWithoutACheckpointWarnsAndStartsAfreshAndAMissingFileIsLC0401BeforeAnyStep) {
+  TempDir dir;
+  const at::Tensor expected = uninterrupted_weights(dir / "plain");
+  seed_everything(11);
+  NoisyModel model;
+  Trainer trainer(options(dir / "a", {}));
+  console::forget_warnings();
+  ::testing::internal::CaptureStderr();
+  trainer.fit(model, shuffled_train(), val(), "last");
+  const std::string printed = ::testing::internal::GetCapturedStderr();
+  EXPECT_THAT(printed, HasSubstr("warning[LC0407]: ckpt_path = \"last\" found no checkpoint: the fit starts from the beginning"));
+  EXPECT_THAT(printed, HasSubstr("received: \"last\" with 1 ModelCheckpoint callback and no last*.ckpt"));
+  EXPECT_EQ(trainer.global_step(), 30);
+  EXPECT_TRUE(testing::flat_parameters(model).equal(expected));
+
+  NoisyModel other;
+  const at::Tensor before = testing::flat_parameters(other);
+  Trainer second(options(dir / "b", {}));
+  try {
+    second.fit(other, shuffled_train(), val(), dir / "missing.ckpt");
+    FAIL();
+  } catch (const MisconfigurationException& e) {
+    EXPECT_TRUE(e.has("LC0401"));
+  }
+  EXPECT_EQ(second.global_step(), 0);
+  EXPECT_TRUE(testing::flat_parameters(other).equal(before));
+}
+
+// Testing "last" without a checkpoint would test untrained weights: that stays LC0404.
+TEST(Resume, TestWithLastButNoCheckpointIsLC0404) {
   TempDir dir;
   NoisyModel model;
-  const at::Tensor before = testing::flat_parameters(model);
   Trainer trainer(options(dir / "a", {}));
   try {
-    trainer.fit(model, shuffled_train(), val(), "last");
+    trainer.test(model, val(), "last");
     FAIL();
   } catch (const MisconfigurationException& e) {
     EXPECT_TRUE(e.has("LC0404"));
     EXPECT_THAT(e.what(), HasSubstr("ckpt_path = \"last\" found no checkpoint"));
   }
-  try {
-    trainer.fit(model, shuffled_train(), val(), dir / "missing.ckpt");
-    FAIL();
-  } catch (const MisconfigurationException& e) {
-    EXPECT_TRUE(e.has("LC0401"));
-  }
-  EXPECT_EQ(trainer.global_step(), 0);
-  EXPECT_TRUE(testing::flat_parameters(model).equal(before));
 }
 
 TEST(Resume, AWeightsOnlyCheckpointCannotResumeLC0405) {

@@ -377,6 +377,64 @@ TEST_F(ConfigErrors, CommandLineMistakesNameTheArgument) {
   EXPECT_EQ(location_text(typed[0]), "command line (--trainer.max_epochs=ten)");
 }
 
+// Each of these once ended the process with an uncaught exception (exit 134).
+TEST_F(ConfigErrors, AKeyThatIsAListOrAMapIsLC0717InAFileAndInAnOverride) {
+  write("c.yaml", iris_config() + "optimizer:\n  ? [a]\n  : 1\n");
+  auto in_file = diagnostics_of({"fit", "--config", "c.yaml"});
+  ASSERT_EQ(in_file.size(), 1u);
+  EXPECT_EQ(in_file[0].at("code"), "LC0717");
+  EXPECT_EQ(in_file[0].at("message"), "a key in `optimizer` is not a name");
+  EXPECT_EQ(in_file[0].at("received"), "[a]");
+  EXPECT_EQ(location_text(in_file[0]), "c.yaml:13:5");
+  write("d.yaml", iris_config());
+  auto in_override = diagnostics_of({"fit", "--config", "d.yaml", "--trainer.plugins={[a]: 1}"});
+  ASSERT_EQ(in_override.size(), 1u);
+  EXPECT_EQ(in_override[0].at("code"), "LC0717");
+  EXPECT_EQ(location_text(in_override[0]), "command line (--trainer.plugins={[a]: 1})");
+}
+
+TEST_F(ConfigErrors, AnOverrideIndexBeyond64BitsIsLC0707) {
+  write("c.yaml", iris_config());
+  auto diagnostics = diagnostics_of({"fit", "--config", "c.yaml", "--trainer.callbacks[18446744073709551616].x=1"});
+  ASSERT_EQ(diagnostics.size(), 1u);
+  EXPECT_EQ(diagnostics[0].at("code"), "LC0707");
+  EXPECT_EQ(diagnostics[0].at("message"), "`trainer.callbacks` has no item 18446744073709551616 to override");
+}
+
+// Seven levels of aliases, each naming the one before nine times, expand to 9^7 values: reading
+// them took over 60 s and 5.5 GB; the walk now stops after 100,000.
+TEST_F(ConfigErrors, AnAliasBombIsLC0719) {
+  std::string text = "a: &a [1, 1, 1, 1, 1, 1, 1, 1, 1]\n";
+  for (char level = 'b'; level <= 'g'; ++level) {
+    const char previous = static_cast<char>(level - 1);
+    text += fmt::format("{0}: &{0} [*{1}, *{1}, *{1}, *{1}, *{1}, *{1}, *{1}, *{1}, *{1}]\n", level, previous);
+  }
+  write("bomb.yaml", text);
+  auto diagnostics = diagnostics_of({"fit", "--config", "bomb.yaml"});
+  ASSERT_EQ(diagnostics.size(), 1u);
+  EXPECT_EQ(diagnostics[0].at("code"), "LC0719");
+  EXPECT_EQ(diagnostics[0].at("message"), "`bomb.yaml` holds more than 100000 values once its aliases are expanded");
+}
+
+TEST_F(ConfigErrors, NestingDeeperThan64LevelsIsLC0718WithTheLimit) {
+  write("deep.yaml", "trainer: " + std::string(100, '[') + std::string(100, ']') + "\n");
+  write("deeper.yaml", "trainer: " + std::string(5000, '[') + std::string(5000, ']') + "\n");  // beyond yaml-cpp's own bound
+  for (const char* file : {"deep.yaml", "deeper.yaml"}) {
+    auto diagnostics = diagnostics_of({"fit", "--config", file});
+    ASSERT_EQ(diagnostics.size(), 1u) << file;
+    EXPECT_EQ(diagnostics[0].at("code"), "LC0718") << file;
+    EXPECT_EQ(diagnostics[0].at("message"), fmt::format("`{}` is nested more than 64 levels deep", file));
+    EXPECT_EQ(diagnostics[0].at("expected"), "at most 64 levels of maps and lists");
+  }
+}
+
+TEST_F(ConfigErrors, ACommandLineCLI11CannotReadIsLC0707) {
+  auto result = cli({"fit", "--trainer.max_epochs", "--", "5"});
+  EXPECT_EQ(result.code, pl::cli::kExitMisconfiguration);
+  EXPECT_THAT(result.err, HasSubstr("error[LC0707]: the command line cannot be read: The following argument was not expected: 5"));
+  EXPECT_THAT(result.err, HasSubstr("received: \"fit --trainer.max_epochs -- 5\""));
+}
+
 TEST_F(ConfigErrors, MissingSectionsAreNamed) {
   write("c.yaml", "trainer:\n  max_epochs: 1\n");
   auto diagnostics = diagnostics_of({"fit", "--config", "c.yaml"});
@@ -590,12 +648,17 @@ TEST_F(CommandLine, UnknownSubcommandSuggestsTheClosest) {
   EXPECT_THAT(result.err, HasSubstr("did you mean \"fit\"?"));
 }
 
-TEST_F(CommandLine, TrainingFailureExitsWithOne) {
+// Bad data is a misconfiguration found before the first step (it once exited 1 with an uncoded
+// message): coded, at its file, line and column.
+TEST_F(CommandLine, BadDataInTheFileExitsWithTwoAtItsLineAndColumn) {
   write("c.yaml", iris_config());
   write("bad.csv", "1,2,0\n3,x,1\n");  // the file exists: what is wrong inside shows when it is read
-  auto result = cli({"fit", "--config", "c.yaml", "--data.init_args.path=bad.csv", "--data.init_args.skip_rows=0"});
-  EXPECT_EQ(result.code, pl::cli::kExitFailure);
-  EXPECT_THAT(result.err, HasSubstr("bad.csv"));
+  auto diagnostics = diagnostics_of({"fit", "--config", "c.yaml", "--data.init_args.path=bad.csv",
+                                     "--data.init_args.skip_rows=0"});
+  ASSERT_EQ(diagnostics.size(), 1u);
+  EXPECT_EQ(diagnostics[0].at("code"), "LC0205");
+  EXPECT_EQ(location_text(diagnostics[0]), "bad.csv:2:2");
+  EXPECT_EQ(diagnostics[0].at("message"), "\"bad.csv\" line 2 column 2: \"x\" is not a number");
   auto missing = diagnostics_of({"fit", "--config", "c.yaml", "--data.init_args.path=missing.csv"});
   ASSERT_EQ(missing.size(), 1u);
   EXPECT_EQ(missing[0].at("message"), "CSVDataModule finds no file at `missing.csv`");

@@ -1,6 +1,9 @@
 #include <lightning/data/dataset.h>
+#include <lightning/diagnostics/diagnostic.h>
 
 #include <ATen/ATen.h>
+#include <fmt/format.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -66,24 +69,72 @@ TEST(CSVDataset, SkipsAHeaderAndTakesAnyTargetColumn) {
   EXPECT_EQ(iris.targets().max().item<int64_t>(), 2);
 }
 
-TEST(CSVDataset, NamesThePathLineAndColumnOfBadData) {
+/// The diagnostic of reading `text` as a CSV file with `options`.
+Diagnostic csv_error(const std::string& text, CSVDatasetOptions options = {}) {
   const auto path = std::filesystem::temp_directory_path() / "lightning_bad.csv";
-  std::ofstream(path) << "1,2,0\n3,x,1\n";
+  std::ofstream(path) << text;
   try {
-    CSVDataset bad(path);
-    FAIL();
-  } catch (const std::runtime_error& e) {
-    EXPECT_EQ(std::string(e.what()), "CSVDataset: \"" + path.string() +
-                                         "\" line 2 column 2: \"x\" is not a number (skip a header "
-                                         "with {.skip_rows = 1})");
+    CSVDataset bad(path, options);
+  } catch (const MisconfigurationException& e) {
+    std::filesystem::remove(path);
+    return e.diagnostics().at(0);
   }
   std::filesystem::remove(path);
+  throw std::runtime_error("CSVDataset accepted: " + text);
+}
+
+TEST(CSVDataset, NamesThePathLineAndColumnOfBadData) {
+  const auto not_a_number = csv_error("1,2,0\n3,x,1\n");
+  EXPECT_EQ(not_a_number.code, "LC0205");
+  EXPECT_THAT(not_a_number.message, ::testing::EndsWith("lightning_bad.csv\" line 2 column 2: \"x\" is not a number"));
+  ASSERT_TRUE(not_a_number.location.has_value());
+  EXPECT_EQ(not_a_number.location->line, 2);
+  EXPECT_EQ(not_a_number.location->column, 2);
+  EXPECT_EQ(csv_error("a,b,c\n1,2,0\n").help, "skip a header line with skip_rows = 1");
+  const auto ragged = csv_error("1,2,0\n3,1\n");
+  EXPECT_EQ(ragged.code, "LC0205");
+  EXPECT_THAT(ragged.message, ::testing::EndsWith("line 2 column 1: the line has 2 columns, earlier lines have 3"));
   try {
     CSVDataset missing("/nonexistent/data.csv");
     FAIL();
   } catch (const std::runtime_error& e) {
     EXPECT_NE(std::string(e.what()).find("cannot open \"/nonexistent/data.csv\""), std::string::npos);
   }
+}
+
+// Each of these once trained on wrong data without a word: a nan or 1e20 class target became
+// -9223372036854775808, 1.5 became 1, an inf feature trained to a nan loss.
+TEST(CSVDataset, ATargetThatIsNoClassAndAFeatureThatIsNotFiniteAreLC0205AtTheirLineAndColumn) {
+  for (const char* target : {"nan", "1e20", "1.5", "-inf"}) {
+    const auto d = csv_error(fmt::format("1,2,0\n3,4,{}\n", target));
+    EXPECT_EQ(d.code, "LC0205") << target;
+    EXPECT_THAT(d.message, ::testing::HasSubstr("line 2 column 3: the class target")) << target;
+    EXPECT_THAT(d.message, ::testing::EndsWith("is not a whole number")) << target;
+  }
+  EXPECT_EQ(csv_error("1,2,0\n3,4,1.5\n").received, "1.5");
+  for (const char* feature : {"inf", "nan", "1e39", "1e400"}) {
+    const auto d = csv_error(fmt::format("1,2,0\n{},4,1\n", feature));
+    EXPECT_EQ(d.code, "LC0205") << feature;
+    EXPECT_THAT(d.message, ::testing::HasSubstr("line 2 column 1: the feature")) << feature;
+    EXPECT_THAT(d.message, ::testing::EndsWith("cannot be trained on")) << feature;
+  }
+  // A regression target may be any finite number, but not nan.
+  const auto regression = csv_error("1,2,0.5\n3,4,nan\n", {.integer_targets = false});
+  EXPECT_THAT(regression.message, ::testing::EndsWith("line 2 column 3: the target nan cannot be trained on"));
+  const auto path = std::filesystem::temp_directory_path() / "lightning_good.csv";
+  std::ofstream(path) << "1,2,0.5\n3,4,1e20\n";
+  EXPECT_EQ(CSVDataset(path, {.integer_targets = false}).targets()[1].item<float>(), 1e20f);
+  std::filesystem::remove(path);
+}
+
+TEST(CSVDataset, ANegativeSkipRowsAndATargetColumnOutsideTheFileAreLC0206) {
+  const auto skip = csv_error("1,2,0\n", {.skip_rows = -1});
+  EXPECT_EQ(skip.code, "LC0206");
+  EXPECT_EQ(skip.where, "CSVDataset({.skip_rows = ...})");
+  EXPECT_EQ(skip.received, "-1");
+  const auto column = csv_error("1,2,0\n", {.target_column = 3});
+  EXPECT_EQ(column.code, "LC0206");
+  EXPECT_EQ(column.expected, "-3 to 2 (negative counts from the end)");
 }
 
 }  // namespace

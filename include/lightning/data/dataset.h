@@ -65,7 +65,10 @@ struct CSVDatasetOptions {
 ///   pl::CSVDataset digits("examples/data/digits.csv.gz", {.target_column = -1});
 class CSVDataset : public TensorDataset {
  public:
-  /// Throws std::runtime_error naming the path, line and column of anything that cannot be read.
+  /// Throws MisconfigurationException for a value that cannot be trained on, at its line and
+  /// column (LC0205: not a number, a ragged row, no rows, a class target that is no whole number,
+  /// nan or inf), and for options that do not fit the file (LC0206); std::runtime_error naming the
+  /// path when the file cannot be read.
   explicit CSVDataset(const std::filesystem::path& path, CSVDatasetOptions options = {});
   const at::Tensor& features() const { return tensors()[0]; }
   const at::Tensor& targets() const { return tensors()[1]; }

@@ -11,6 +11,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <charconv>
 #include <set>
 #include <stdexcept>
 
@@ -127,7 +128,7 @@ Checkpoint dump_checkpoint(LoopContext& context, bool weights_only) {
   return checkpoint;
 }
 
-fs::path resolve_ckpt_path(const std::string& ckpt_path, LoopContext& context) {
+fs::path resolve_ckpt_path(const std::string& ckpt_path, LoopContext& context, DiagnosticCollector* fresh_start_warnings) {
   if (ckpt_path != "last" && ckpt_path != "best") return ckpt_path;
   std::vector<const ModelCheckpoint*> checkpointers;
   for (const auto& callback : context.callbacks()) {
@@ -158,6 +159,19 @@ fs::path resolve_ckpt_path(const std::string& ckpt_path, LoopContext& context) {
   }
   // Each rank's ModelCheckpoint ranks by its own metrics, but only rank 0 wrote files: its choice holds.
   if (context.state().collectives != nullptr) chosen = broadcast_string(*context.state().collectives, chosen.string());
+  if (chosen.empty() && ckpt_path == "last" && fresh_start_warnings != nullptr) {
+    fresh_start_warnings->warn({.code = "LC0407",
+                                .severity = Severity::kWarning,
+                                .message = "ckpt_path = \"last\" found no checkpoint: the fit starts from the beginning",
+                                .where = "Trainer::fit(..., ckpt_path)",
+                                .received = fmt::format("\"last\" with {} ModelCheckpoint callback{} and no last*.ckpt",
+                                                        checkpointers.size(), checkpointers.size() == 1 ? "" : "s"),
+                                .expected = "a last*.ckpt file in a ModelCheckpoint's folder, once the run has saved one",
+                                .help = checkpointers.empty() ? "add a ModelCheckpoint(save_last = true), or nothing will resume"
+                                                              : "nothing to do on a first start; set save_last = true if no "
+                                                                "last.ckpt is ever written"});
+    return {};
+  }
   if (chosen.empty()) {
     throw MisconfigurationException({Diagnostic{
         .code = "LC0404",
@@ -171,6 +185,33 @@ fs::path resolve_ckpt_path(const std::string& ckpt_path, LoopContext& context) {
                                       : "pass the checkpoint's path, or set ModelCheckpoint's save_last = true"}});
   }
   return chosen;
+}
+
+void check_writer_version(const Checkpoint& checkpoint, const std::string& path, DiagnosticCollector& problems) {
+  if (!checkpoint.contains("lightning_cpp_version") || !checkpoint.at("lightning_cpp_version").isString()) return;
+  const std::string written = checkpoint.at("lightning_cpp_version").toStringRef();
+  // "0.1.0" as numbers, for the comparison; what is not a number counts as 0.
+  const auto parts = [](const std::string& version) {
+    std::vector<int64_t> numbers;
+    for (std::size_t begin = 0; begin <= version.size();) {
+      const std::size_t end = std::min(version.find('.', begin), version.size());
+      int64_t number = 0;
+      std::from_chars(version.data() + begin, version.data() + end, number);
+      numbers.push_back(number);
+      begin = end + 1;
+    }
+    return numbers;
+  };
+  if (!(parts(LIGHTNING_CPP_VERSION) < parts(written))) return;
+  problems.warn({.code = "LC0408",
+                 .severity = Severity::kWarning,
+                 .message = fmt::format("\"{}\" was written by lightning-cpp {}, newer than this {}", path, written,
+                                        LIGHTNING_CPP_VERSION),
+                 .where = path,
+                 .received = fmt::format("lightning_cpp_version \"{}\"", written),
+                 .expected = fmt::format("a checkpoint of lightning-cpp {} or earlier", LIGHTNING_CPP_VERSION),
+                 .help = "entries this version does not know are ignored: use the newer lightning-cpp to resume "
+                         "exactly"});
 }
 
 void restore_module(LoopContext& context, const Checkpoint& checkpoint, const std::string& path) {

@@ -21,8 +21,15 @@ Checkpoint dump_checkpoint(LoopContext& context, bool weights_only);
 
 /// The file `ckpt_path` names: a path, "last" (the newest last*.ckpt of the ModelCheckpoint
 /// callbacks) or "best" (their best_model_path). Throws MisconfigurationException (LC0404) when
-/// "last" or "best" finds nothing.
-std::filesystem::path resolve_ckpt_path(const std::string& ckpt_path, LoopContext& context);
+/// "last" or "best" finds nothing, except that a fit (`fresh_start_warnings` given) starts afresh
+/// when "last" finds nothing, as in Lightning, so that a job requeued with `ckpt_path: last` works
+/// before its first save: LC0407 goes to `fresh_start_warnings` and the path is empty.
+std::filesystem::path resolve_ckpt_path(const std::string& ckpt_path, LoopContext& context,
+                                        DiagnosticCollector* fresh_start_warnings = nullptr);
+
+/// LC0408 (a warning) when a newer lightning-cpp than this one wrote `checkpoint`: what it holds
+/// may mean something this version does not know.
+void check_writer_version(const Checkpoint& checkpoint, const std::string& path, DiagnosticCollector& problems);
 
 /// Loads the weights (LC0401-LC0403 as MisconfigurationException).
 void restore_module(LoopContext& context, const Checkpoint& checkpoint, const std::string& path);

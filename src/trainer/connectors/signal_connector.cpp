@@ -7,7 +7,7 @@ namespace lightning::detail {
 namespace {
 
 std::atomic<int> received_signal{0};
-struct sigaction previous_term, previous_int;
+struct sigaction previous_term, previous_int, previous_usr1;
 
 extern "C" void note_signal(int signal) {
   int expected = 0;
@@ -20,7 +20,7 @@ extern "C" void note_signal(int signal) {
 
 }  // namespace
 
-SignalConnector::SignalConnector() {
+SignalConnector::SignalConnector(bool requeue_signal) : requeue_signal_(requeue_signal) {
   received_signal = 0;
   struct sigaction action {};
   action.sa_handler = note_signal;
@@ -28,11 +28,13 @@ SignalConnector::SignalConnector() {
   action.sa_flags = SA_RESTART;
   sigaction(SIGTERM, &action, &previous_term);
   sigaction(SIGINT, &action, &previous_int);
+  if (requeue_signal_) sigaction(SIGUSR1, &action, &previous_usr1);
 }
 
 SignalConnector::~SignalConnector() {
   sigaction(SIGTERM, &previous_term, nullptr);
   sigaction(SIGINT, &previous_int, nullptr);
+  if (requeue_signal_) sigaction(SIGUSR1, &previous_usr1, nullptr);
 }
 
 int SignalConnector::received() { return received_signal.load(std::memory_order_relaxed); }
