@@ -1,4 +1,5 @@
 # lightning-cpp: `make demo` and `make test` work on a fresh Debian 12 machine.
+SHELL := /bin/bash
 BUILD_DIR ?= build
 BUILD_TYPE ?= Release
 JOBS ?= $(shell nproc)
@@ -12,9 +13,9 @@ PACKAGES := cmake make g++ ccache pkg-config \
   libtorch-dev libgloo-dev libfmt-dev nlohmann-json3-dev zlib1g-dev libyaml-cpp-dev \
   libprotobuf-dev protobuf-compiler libcrcutil-dev python3-protobuf python3-crc32c libcli11-dev \
   libgtest-dev libgmock-dev libbenchmark-dev libopenblas0-pthread \
-  python3-torch dataset-fashion-mnist
+  python3-torch dataset-fashion-mnist clang
 
-.PHONY: deps configure build test demo bench clean gpu-check-deps
+.PHONY: deps configure build test demo bench clean gpu-check-deps fuzz-build fuzz fuzz-replay
 
 deps:
 	@missing=$$(for p in $(PACKAGES); do \
@@ -52,8 +53,39 @@ bench: build
 	$(BUILD_DIR)/bench/ddp_scaling 2
 	$(BUILD_DIR)/bench/ddp_scaling 2 200 25,0.1 4
 
+# libFuzzer targets of the readers (tests/fuzz), built with clang in their own folder. `make fuzz`
+# runs each for FUZZ_SECONDS on a copy of its seed corpus (new inputs stay in the build folder;
+# a crash leaves its input there as crash-*); `make fuzz-replay` (in CI) runs each seed once, then
+# FUZZ_REPLAY_RUNS mutations of a fixed seed, so that CI's run is the same each time.
+FUZZ_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_REPLAY_RUNS ?= 5000
+FUZZ_TARGETS := checkpoint config csv
+# LibTorch's own allocations outlive the fuzz loop: leaks are not what these targets look for.
+FUZZ_OPTIONS := -rss_limit_mb=4096 -timeout=10 -detect_leaks=0 -print_final_stats=1
+export ASAN_OPTIONS := detect_leaks=0:abort_on_error=0
+export UBSAN_OPTIONS := print_stacktrace=1
+fuzz-build: deps
+	CXX=clang++ cmake -S . -B $(FUZZ_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLIGHTNING_FUZZ=ON \
+	  -DLIGHTNING_BUILD_TESTS=OFF -DLIGHTNING_BUILD_EXAMPLES=OFF -DLIGHTNING_BUILD_BENCH=OFF $(CMAKE_ARGS)
+	cmake --build $(FUZZ_DIR) -j $(JOBS) --target $(addprefix fuzz_,$(FUZZ_TARGETS))
+
+fuzz: fuzz-build
+	@set -o pipefail; for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_DIR)/corpus/$$t && cd $(FUZZ_DIR) && \
+	  ./tests/fuzz/fuzz_$$t $(FUZZ_OPTIONS) -max_total_time=$(FUZZ_SECONDS) corpus/$$t ../tests/fuzz/corpus/$$t \
+	    2>&1 | tail -n 12 || exit 1; cd ..; done
+
+fuzz-replay: fuzz-build
+	@set -o pipefail; for t in $(FUZZ_TARGETS); do \
+	  echo "== fuzz_$$t: the seed corpus, then $(FUZZ_REPLAY_RUNS) inputs"; \
+	  $(FUZZ_DIR)/tests/fuzz/fuzz_$$t $(FUZZ_OPTIONS) -runs=0 tests/fuzz/corpus/$$t 2>&1 | tail -n 3 || exit 1; \
+	  rm -rf $(FUZZ_DIR)/replay/$$t && mkdir -p $(FUZZ_DIR)/replay/$$t && \
+	  $(FUZZ_DIR)/tests/fuzz/fuzz_$$t $(FUZZ_OPTIONS) -seed=1 -runs=$(FUZZ_REPLAY_RUNS) \
+	    -artifact_prefix=$(FUZZ_DIR)/ $(FUZZ_DIR)/replay/$$t tests/fuzz/corpus/$$t 2>&1 | tail -n 12 || exit 1; done
+
 clean:
-	rm -rf $(BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(FUZZ_DIR)
 
 # Debian 12's packages of our dependencies unpacked into .devdeps/, for tools/gpu_check.sh on a GPU
 # machine that has no package registry (docs/distributed.md, "Checking the CUDA paths").

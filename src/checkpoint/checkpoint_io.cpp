@@ -229,8 +229,11 @@ Checkpoint load_checkpoint_file(const fs::path& path) {
   std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (!in.good() && !in.eof()) throw_io_error("cannot read checkpoint file", path);
   if (bytes.empty()) throw MisconfigurationException({unreadable(path, "an empty file")});
-  const auto cannot_read = [&](const c10::Error& error) {
-    const std::string reason = first_line(error.what_without_backtrace());
+  // LibTorch's reader throws c10::Error, and also std::out_of_range and the like for a pickle
+  // that refers to what it does not hold: every one is a file that cannot be read.
+  const auto cannot_read = [&](const std::exception& error) {
+    const auto* c10_error = dynamic_cast<const c10::Error*>(&error);
+    const std::string reason = first_line(c10_error ? c10_error->what_without_backtrace() : error.what());
     const std::string received = fmt::format("{} bytes that LibTorch cannot read: {}", bytes.size(), reason);
     // LibTorch's unpickler says "Unpickler found unknown type <module.Class>" for a class it cannot build.
     if (reason.find("unknown type") == std::string::npos) return MisconfigurationException({unreadable(path, received)});
@@ -242,19 +245,19 @@ Checkpoint load_checkpoint_file(const fs::path& path) {
   c10::IValue loaded;
   try {
     loaded = detail::unpickle_on_cpu(bytes);
-  } catch (const c10::Error& direct) {
+  } catch (const std::exception& direct) {
     // A file from Python's torch.save may hold opcodes or an OrderedDict that LibTorch does not
     // read; read it again rewritten. Once rewritten, what still fails (a Python class LibTorch
     // cannot build) is the error to report; a file that cannot be rewritten, the first one.
     std::vector<char> rewritten;
     try {
       rewritten = detail::with_libtorch_opcodes(bytes);
-    } catch (const c10::Error&) {
+    } catch (const std::exception&) {
       throw cannot_read(direct);
     }
     try {
       loaded = detail::without_attributes(detail::unpickle_on_cpu(rewritten));
-    } catch (const c10::Error& error) {
+    } catch (const std::exception& error) {
       throw cannot_read(error);
     }
   }

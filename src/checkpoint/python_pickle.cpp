@@ -64,6 +64,28 @@ class PickleRewriter {
  public:
   explicit PickleRewriter(std::string_view in) : in_(in) {}
 
+  /// Throws c10::Error when an opcode's argument (a string's, bytes' or frame's stated length
+  /// above all) runs past the end of the pickle, or a memo slot lies beyond any the pickle can
+  /// fill: LibTorch's unpickler allocates what they state before it reads, so a forged length or
+  /// slot would allocate gigabytes.
+  void check_arguments() {
+    for (position_ = 0; position_ < in_.size();) {
+      const char opcode = in_[position_++];
+      if (opcode == '.') return;  // STOP
+      if (opcode == '\x95' && position_ + 8 <= in_.size()) {  // FRAME: the unpickler allocates its stated length
+        uint64_t length = 0;
+        std::memcpy(&length, in_.data() + position_, 8);
+        TORCH_CHECK(length <= in_.size() - position_ - 8, "truncated pickle: a frame of ", length, " bytes at byte ",
+                    position_, " of ", in_.size());
+      }
+      if (opcode == 'r' && position_ + 4 <= in_.size()) {  // LONG_BINPUT: the unpickler grows its memo to the index
+        const std::size_t index = memo_index(opcode, in_.substr(position_ - 1, 5));
+        TORCH_CHECK(index < in_.size(), "malformed pickle: memo slot ", index, " in a pickle of ", in_.size(), " bytes");
+      }
+      skip_argument(opcode);
+    }
+  }
+
   std::string run() {
     while (position_ < in_.size()) {
       const char opcode = in_[position_];
@@ -212,7 +234,8 @@ class PickleRewriter {
   }
 
   void skip_bytes(std::size_t n) {
-    TORCH_CHECK(position_ + n <= in_.size(), "truncated pickle");
+    TORCH_CHECK(n <= in_.size() - position_, "truncated pickle: an argument of ", n, " bytes at byte ", position_,
+                " of ", in_.size());
     position_ += n;
   }
   void skip_line() {
@@ -225,7 +248,8 @@ class PickleRewriter {
     Length length{};
     TORCH_CHECK(position_ + sizeof(Length) <= in_.size(), "truncated pickle");
     std::memcpy(&length, in_.data() + position_, sizeof(Length));
-    skip_bytes(sizeof(Length) + static_cast<std::size_t>(length));
+    skip_bytes(sizeof(Length));
+    skip_bytes(static_cast<std::size_t>(length));
   }
 
   void skip_argument(char opcode) {
@@ -303,7 +327,9 @@ c10::IValue unpickle_on_cpu(const std::vector<char>& bytes) {
   caffe2::serialize::PyTorchStreamReader reader(&stream);
   // What torch::jit::readArchiveAndTensors does, keeping each storage record's size: the unpickler
   // sizes a storage by the element count the pickle states, not by the record that backs it.
-  auto [pickle, pickle_size] = reader.getRecord("data.pkl");
+  at::DataPtr pickle;
+  std::size_t pickle_size = 0;
+  std::tie(pickle, pickle_size) = reader.getRecord("data.pkl");
   std::size_t read = 0;
   const auto* data = static_cast<const char*>(pickle.get());
   auto read_pickle = [&](char* buffer, std::size_t length) -> std::size_t {
@@ -318,6 +344,7 @@ c10::IValue unpickle_on_cpu(const std::vector<char>& bytes) {
     records[record.get()] = {key, size};
     return std::move(record);
   };
+  PickleRewriter(std::string_view(data, pickle_size)).check_arguments();
   torch::jit::Unpickler unpickler(read_pickle, /*type_resolver=*/nullptr, /*obj_loader=*/nullptr, read_record,
                                   c10::Device(c10::DeviceType::CPU));
   unpickler.set_version(reader.version());

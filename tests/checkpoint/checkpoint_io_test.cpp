@@ -149,6 +149,20 @@ TEST(CheckpointFile, ATensorViewingBeyondItsStorageIsLC0402NamingTheEntry) {
                                   "a storage of 8 bytes (2 elements)"));
 }
 
+// What fuzz_checkpoint found, kept in its corpus: a memo index beyond the memo (std::out_of_range
+// from LibTorch's unpickler, which ended the process), a string and a memo slot stating gigabytes
+// (allocated before anything was read). Each is a file that cannot be read, said as such.
+TEST(CheckpointFile, FilesTheFuzzerFoundAreLC0402) {
+  const std::filesystem::path corpus = std::filesystem::path(LIGHTNING_TEST_SOURCE_DIR) / "fuzz/corpus/checkpoint";
+  for (const char* name : {"found_memo_index_out_of_range.ckpt", "found_string_length_of_gigabytes.ckpt",
+                           "found_memo_slot_of_gigabytes.ckpt"}) {
+    const auto e = load_error(corpus / name);
+    EXPECT_TRUE(e.has("LC0402")) << name << ": " << e.what();
+  }
+  EXPECT_THAT(load_error(corpus / "found_string_length_of_gigabytes.ckpt").what(), HasSubstr("truncated pickle"));
+  EXPECT_THAT(load_error(corpus / "found_memo_slot_of_gigabytes.ckpt").what(), HasSubstr("memo slot"));
+}
+
 TEST(CheckpointFile, AFolderOrALoopOfLinksIsLC0401SayingWhatItIs) {
   TempDir dir;
   std::filesystem::create_directories(dir / "folder.ckpt");
