@@ -15,7 +15,7 @@ PACKAGES := cmake make g++ ccache pkg-config \
   libgtest-dev libgmock-dev libbenchmark-dev libopenblas0-pthread \
   python3-torch dataset-fashion-mnist clang
 
-.PHONY: deps configure build test demo bench clean gpu-check-deps fuzz-build fuzz fuzz-replay
+.PHONY: deps configure build test demo bench clean gpu-check-deps fuzz-build fuzz fuzz-replay sanitize
 
 deps:
 	@missing=$$(for p in $(PACKAGES); do \
@@ -84,8 +84,22 @@ fuzz-replay: fuzz-build
 	  $(FUZZ_DIR)/tests/fuzz/fuzz_$$t $(FUZZ_OPTIONS) -seed=1 -runs=$(FUZZ_REPLAY_RUNS) \
 	    -artifact_prefix=$(FUZZ_DIR)/ $(FUZZ_DIR)/replay/$$t tests/fuzz/corpus/$$t 2>&1 | tail -n 12 || exit 1; done
 
+# The library and the unit tests built with ASan and UBSan (-O1) in their own folder, and every
+# ctest entry of that build run (examples, benchmarks and the compile-fail tests are left out; the
+# normal build covers them). Any report fails the run: UBSan does not recover, ASan stops at its first.
+SANITIZE_DIR ?= build-sanitize
+SANITIZE_ENV := ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1:suppressions=$(CURDIR)/tests/sanitize/lsan.supp \
+  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/sanitize/lsan.supp UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+sanitize: deps
+	cmake -S . -B $(SANITIZE_DIR) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" -DLIGHTNING_SANITIZE=ON \
+	  -DLIGHTNING_BUILD_EXAMPLES=OFF -DLIGHTNING_BUILD_BENCH=OFF -DLIGHTNING_INSTALL=OFF $(CMAKE_ARGS)
+	cmake --build $(SANITIZE_DIR) -j $(JOBS)
+	@cd $(SANITIZE_DIR) && $(SANITIZE_ENV) ctest --output-on-failure -j $(JOBS) -E '^compile_fail_' --timeout 1800 \
+	  > ctest.log 2>&1; status=$$?; cat ctest.log; echo; echo "== sanitize summary =="; \
+	  grep -E 'tests passed|tests failed|Total Test time' ctest.log; exit $$status
+
 clean:
-	rm -rf $(BUILD_DIR) $(FUZZ_DIR)
+	rm -rf $(BUILD_DIR) $(FUZZ_DIR) $(SANITIZE_DIR)
 
 # Debian 12's packages of our dependencies unpacked into .devdeps/, for tools/gpu_check.sh on a GPU
 # machine that has no package registry (docs/distributed.md, "Checking the CUDA paths").

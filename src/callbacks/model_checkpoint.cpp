@@ -1,11 +1,13 @@
 #include <lightning/callbacks/model_checkpoint.h>
 
+#include <lightning/checkpoint/checkpoint_io.h>
 #include <lightning/utilities/console.h>
 #include <lightning/utilities/paths.h>
 
 #include "callbacks/monitor.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <cmath>
 #include <filesystem>
@@ -56,13 +58,15 @@ std::string render_template(const std::string& text, const std::map<std::string,
 
 std::string in_quotes(const std::string& s) { return fmt::format("\"{}\"", s); }
 
-/// Deletes the file a new checkpoint replaced, when it is another file and in our folder (a path
-/// restored from a checkpoint of another run is left alone).
-void remove_replaced(const std::string& previous, const std::string& current, const std::string& dirpath) {
-  std::error_code ignored;
-  if (!previous.empty() && previous != current && fs::path(previous).parent_path() == fs::path(dirpath)) {
-    fs::remove(previous, ignored);
+/// Deletes a file that a save replaced, unless it is one of the files `kept` or outside our folder
+/// (a path restored from a checkpoint of another run is left alone). Whether it removed a file.
+bool remove_replaced(const std::string& previous, std::initializer_list<std::string> kept, const std::string& dirpath) {
+  if (previous.empty() || fs::path(previous).parent_path() != fs::path(dirpath)) return false;
+  for (const auto& file : kept) {
+    if (previous == file) return false;
   }
+  std::error_code ignored;
+  return fs::remove(previous, ignored);
 }
 
 }  // namespace
@@ -194,9 +198,7 @@ void ModelCheckpoint::on_train_batch_end(const TrainerView& trainer, LightningMo
       trainer.global_step() % options_.every_n_train_steps != 0) {
     return;
   }
-  const auto candidates = detail::monitor_candidates(trainer);
-  save_top_k(trainer, candidates);
-  save_last(trainer, candidates);
+  save_files(trainer, /*rank_top_k=*/true);
 }
 
 void ModelCheckpoint::on_train_epoch_end(const TrainerView& trainer, LightningModule&) {
@@ -208,9 +210,7 @@ void ModelCheckpoint::on_validation_end(const TrainerView& trainer, LightningMod
 }
 
 void ModelCheckpoint::save_at_epoch(const TrainerView& trainer) {
-  const auto candidates = detail::monitor_candidates(trainer);
-  if (every_n_epochs_ >= 1 && (trainer.current_epoch() + 1) % every_n_epochs_ == 0) save_top_k(trainer, candidates);
-  save_last(trainer, candidates);
+  save_files(trainer, every_n_epochs_ >= 1 && (trainer.current_epoch() + 1) % every_n_epochs_ == 0);
 }
 
 bool ModelCheckpoint::better(double current, double reference) const {
@@ -227,21 +227,43 @@ std::string ModelCheckpoint::new_file_path(const std::string& name, const std::s
   return path;
 }
 
+void ModelCheckpoint::save_files(const TrainerView& trainer, bool rank_top_k) {
+  const auto candidates = detail::monitor_candidates(trainer);
+  std::vector<std::string> replaced;
+  const std::string top_k = rank_top_k ? rank_in_top_k(candidates, replaced) : "";
+  std::string last;
+  if (options_.save_last) {
+    last = new_file_path("last", last_model_path_);
+    replaced.push_back(std::exchange(last_model_path_, last));
+  }
+  if (top_k.empty() && last.empty()) return;
+  // Recorded before writing, so that the file holds the whole save and a resume from it can finish
+  // what a kill interrupted (finish_interrupted_save).
+  saved_with_last_ = last.empty() ? "" : top_k;
+  replaced_by_last_save_ = replaced;
+
+  // last.ckpt first, the top-k file then a second name of the same file: a kill between the two
+  // leaves a last.ckpt whose state names the top-k file, never a top-k file newer than last.ckpt.
+  save(trainer, last.empty() ? top_k : last);
+  if (!trainer.is_global_zero()) return;  // rank zero writes the files, and alone removes them
+  if (!saved_with_last_.empty()) link_checkpoint_file(last, top_k);
+  for (const auto& file : replaced) remove_replaced(file, {top_k, last}, dirpath_);
+}
+
 void ModelCheckpoint::save(const TrainerView& trainer, const std::string& path) {
+  last_global_step_saved_ = trainer.global_step();  // before the write: the file's state holds it
   trainer.save_checkpoint(path, options_.save_weights_only);
-  last_global_step_saved_ = trainer.global_step();
   if (options_.verbose) console::info(fmt::format("Epoch {}, global step {}: saved \"{}\"", trainer.current_epoch(), trainer.global_step(), path));
 }
 
-void ModelCheckpoint::save_top_k(const TrainerView& trainer, const std::map<std::string, double>& candidates) {
-  if (options_.save_top_k == 0) return;
+std::string ModelCheckpoint::rank_in_top_k(const std::map<std::string, double>& candidates, std::vector<std::string>& replaced) {
+  if (options_.save_top_k == 0) return "";
   const std::string name = render_template(options_.filename, candidates, options_.auto_insert_metric_name);
   if (options_.monitor.empty()) {  // keep the latest (or all, with -1)
     const std::string path = new_file_path(name, "");
     const std::string previous = std::exchange(best_model_path_, path);
-    save(trainer, path);
-    if (options_.save_top_k == 1) remove_replaced(previous, path, dirpath_);
-    return;
+    if (options_.save_top_k == 1) replaced.push_back(previous);
+    return path;
   }
   auto found = candidates.find(options_.monitor);
   if (found == candidates.end()) {
@@ -251,13 +273,14 @@ void ModelCheckpoint::save_top_k(const TrainerView& trainer, const std::map<std:
   }
   double current = found->second;
   const bool has_room = options_.save_top_k == -1 || static_cast<int64_t>(best_k_models_.size()) < options_.save_top_k;
-  if (!has_room && !(kth_value_ && better(current, *kth_value_))) return;
+  if (!has_room && !(kth_value_ && better(current, *kth_value_))) return "";
 
   const std::size_t k = options_.save_top_k == -1 ? best_k_models_.size() + 1 : static_cast<std::size_t>(options_.save_top_k);
   std::string to_delete;
   if (best_k_models_.size() == k) {
     to_delete = kth_best_model_path_;
     best_k_models_.erase(to_delete);
+    replaced.push_back(to_delete);
   }
   if (std::isnan(current)) current = options_.mode == "min" ? std::numeric_limits<double>::infinity() : -std::numeric_limits<double>::infinity();
   const std::string path = new_file_path(name, to_delete);
@@ -271,16 +294,37 @@ void ModelCheckpoint::save_top_k(const TrainerView& trainer, const std::map<std:
   auto best = std::min_element(best_k_models_.begin(), best_k_models_.end(), worst);
   best_model_path_ = best->first;
   best_model_score_ = best->second;
-  save(trainer, path);
-  remove_replaced(to_delete, path, dirpath_);
+  return path;
 }
 
-void ModelCheckpoint::save_last(const TrainerView& trainer, const std::map<std::string, double>& candidates) {
-  if (!options_.save_last) return;
-  const std::string path = new_file_path("last", last_model_path_);
-  const std::string previous = std::exchange(last_model_path_, path);
-  save(trainer, path);
-  remove_replaced(previous, path, dirpath_);
+void ModelCheckpoint::on_load_checkpoint(const TrainerView& trainer, LightningModule&, const Checkpoint&) {
+  finish_interrupted_save(trainer);
+}
+
+void ModelCheckpoint::finish_interrupted_save(const TrainerView& trainer) {
+  const std::string top_k = std::exchange(restored_saved_with_last_, "");
+  const auto replaced = std::exchange(restored_replaced_, {});
+  if (!trainer.is_global_zero() || trainer.ckpt_path().empty()) return;
+  std::error_code error;
+  std::vector<std::string> done;
+  // A file of that save's step is the one it wrote first (or its copy): the top-k file it names
+  // is the same file. A file saved later (OnExceptionCheckpoint's) holds other weights.
+  if (!top_k.empty() && restored_saved_at_step_ == trainer.global_step() && !fs::exists(top_k, error) &&
+      fs::path(top_k).parent_path() == fs::path(dirpath_)) {
+    link_checkpoint_file(trainer.ckpt_path(), top_k);
+    done.push_back(fmt::format("wrote \"{}\"", top_k));
+  }
+  for (const auto& file : replaced) {
+    if (best_k_models_.contains(file) || file == best_model_path_) continue;  // the restored ranking keeps it
+    if (remove_replaced(file, {top_k, trainer.ckpt_path(), last_model_path_}, dirpath_)) {
+      done.push_back(fmt::format("removed \"{}\"", file));
+    }
+  }
+  if (!done.empty()) {
+    console::info(fmt::format("ModelCheckpoint: finished the save that wrote \"{}\", which the end of its run "
+                              "interrupted: {}",
+                              trainer.ckpt_path(), fmt::join(done, ", ")));
+  }
 }
 
 c10::IValue ModelCheckpoint::state_dict() const {
@@ -295,6 +339,13 @@ c10::IValue ModelCheckpoint::state_dict() const {
   state.insert("kth_best_model_path", kth_best_model_path_);
   state.insert("kth_value", kth_value_ ? c10::IValue(*kth_value_) : c10::IValue());
   state.insert("last_model_path", last_model_path_);
+  // Beyond Lightning's keys: what the save holding this state wrote and replaced, for a resume to
+  // finish it when a kill came between its files.
+  state.insert("saved_with_last", saved_with_last_);
+  state.insert("saved_at_step", last_global_step_saved_);
+  c10::List<std::string> replaced;
+  for (const auto& file : replaced_by_last_save_) replaced.push_back(file);
+  state.insert("replaced_by_save", replaced);
   return state;
 }
 
@@ -314,6 +365,17 @@ void ModelCheckpoint::load_state_dict(const c10::IValue& saved) {
     kth_best_model_path_ = state.at("kth_best_model_path").toStringRef();
     kth_value_ = optional_number("kth_value");
     last_model_path_ = state.at("last_model_path").toStringRef();
+    auto saved_at = state.find("saved_at_step");
+    if (auto it = state.find("saved_with_last"); it != state.end() && it->value().isString() && saved_at != state.end() &&
+                                                 saved_at->value().isInt()) {
+      restored_saved_with_last_ = it->value().toStringRef();
+      restored_saved_at_step_ = saved_at->value().toInt();
+    }
+    if (auto it = state.find("replaced_by_save"); it != state.end() && it->value().isList()) {
+      for (const c10::IValue& file : it->value().toListRef()) {
+        if (file.isString()) restored_replaced_.push_back(file.toStringRef());
+      }
+    }
   } else {
     console::warn_once(fmt::format("ModelCheckpoint: the checkpoint was saved to \"{}\", this run saves to \"{}\": "
                                    "only best_model_path is restored",

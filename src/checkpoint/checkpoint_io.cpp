@@ -200,6 +200,28 @@ void detail::save_python_file(const c10::IValue& value, const fs::path& path) {
   sync_folder(folder);
 }
 
+void link_checkpoint_file(const fs::path& from, const fs::path& to) {
+  const fs::path folder = to.has_parent_path() ? to.parent_path() : fs::path(".");
+  const fs::path temporary = folder / fmt::format(".{}{}", to.filename().string(), temporary_suffix(::getpid()));
+  try {
+    std::error_code no_link;
+    fs::create_hard_link(from, temporary, no_link);
+    if (no_link) {
+      fs::copy_file(from, temporary, fs::copy_options::overwrite_existing);
+      const int fd = ::open(temporary.c_str(), O_WRONLY | O_CLOEXEC);
+      if (fd < 0) throw_io_error("cannot open checkpoint file", temporary);
+      const bool flushed = ::fsync(fd) == 0;
+      if (::close(fd) != 0 || !flushed) throw_io_error("cannot flush checkpoint file", temporary);
+    }
+    fs::rename(temporary, to);
+  } catch (...) {
+    std::error_code ignored;
+    fs::remove(temporary, ignored);
+    throw;
+  }
+  sync_folder(folder);
+}
+
 Checkpoint load_checkpoint_file(const fs::path& path) {
   std::error_code error;
   const fs::file_status status = fs::status(path, error);

@@ -1,5 +1,7 @@
 #include "cli/build.h"
 
+#include <lightning/demos/datamodules.h>
+#include <lightning/demos/models.h>
 #include <lightning/utilities/seed.h>
 
 #include <fmt/format.h>
@@ -198,6 +200,7 @@ class Builder {
     run.model = required_section<LightningModule>(root["model"], "model", "model");
     run.data = required_section<DataModule>(root["data"], "data", "data module");
     optimizers(root["optimizer"], root["lr_scheduler"], run.model);
+    link_num_classes(run);
     // The Trainer checks a DDPStrategy's settings: they point back at trainer.strategy.init_args.
     const std::vector<Origin> trainer_origins = {{"Trainer", "trainer"}, {"DDPStrategy", "trainer.strategy"}};
     try {
@@ -215,6 +218,14 @@ class Builder {
   }
 
  private:
+  /// An MLPClassifier's classes are the labels a CSVDataModule without `num_classes` accepts: a
+  /// label beyond them is found in the file, at its line, instead of failing the loss mid-training.
+  static void link_num_classes(Run& run) {
+    auto* data = dynamic_cast<demos::CSVDataModule*>(run.data.get());
+    const auto* model = dynamic_cast<const demos::MLPClassifier*>(run.model.get());
+    if (data != nullptr && model != nullptr) data->default_num_classes(model->options().out_features);
+  }
+
   static const Argument<TrainerOptions>* find_argument(const std::string& name) {
     for (const auto& a : trainer_arguments()) {
       if (a.name == name) return &a;

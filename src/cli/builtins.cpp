@@ -47,6 +47,7 @@ std::vector<Argument<demos::CSVDataModuleOptions>> csv_arguments(bool path_requi
           arg("target_column", &O::target_column, "the target's column (-1: the last)"),
           arg("skip_rows", &O::skip_rows, "header lines to skip"),
           arg("integer_targets", &O::integer_targets, "class labels (true) or float targets (false)"),
+          arg("num_classes", &O::num_classes, "classes a label must be one of (unset: an MLPClassifier's out_features)"),
           arg("val_fraction", &O::val_fraction, "fraction of rows for validation"),
           arg("test_fraction", &O::test_fraction, "fraction of rows for test"),
           arg("split_seed", &O::split_seed, "seed of the split"),

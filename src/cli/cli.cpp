@@ -266,8 +266,9 @@ int run_stage(const std::string& stage, Run& run, const Config& config, std::ost
     if (run.trainer->view().is_global_zero()) out << results.str();
     return kExitOk;
   } catch (const MisconfigurationException& e) {
-    // The ranks of a distributed run agreed on what they found: rank zero reports it.
-    if (run.trainer && !run.trainer->view().is_global_zero()) return kExitMisconfiguration;
+    // The ranks of a distributed run agreed on what they found: rank zero reports it. A rank that
+    // could not join them (LC0131: rendezvous) agreed with no one, so it speaks for itself.
+    if (run.trainer && !run.trainer->view().is_global_zero() && !e.has("LC0131")) return kExitMisconfiguration;
     auto diagnostics = e.diagnostics();
     relocate(diagnostics, config, run.origins);
     return report.misconfiguration(std::move(diagnostics));

@@ -255,6 +255,14 @@ std::vector<at::Tensor> parse_csv(const std::filesystem::path& path, const CSVDa
                     "a class index 0, 1, 2, ... (integer_targets = true)",
                     "fix the value, or read the column as a regression target with integer_targets = false");
         }
+        if (options.num_classes && (value < 0 || value >= static_cast<double>(*options.num_classes))) {
+          bad_value(path, line_of_row[static_cast<std::size_t>(r)], c + 1,
+                    fmt::format("the class target {} is not one of the {} classes", value, *options.num_classes),
+                    fmt::format("{}", value),
+                    fmt::format("a class index 0 to {} (num_classes = {})", *options.num_classes - 1, *options.num_classes),
+                    "fix the label; for more classes, give the model as many outputs (CSVDataModule's num_classes "
+                    "follows MLPClassifier's out_features unless it is set)");
+        }
       } else if (!std::isfinite(value) || std::abs(value) > kFloatMax) {
         bad_value(path, line_of_row[static_cast<std::size_t>(r)], c + 1,
                   fmt::format("{} {} cannot be trained on", c == target ? "the target" : "the feature", value),

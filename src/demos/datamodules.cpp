@@ -41,6 +41,11 @@ void check(const CSVDataModuleOptions& o) {
                     .received = fmt::format("val_fraction {} + test_fraction {}", o.val_fraction, o.test_fraction),
                     .expected = "val_fraction + test_fraction < 1.0", .help = "e.g. 0.15 and 0.15"});
   }
+  if (o.num_classes && *o.num_classes < 1) {
+    problems.error({.code = "LC0711", .message = "CSVDataModule option `num_classes` is below 1", .where = where("num_classes"),
+                    .received = std::to_string(*o.num_classes), .expected = ">= 1, or unset",
+                    .help = "the number of distinct class labels, e.g. 3 for iris"});
+  }
   check_loader_options(problems, "CSVDataModule", o.batch_size, o.num_workers);
   problems.throw_if_errors();
 }
@@ -68,11 +73,16 @@ CSVDataModule::CSVDataModule(CSVDataModuleOptions options) : options_(std::move(
                         {"split_seed", options_.split_seed}, {"standardize", options_.standardize}});
 }
 
+void CSVDataModule::default_num_classes(int64_t classes) {
+  if (!options_.num_classes && options_.integer_targets) options_.num_classes = classes;
+}
+
 void CSVDataModule::setup(const std::string&) {
   if (train_) return;
   CSVDataset all(options_.path, {.target_column = options_.target_column,
                                  .skip_rows = options_.skip_rows,
-                                 .integer_targets = options_.integer_targets});
+                                 .integer_targets = options_.integer_targets,
+                                 .num_classes = options_.num_classes});
   const int64_t rows = all.size();
   // Its own generator: the split is the same whatever the run's seed and whatever ran before.
   auto generator = at::detail::createCPUGenerator(static_cast<uint64_t>(options_.split_seed));

@@ -289,6 +289,7 @@ void Trainer::fit(LightningModule& model, DataLoader train_dataloader,
 
   state_.current_epoch = 0;
   state_.global_step = 0;
+  state_.ckpt_path.clear();
   state_.callback_metrics.clear();
   state_.logged_metrics.clear();
   state_.progress_bar_metrics.clear();
@@ -301,7 +302,10 @@ void Trainer::fit(LightningModule& model, DataLoader train_dataloader,
     const Resume resume = load_resume_checkpoint(ctx, ckpt_path, problems);
     check_fit(ctx, train_dataloader, val_dataloaders, resume, problems);
     problems.throw_if_errors();
-    if (resume.checkpoint) detail::restore_training_state(ctx, *resume.checkpoint);
+    if (resume.checkpoint) {
+      ctx.state().ckpt_path = resume.path;
+      detail::restore_training_state(ctx, *resume.checkpoint);
+    }
     // Every rank starts from rank 0's weights, as PyTorch's DistributedDataParallel does.
     if (group != nullptr) {
       auto tensors = model.parameters();
@@ -403,8 +407,10 @@ void agree_on_evaluation(detail::LoopContext& context, const std::vector<int64_t
 
 /// The weights of `ckpt_path` ("" for none), loaded before an evaluation starts.
 void load_evaluation_weights(detail::LoopContext& context, const std::string& ckpt_path) {
+  context.state().ckpt_path.clear();
   if (ckpt_path.empty()) return;
   const std::string path = detail::resolve_ckpt_path(ckpt_path, context).string();
+  context.state().ckpt_path = path;
   const Checkpoint checkpoint = load_checkpoint_file(path);
   DiagnosticCollector warnings;
   detail::check_writer_version(checkpoint, path, warnings);

@@ -11,6 +11,7 @@ namespace lightning {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using testing::ScriptedMetricModel;
 using testing::TempDir;
 using Files = std::vector<std::string>;
@@ -177,6 +178,75 @@ TEST(ModelCheckpoint, ItsStateSurvivesASaveAndALoad) {
   EXPECT_EQ(restored.best_model_score(), 3.0) << "saved when epoch 1 (3.0) was the best";
   EXPECT_EQ(restored.best_model_path(), checkpoint->best_model_path());
   EXPECT_EQ(restored.best_k_models().size(), 2u);
+}
+
+/// The ModelCheckpoint state a checkpoint file holds.
+c10::Dict<c10::IValue, c10::IValue> checkpoint_state(const std::filesystem::path& file, const ModelCheckpoint& callback) {
+  return load_checkpoint_file(file).at("callbacks").toGenericDict().at(callback.state_key()).toGenericDict();
+}
+
+TEST(ModelCheckpoint, OneSaveWritesLastCkptAndGivesTheTopKFileTheSameContent) {
+  TempDir dir;
+  ScriptedMetricModel model({3.0, 2.0, 1.0});
+  auto checkpoint = std::make_shared<ModelCheckpoint>(
+      ModelCheckpointOptions{.dirpath = dir.path().string(), .monitor = "val_loss", .save_last = true});
+  fit_epochs(model, checkpoint, 3);
+  EXPECT_EQ(testing::files_in(dir.path()), (Files{"epoch=2-step=6.ckpt", "last.ckpt"}));
+  EXPECT_TRUE(std::filesystem::equivalent(dir / "last.ckpt", dir / "epoch=2-step=6.ckpt")) << "one file, two names";
+  const auto state = checkpoint_state(dir / "last.ckpt", *checkpoint);
+  EXPECT_EQ(state.at("saved_with_last").toStringRef(), dir / "epoch=2-step=6.ckpt");
+  EXPECT_EQ(state.at("replaced_by_save").toListRef().size(), 2u) << "epoch 1's file and the previous last.ckpt";
+  EXPECT_EQ(state.at("best_model_path").toStringRef(), dir / "epoch=2-step=6.ckpt");
+}
+
+TEST(ModelCheckpoint, AResumeFinishesTheSaveAKillInterruptedBetweenItsFiles) {
+  TempDir dir;
+  const auto options = ModelCheckpointOptions{.dirpath = dir.path().string(), .monitor = "val_loss", .save_last = true};
+  {
+    ScriptedMetricModel model({3.0, 2.0});
+    fit_epochs(model, std::make_shared<ModelCheckpoint>(options), 2);
+  }
+  // What a kill right after epoch 1's last.ckpt leaves: not yet its top-k file, and epoch 0's
+  // file not yet removed.
+  std::filesystem::remove(dir / "epoch=1-step=4.ckpt");
+  std::filesystem::copy_file(dir / "last.ckpt", dir / "epoch=0-step=2.ckpt");
+
+  ScriptedMetricModel model({3.0, 2.0, 5.0});  // epoch 2 does not rank: epoch 1's file stays the best
+  auto checkpoint = std::make_shared<ModelCheckpoint>(options);
+  Trainer trainer({.max_epochs = 3, .callbacks = {checkpoint}, .logger = false});
+  ::testing::internal::CaptureStderr();
+  trainer.fit(model, testing::random_loader(8, 4), testing::random_loader(8, 4), dir / "last.ckpt");
+  const std::string printed = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(testing::files_in(dir.path()), (Files{"epoch=1-step=4.ckpt", "last.ckpt"}));
+  EXPECT_EQ(checkpoint->best_model_path(), dir / "epoch=1-step=4.ckpt");
+  EXPECT_EQ(load_checkpoint_file(dir / "epoch=1-step=4.ckpt").at("global_step").toInt(), 4);
+  EXPECT_EQ(load_checkpoint_file(dir / "last.ckpt").at("global_step").toInt(), 6);
+  EXPECT_THAT(printed, HasSubstr("ModelCheckpoint: finished the save that wrote \"" + dir / "last.ckpt" +
+                                 "\", which the end of its run interrupted: wrote \"" +
+                                 dir / "epoch=1-step=4.ckpt" + "\", removed \"" +
+                                 dir / "epoch=0-step=2.ckpt" + "\""));
+}
+
+TEST(ModelCheckpoint, AResumeFromAnEarlierSavesCopyRestoresItsBestFileAndRemovesNothingLater) {
+  TempDir dir;
+  const auto options = ModelCheckpointOptions{.dirpath = dir / "ckpts", .monitor = "val_loss", .save_last = true};
+  auto fit_until = [&](int64_t epochs, const std::string& ckpt_path) {
+    ScriptedMetricModel model({3.0, 2.0, 1.0});
+    Trainer trainer({.max_epochs = epochs, .callbacks = {std::make_shared<ModelCheckpoint>(options)}, .logger = false});
+    trainer.fit(model, testing::random_loader(8, 4), testing::random_loader(8, 4), ckpt_path);
+  };
+  ::testing::internal::CaptureStderr();
+  fit_until(2, "");
+  std::filesystem::copy_file(dir / "ckpts/last.ckpt", dir / "after_epoch_1.ckpt");
+  fit_until(3, dir / "ckpts/last.ckpt");
+  ASSERT_EQ(testing::files_in(dir / "ckpts"), (Files{"epoch=2-step=6.ckpt", "last.ckpt"}));
+  fit_until(2, dir / "after_epoch_1.ckpt");  // at its end already: nothing trains
+  const std::string printed = ::testing::internal::GetCapturedStderr();
+  // The copy's ranking names epoch 1's file as the best, so it is there again; epoch 2's stays.
+  EXPECT_EQ(testing::files_in(dir / "ckpts"), (Files{"epoch=1-step=4.ckpt", "epoch=2-step=6.ckpt", "last.ckpt"}));
+  EXPECT_EQ(load_checkpoint_file(dir / "ckpts/epoch=1-step=4.ckpt").at("global_step").toInt(), 4);
+  EXPECT_EQ(load_checkpoint_file(dir / "ckpts/last.ckpt").at("global_step").toInt(), 6);
+  EXPECT_THAT(printed, HasSubstr("wrote \"" + dir / "ckpts/epoch=1-step=4.ckpt" + "\""));
 }
 
 }  // namespace

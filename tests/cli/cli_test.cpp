@@ -13,11 +13,16 @@
 #include <yaml-cpp/yaml.h>
 
 #include <filesystem>
+#include <map>
 #include <fstream>
 #include <regex>
 #include <sstream>
 
 #include "support/support.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 namespace pl = lightning;
 namespace fs = std::filesystem;
@@ -659,9 +664,45 @@ TEST_F(CommandLine, BadDataInTheFileExitsWithTwoAtItsLineAndColumn) {
   EXPECT_EQ(diagnostics[0].at("code"), "LC0205");
   EXPECT_EQ(location_text(diagnostics[0]), "bad.csv:2:2");
   EXPECT_EQ(diagnostics[0].at("message"), "\"bad.csv\" line 2 column 2: \"x\" is not a number");
+  // A label beyond the classifier's 3 outputs, in a row far from the first batch.
+  std::ifstream iris(kIris);
+  std::ofstream labels("labels.csv");
+  std::string line;
+  for (int number = 1; std::getline(iris, line); ++number) labels << (number == 120 ? "6.0,3.0,4.8,1.8,99" : line) << "\n";
+  labels.close();
+  auto label = diagnostics_of({"fit", "--config", "c.yaml", "--data.init_args.path=labels.csv"});
+  ASSERT_EQ(label.size(), 1u);
+  EXPECT_EQ(label[0].at("code"), "LC0205");
+  EXPECT_EQ(location_text(label[0]), "labels.csv:120:5");
+  EXPECT_EQ(label[0].at("message"), "\"labels.csv\" line 120 column 5: the class target 99 is not one of the 3 classes");
   auto missing = diagnostics_of({"fit", "--config", "c.yaml", "--data.init_args.path=missing.csv"});
   ASSERT_EQ(missing.size(), 1u);
   EXPECT_EQ(missing[0].at("message"), "CSVDataModule finds no file at `missing.csv`");
+}
+
+TEST_F(CommandLine, ARankALauncherStartedThatCannotReachItsMasterPrintsLC0131Itself) {
+  // A loopback port bound but not listening: connecting to it is refused, and no one else takes it.
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  socklen_t length = sizeof address;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  const std::string port = std::to_string(ntohs(address.sin_port));
+  // What torchrun gives its second worker; its agent would serve the store.
+  const std::map<std::string, std::string> torchrun{{"RANK", "1"}, {"LOCAL_RANK", "1"}, {"WORLD_SIZE", "2"},
+                                                    {"LOCAL_WORLD_SIZE", "2"}, {"MASTER_ADDR", "127.0.0.1"},
+                                                    {"MASTER_PORT", port}, {"TORCHELASTIC_RUN_ID", "none"},
+                                                    {"TORCHELASTIC_USE_AGENT_STORE", "True"}};
+  for (const auto& [name, value] : torchrun) ::setenv(name.c_str(), value.c_str(), 1);
+  write("c.yaml", iris_config("  devices: 2\n  strategy: {class_path: DDPStrategy, init_args: {timeout: 1}}\n"));
+  auto result = cli({"fit", "--config", "c.yaml"});
+  for (const auto& [name, value] : torchrun) ::unsetenv(name.c_str());
+  ::close(fd);
+  EXPECT_EQ(result.code, pl::cli::kExitMisconfiguration);
+  EXPECT_THAT(result.err, HasSubstr("error[LC0131]: rank 1 cannot reach the rendezvous at 127.0.0.1:" + port));
+  EXPECT_THAT(result.err, HasSubstr("= expected all 2 ranks meeting at 127.0.0.1:" + port + " within 1 s"));
 }
 
 // A user's own class with typed init arguments, registered as a program would.

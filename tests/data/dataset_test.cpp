@@ -127,6 +127,23 @@ TEST(CSVDataset, ATargetThatIsNoClassAndAFeatureThatIsNotFiniteAreLC0205AtTheirL
   std::filesystem::remove(path);
 }
 
+// A label beyond the model's classes failed the loss mid-training ("Target 99 is out of bounds.").
+TEST(CSVDataset, AClassTargetOutsideNumClassesIsLC0205AtItsLineAndColumn) {
+  for (const char* target : {"3", "99", "-1"}) {
+    const auto d = csv_error(fmt::format("1,2,0\n3,4,2\n5,6,{}\n", target), {.num_classes = 3});
+    EXPECT_EQ(d.code, "LC0205") << target;
+    EXPECT_THAT(d.message, ::testing::EndsWith(fmt::format("line 3 column 3: the class target {} is not one of the 3 classes",
+                                                           target)));
+    EXPECT_EQ(d.received, target);
+    EXPECT_EQ(d.expected, "a class index 0 to 2 (num_classes = 3)");
+  }
+  const auto path = std::filesystem::temp_directory_path() / "lightning_classes.csv";
+  std::ofstream(path) << "1,2,0\n3,4,2\n";
+  EXPECT_EQ(CSVDataset(path, {.num_classes = 3}).targets()[1].item<int64_t>(), 2);
+  EXPECT_EQ(CSVDataset(path).targets()[1].item<int64_t>(), 2) << "unset: any whole number";
+  std::filesystem::remove(path);
+}
+
 TEST(CSVDataset, ANegativeSkipRowsAndATargetColumnOutsideTheFileAreLC0206) {
   const auto skip = csv_error("1,2,0\n", {.skip_rows = -1});
   EXPECT_EQ(skip.code, "LC0206");

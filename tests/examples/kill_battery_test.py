@@ -3,11 +3,13 @@
 
     kill_battery_test.py COMMAND SOURCE_DIR [SEED]
 
-1. A small fit (iris, a checkpoint after every step) is started with `--ckpt_path=last` again and
-   again, each time killed at a random moment by SIGKILL or SIGTERM, then left to finish. Its
-   final weights and optimizer state must equal bitwise those of a run never interrupted, and no
-   temporary file may be left. The first start has no checkpoint yet: "last" must start afresh.
-   A SIGTERM that reaches the fit must exit with 128 + 15 and say where it saved.
+1. A small fit (iris; last.ckpt and the 2 best by train_loss saved after every step) is started
+   with `--ckpt_path=last` again and again, each time killed at a random moment by SIGKILL or
+   SIGTERM, then left to finish. Its final weights and optimizer state must equal bitwise those of
+   a run never interrupted, no temporary file may be left, and its top-k files must be those of
+   the uninterrupted run, each named in the ranking of last.ckpt. The first start has no
+   checkpoint yet: "last" must start afresh. A SIGTERM that reaches the fit must exit with
+   128 + 15 and say where it saved.
 2. Under SLURM (its variables set, a stand-in `scontrol` on PATH), SIGUSR1 saves, requeues the job
    and exits with 128 + 10.
 3. A larger model (a 48 MB checkpoint after every step) is killed with SIGKILL during its saves:
@@ -41,7 +43,8 @@ trainer:
   default_root_dir: {folder}
   callbacks:
     - class_path: ModelCheckpoint
-      init_args: {{dirpath: {folder}/checkpoints, every_n_train_steps: 1, save_top_k: 0, save_last: true}}
+      init_args: {{dirpath: {folder}/checkpoints, every_n_train_steps: 1, monitor: train_loss, save_top_k: 2,
+                   save_last: true}}
 model:
   class_path: MLPClassifier
   init_args: {{in_features: 4, out_features: 3, hidden: {hidden}}}
@@ -100,6 +103,14 @@ def temporaries(folder):
     return glob.glob(f"{folder}/checkpoints/.*")
 
 
+def top_k_files(folder):
+    """The top-k files in the folder, and those the ranking in its last.ckpt names."""
+    present = {os.path.basename(p) for p in glob.glob(f"{folder}/checkpoints/*.ckpt")}
+    callbacks = torch.load(f"{folder}/checkpoints/last.ckpt", map_location="cpu")["callbacks"]
+    ranking = next(v for k, v in callbacks.items() if k.startswith("ModelCheckpoint"))["best_k_models"]
+    return sorted(p for p in present if not p.startswith("last")), sorted(os.path.basename(p) for p in ranking)
+
+
 def kills_resume_bitwise(work):
     plain = f"{work}/plain"
     prepare(plain, "[16]", 300)  # 2,100 steps, about 2 s here
@@ -138,8 +149,11 @@ def kills_resume_bitwise(work):
     assert same_tensors(got[1], expected[1]), "weights differ from the run never interrupted"
     assert same_tensors(got[2], expected[2]), "optimizer states differ from the run never interrupted"
     assert not temporaries(killed), f"temporary files left: {temporaries(killed)}"
+    # A kill between a save's files once left a top-k file the resumed ranking did not know.
+    files, ranked = top_k_files(killed)
+    assert files == ranked == top_k_files(plain)[0], f"top-k files {files}, ranked {ranked}, uninterrupted {top_k_files(plain)[0]}"
     print(f"killed {kills['SIGKILL']} times by SIGKILL and {kills['SIGTERM']} by SIGTERM (each exit 143 with its "
-          "line); resumed bitwise: True; temporary files left: 0")
+          f"line); resumed bitwise: True; temporary files left: 0; top-k files as uninterrupted: {files}")
 
 
 def slurm_requeues(work):

@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace lightning {
 
@@ -83,13 +84,21 @@ class ModelCheckpoint : public Callback {
                           const Batch& batch, int64_t batch_idx) override;
   void on_train_epoch_end(const TrainerView& trainer, LightningModule& module) override;
   void on_validation_end(const TrainerView& trainer, LightningModule& module) override;
+  /// Resuming from a file whose save a kill interrupted (between last.ckpt and the top-k file, or
+  /// before the files it replaced were removed), finishes that save.
+  void on_load_checkpoint(const TrainerView& trainer, LightningModule& module, const Checkpoint& checkpoint) override;
 
  private:
   bool should_skip(const TrainerView& trainer) const;
   bool save_on_train_epoch_end(const TrainerView& trainer) const;
   void save_at_epoch(const TrainerView& trainer);
-  void save_top_k(const TrainerView& trainer, const std::map<std::string, double>& candidates);
-  void save_last(const TrainerView& trainer, const std::map<std::string, double>& candidates);
+  /// One save: the top-k file (when `rank_top_k` and the score ranks) and last.ckpt, then the
+  /// removal of the files they replace.
+  void save_files(const TrainerView& trainer, bool rank_top_k);
+  /// The top-k file this save writes ("" when its score does not rank), entered in the ranking; the
+  /// file it pushes out goes to `replaced`.
+  std::string rank_in_top_k(const std::map<std::string, double>& candidates, std::vector<std::string>& replaced);
+  void finish_interrupted_save(const TrainerView& trainer);
   std::string new_file_path(const std::string& name, const std::string& replaceable) const;
   void save(const TrainerView& trainer, const std::string& path);
   bool better(double current, double reference) const;
@@ -104,6 +113,14 @@ class ModelCheckpoint : public Callback {
   std::optional<double> best_model_score_;
   std::string last_model_path_;
   int64_t last_global_step_saved_ = -1;
+  /// The latest save's top-k file when it was written as a second name of last.ckpt, and the files
+  /// that save replaced (in the state, so that a resume can finish an interrupted save).
+  std::string saved_with_last_;
+  std::vector<std::string> replaced_by_last_save_;
+  /// The same, read from the checkpoint being resumed, until on_load_checkpoint acts on them.
+  std::string restored_saved_with_last_;
+  int64_t restored_saved_at_step_ = -1;
+  std::vector<std::string> restored_replaced_;
 };
 
 }  // namespace lightning

@@ -31,6 +31,12 @@ Checkpoint make_checkpoint();
 /// naming the path when it cannot be written.
 void save_checkpoint_file(const Checkpoint& checkpoint, const std::filesystem::path& path);
 
+/// Gives the checkpoint file `from` a second name, `to` (a folder of the same file system): a hard
+/// link where the file system has them (no second copy on disk; a later save over either name
+/// replaces only that name), else a copy. Atomic as save_checkpoint_file is: `to` is the previous
+/// file or the whole new one. Throws std::filesystem::filesystem_error naming the paths.
+void link_checkpoint_file(const std::filesystem::path& from, const std::filesystem::path& to);
+
 /// Reads a checkpoint written by `save_checkpoint_file` or by Python's `torch.save` of a
 /// dictionary. Throws MisconfigurationException naming the file when it is missing (LC0401) or is
 /// not a readable checkpoint: truncated, corrupt, or not a dictionary (LC0402).

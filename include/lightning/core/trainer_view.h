@@ -74,6 +74,9 @@ struct TrainerState {
   TrainerActions* actions = nullptr;
   /// The process group of a distributed run; null in a single process.
   Collectives* collectives = nullptr;
+  /// The checkpoint file the running stage resumed from or evaluates (Lightning's
+  /// `trainer.ckpt_path`); empty when none.
+  std::string ckpt_path;
   /// The signal (SIGTERM, SIGINT) that stopped the last fit at a batch boundary; 0 when none did.
   int received_signal = 0;
   /// Last values of everything logged: Lightning's `callback_metrics`.
@@ -113,6 +116,8 @@ class TrainerView {
   bool is_global_zero() const { return state_->global_rank == 0; }
   const std::string& default_root_dir() const { return state_->default_root_dir; }
   const std::string& log_dir() const { return state_->log_dir; }
+  /// The checkpoint file the running stage resumed from (fit) or evaluates; empty when none.
+  const std::string& ckpt_path() const { return state_->ckpt_path; }
   const std::vector<std::string>& logger_names() const { return state_->logger_names; }
   bool fast_dev_run() const { return state_->fast_dev_run; }
   std::optional<int64_t> check_val_every_n_epoch() const { return state_->check_val_every_n_epoch; }

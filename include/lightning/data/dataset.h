@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -57,6 +58,10 @@ struct CSVDatasetOptions {
   char delimiter = ',';
   /// Targets as int64 class labels (classification) or float32 values (regression).
   bool integer_targets = true;
+  /// With integer targets: the number of classes, so that a label outside 0 .. num_classes - 1 is
+  /// found in the file (LC0205 at its line) instead of failing the loss mid-training; unset: any
+  /// whole number.
+  std::optional<int64_t> num_classes = std::nullopt;
 };
 
 /// A numeric table: every column but the target becomes a float32 feature.
@@ -66,8 +71,8 @@ struct CSVDatasetOptions {
 class CSVDataset : public TensorDataset {
  public:
   /// Throws MisconfigurationException for a value that cannot be trained on, at its line and
-  /// column (LC0205: not a number, a ragged row, no rows, a class target that is no whole number,
-  /// nan or inf), and for options that do not fit the file (LC0206); std::runtime_error naming the
+  /// column (LC0205: not a number, a ragged row, no rows, a class target that is no whole number
+  /// or outside `num_classes`, nan or inf), and for options that do not fit the file (LC0206); std::runtime_error naming the
   /// path when the file cannot be read.
   explicit CSVDataset(const std::filesystem::path& path, CSVDatasetOptions options = {});
   const at::Tensor& features() const { return tensors()[0]; }

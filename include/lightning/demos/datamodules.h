@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace lightning::demos {
@@ -19,6 +20,8 @@ struct CSVDataModuleOptions {
   int64_t skip_rows = 0;
   /// Integer class labels (classification) or float targets (regression).
   bool integer_targets = true;
+  /// The classes a label must be one of (CSVDatasetOptions::num_classes); unset: any whole number.
+  std::optional<int64_t> num_classes = std::nullopt;
   /// Fractions of the shuffled rows held out for validation and test; the rest trains.
   double val_fraction = 0.15;
   double test_fraction = 0.15;
@@ -44,6 +47,9 @@ class CSVDataModule : public DataModule {
   std::vector<DataLoader> predict_dataloader() override;
   /// Features per row, known after `setup`.
   int64_t num_features() const;
+  /// The number of classes labels are checked against when the options leave `num_classes` unset
+  /// (the `lightning-cpp` command gives an MLPClassifier's out_features); call before `setup`.
+  void default_num_classes(int64_t classes);
 
  private:
   DataLoader loader(const std::shared_ptr<TensorDataset>& part, bool shuffle) const;
