@@ -143,6 +143,23 @@ std::optional<pid_t> writer_of(const std::string& name) {
   return pid;
 }
 
+/// `path` replaced as a whole or not at all: `write` makes this process's temporary file beside it
+/// (removed if anything throws), which is then renamed over `path`, and the rename made durable.
+template <class Write>
+void replace_atomically(const fs::path& path, Write&& write) {
+  const fs::path folder = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  const fs::path temporary = folder / fmt::format(".{}{}", path.filename().string(), temporary_suffix(::getpid()));
+  try {
+    write(temporary);
+    fs::rename(temporary, path);
+  } catch (...) {
+    std::error_code ignored;
+    fs::remove(temporary, ignored);
+    throw;
+  }
+  sync_folder(folder);
+}
+
 }  // namespace
 
 std::vector<fs::path> detail::remove_stale_temporaries(const fs::path& folder) {
@@ -188,38 +205,20 @@ void detail::save_python_file(const c10::IValue& value, const fs::path& path) {
     std::lock_guard lock(mutex);
     if (cleaned.insert(fs::absolute(folder).lexically_normal()).second) remove_stale_temporaries(folder);
   }
-  const fs::path temporary = folder / fmt::format(".{}{}", path.filename().string(), temporary_suffix(::getpid()));
-  try {
-    write_durably(temporary, bytes);
-    fs::rename(temporary, path);
-  } catch (...) {
-    std::error_code ignored;
-    fs::remove(temporary, ignored);
-    throw;
-  }
-  sync_folder(folder);
+  replace_atomically(path, [&](const fs::path& temporary) { write_durably(temporary, bytes); });
 }
 
 void link_checkpoint_file(const fs::path& from, const fs::path& to) {
-  const fs::path folder = to.has_parent_path() ? to.parent_path() : fs::path(".");
-  const fs::path temporary = folder / fmt::format(".{}{}", to.filename().string(), temporary_suffix(::getpid()));
-  try {
+  replace_atomically(to, [&](const fs::path& temporary) {
     std::error_code no_link;
     fs::create_hard_link(from, temporary, no_link);
-    if (no_link) {
-      fs::copy_file(from, temporary, fs::copy_options::overwrite_existing);
-      const int fd = ::open(temporary.c_str(), O_WRONLY | O_CLOEXEC);
-      if (fd < 0) throw_io_error("cannot open checkpoint file", temporary);
-      const bool flushed = ::fsync(fd) == 0;
-      if (::close(fd) != 0 || !flushed) throw_io_error("cannot flush checkpoint file", temporary);
-    }
-    fs::rename(temporary, to);
-  } catch (...) {
-    std::error_code ignored;
-    fs::remove(temporary, ignored);
-    throw;
-  }
-  sync_folder(folder);
+    if (!no_link) return;
+    fs::copy_file(from, temporary, fs::copy_options::overwrite_existing);
+    const int fd = ::open(temporary.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) throw_io_error("cannot open checkpoint file", temporary);
+    const bool flushed = ::fsync(fd) == 0;
+    if (::close(fd) != 0 || !flushed) throw_io_error("cannot flush checkpoint file", temporary);
+  });
 }
 
 Checkpoint load_checkpoint_file(const fs::path& path) {
