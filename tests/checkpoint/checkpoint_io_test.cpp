@@ -60,6 +60,24 @@ TEST(CheckpointFile, RoundTripsNumbersStringsAndTensors) {
   EXPECT_EQ(testing::files_in(dir.path() / "sub"), std::vector<std::string>{"a.ckpt"}) << "no temporary file is left";
 }
 
+// ModelCheckpoint's second name for a file: a hard link in one file system, a copy across two
+// (/dev/shm is a tmpfs apart from the temporary folder here), the same checkpoint either way.
+TEST(CheckpointFile, ALinkedFileIsTheSameCheckpointAHardLinkOrACopyAcrossFileSystems) {
+  TempDir dir;
+  Checkpoint checkpoint = make_checkpoint();
+  checkpoint.insert("global_step", int64_t{7});
+  save_checkpoint_file(checkpoint, dir / "last.ckpt");
+  link_checkpoint_file(dir / "last.ckpt", dir / "best.ckpt");
+  EXPECT_TRUE(std::filesystem::equivalent(dir / "last.ckpt", dir / "best.ckpt"));
+  if (!std::filesystem::is_directory("/dev/shm")) GTEST_SKIP() << "no /dev/shm for a second file system";
+  const std::filesystem::path other = "/dev/shm/lightning-link-test-" + std::to_string(::getpid()) + ".ckpt";
+  link_checkpoint_file(dir / "last.ckpt", other);
+  EXPECT_FALSE(std::filesystem::equivalent(dir / "last.ckpt", other));
+  EXPECT_EQ(load_checkpoint_file(other).at("global_step").toInt(), 7);
+  std::filesystem::remove(other);
+  EXPECT_EQ(testing::files_in(dir.path()), (std::vector<std::string>{"best.ckpt", "last.ckpt"})) << "no temporary left";
+}
+
 // A checkpoint saved on a GPU names "cuda:0" as its tensors' place; read on a machine without one
 // (train on a GPU server, test on the robot), its tensors load on the CPU, as Lightning's
 // checkpoint loading maps them. The file is written by Python's torch.save with its location tag

@@ -526,6 +526,11 @@ TEST_F(ConfigErrors, FashionMNISTDataModuleNamesAMissingDataFolder) {
   EXPECT_EQ(diagnostics[0].at("where"), "data.init_args.data_dir");
   EXPECT_EQ(diagnostics[0].at("message"), "FashionMNISTDataModule finds no `train-images-idx3-ubyte.gz` in `data_dir`");
   EXPECT_EQ(diagnostics[1].at("where"), "data.init_args.val_size");
+  auto classes = diagnostics_of({"fit", "--config", "c.yaml", "--data.init_args.num_classes=0"});
+  ASSERT_EQ(classes.size(), 1u);
+  EXPECT_EQ(classes[0].at("code"), "LC0711");
+  EXPECT_EQ(classes[0].at("where"), "data.init_args.num_classes");
+  EXPECT_EQ(classes[0].at("message"), "CSVDataModule option `num_classes` is below 1");
 }
 
 TEST(DigitsDataModule, FindsTheShippedFileAndSplitsItSeventyFifteenFifteen) {
