@@ -1,4 +1,6 @@
-#include "loops/loop_context.h"
+#include "loops/evaluation_loop.h"
+
+#include "loops/step_diagnostics.h"
 
 #include <c10/core/InferenceMode.h>
 #include <fmt/format.h>
@@ -39,20 +41,20 @@ std::vector<Metrics> run_evaluation(LoopContext& context, EvaluationKind kind,
   const char* entry = validation ? (state.stage == Stage::kFit || sanity ? "fit with validation loaders" : "validate")
                                  : "test";
 
+  const auto& hooks = context.hooks;
+  const auto& strategy = context.strategy;
   ResultCollection results;
-  ResultCollection* previous_results = context.results;
+  LoggingTo logging_to(context.logging, &results, LogScope::kEvaluation);
   const bool was_training = state.training;
-  context.results = &results;
-  context.scope = LogScope::kEvaluation;
   state.training = false;
   EvaluationMode evaluation_mode(module);
 
   if (validation) {
-    context.hook(&Callback::on_validation_start, &LightningModule::on_validation_start);
-    context.hook(&Callback::on_validation_epoch_start, &LightningModule::on_validation_epoch_start);
+    hooks(&Callback::on_validation_start, &LightningModule::on_validation_start);
+    hooks(&Callback::on_validation_epoch_start, &LightningModule::on_validation_epoch_start);
   } else {
-    context.hook(&Callback::on_test_start, &LightningModule::on_test_start);
-    context.hook(&Callback::on_test_epoch_start, &LightningModule::on_test_epoch_start);
+    hooks(&Callback::on_test_start, &LightningModule::on_test_start);
+    hooks(&Callback::on_test_epoch_start, &LightningModule::on_test_epoch_start);
   }
   for (std::size_t k = 0; k < loaders.size(); ++k) {
     const auto dataloader_idx = static_cast<int64_t>(k);
@@ -60,38 +62,31 @@ std::vector<Metrics> run_evaluation(LoopContext& context, EvaluationKind kind,
     int64_t batch_idx = 0;
     for (auto it = loaders[k].begin(); it != loaders[k].end() && batch_idx < limits[k]; ++it, ++batch_idx) {
       const Batch& batch = *it;
-      context.dataloader_suffix = dataloader_suffix(loaders.size(), k);
-      context.batch_size = batch.batch_size();
+      logging_to.set_batch(batch.batch_size(), dataloader_suffix(loaders.size(), k));
       if (validation) {
-        context.hook(&Callback::on_validation_batch_start, &LightningModule::on_validation_batch_start,
+        hooks(&Callback::on_validation_batch_start, &LightningModule::on_validation_batch_start,
                      batch, batch_idx, dataloader_idx);
-        StepOutput out = [&] {
-          auto autocast = context.autocast();
-          Batch converted;
-          return module.validation_step(context.step_input(batch, converted), batch_idx, dataloader_idx);
-        }();
+        StepOutput out = strategy.run_step(
+            batch, [&](const Batch& input) { return module.validation_step(input, batch_idx, dataloader_idx); });
         if (module.step_is_missing(step_name)) throw MisconfigurationException({missing_step(step_name, entry)});
-        context.hook(&Callback::on_validation_batch_end, &LightningModule::on_validation_batch_end,
+        hooks(&Callback::on_validation_batch_end, &LightningModule::on_validation_batch_end,
                      out, batch, batch_idx, dataloader_idx);
       } else {
-        context.hook(&Callback::on_test_batch_start, &LightningModule::on_test_batch_start, batch,
+        hooks(&Callback::on_test_batch_start, &LightningModule::on_test_batch_start, batch,
                      batch_idx, dataloader_idx);
-        StepOutput out = [&] {
-          auto autocast = context.autocast();
-          Batch converted;
-          return module.test_step(context.step_input(batch, converted), batch_idx, dataloader_idx);
-        }();
+        StepOutput out = strategy.run_step(
+            batch, [&](const Batch& input) { return module.test_step(input, batch_idx, dataloader_idx); });
         if (module.step_is_missing(step_name)) throw MisconfigurationException({missing_step(step_name, entry)});
-        context.hook(&Callback::on_test_batch_end, &LightningModule::on_test_batch_end, out, batch,
+        hooks(&Callback::on_test_batch_end, &LightningModule::on_test_batch_end, out, batch,
                      batch_idx, dataloader_idx);
       }
     }
   }
-  context.dataloader_suffix.clear();
+  logging_to.clear_dataloader_suffix();  // the epoch-end hooks log across the loaders
   if (validation) {
-    context.hook(&Callback::on_validation_epoch_end, &LightningModule::on_validation_epoch_end);
+    hooks(&Callback::on_validation_epoch_end, &LightningModule::on_validation_epoch_end);
   } else {
-    context.hook(&Callback::on_test_epoch_end, &LightningModule::on_test_epoch_end);
+    hooks(&Callback::on_test_epoch_end, &LightningModule::on_test_epoch_end);
   }
 
   std::vector<Metrics> per_loader;
@@ -101,15 +96,14 @@ std::vector<Metrics> run_evaluation(LoopContext& context, EvaluationKind kind,
   if (!sanity) {
     results.update_callback_metrics(state.callback_metrics, /*epoch_ended=*/true);
     results.update_progress_bar_metrics(state.progress_bar_metrics, /*epoch_ended=*/true);
-    context.send_to_loggers(results.epoch_metrics(/*for_logger=*/true),
+    context.logging.send_to_loggers(results.epoch_metrics(/*for_logger=*/true),
                             std::max<int64_t>(context.progress.batches_that_stepped - 1, 0));
   }
   if (validation) {
-    context.hook(&Callback::on_validation_end, &LightningModule::on_validation_end);
+    hooks(&Callback::on_validation_end, &LightningModule::on_validation_end);
   } else {
-    context.hook(&Callback::on_test_end, &LightningModule::on_test_end);
+    hooks(&Callback::on_test_end, &LightningModule::on_test_end);
   }
-  context.results = previous_results;
   state.training = was_training;
   return per_loader;
 }
@@ -117,10 +111,11 @@ std::vector<Metrics> run_evaluation(LoopContext& context, EvaluationKind kind,
 std::vector<std::vector<Batch>> run_prediction(LoopContext& context, std::vector<DataLoader>& loaders,
                                                const std::vector<int64_t>& limits) {
   auto& module = context.module();
-  context.results = nullptr;  // Lightning does not log while predicting
+  const auto& hooks = context.hooks;
+  LoggingTo no_logging(context.logging, nullptr, LogScope::kEvaluation);  // Lightning does not log while predicting
   EvaluationMode evaluation_mode(module);
-  context.hook(&Callback::on_predict_start, &LightningModule::on_predict_start);
-  context.hook(&Callback::on_predict_epoch_start, &LightningModule::on_predict_epoch_start);
+  hooks(&Callback::on_predict_start, &LightningModule::on_predict_start);
+  hooks(&Callback::on_predict_epoch_start, &LightningModule::on_predict_epoch_start);
   std::vector<std::vector<Batch>> outputs(loaders.size());
   for (std::size_t k = 0; k < loaders.size(); ++k) {
     const auto dataloader_idx = static_cast<int64_t>(k);
@@ -128,22 +123,19 @@ std::vector<std::vector<Batch>> run_prediction(LoopContext& context, std::vector
     for (auto it = loaders[k].begin(); it != loaders[k].end() && batch_idx < limits[k]; ++it, ++batch_idx) {
       const Batch& batch = *it;
       context.state().current_batch_indices = it.sample_indices();
-      context.hook(&Callback::on_predict_batch_start, &LightningModule::on_predict_batch_start, batch,
+      hooks(&Callback::on_predict_batch_start, &LightningModule::on_predict_batch_start, batch,
                    batch_idx, dataloader_idx);
-      Batch out = [&] {
-        auto autocast = context.autocast();
-        Batch converted;
-        return module.predict_step(context.step_input(batch, converted), batch_idx, dataloader_idx);
-      }();
+      Batch out = context.strategy.run_step(
+          batch, [&](const Batch& input) { return module.predict_step(input, batch_idx, dataloader_idx); });
       if (module.step_is_missing("predict_step")) throw MisconfigurationException({missing_step("predict_step", "predict")});
-      context.hook(&Callback::on_predict_batch_end, &LightningModule::on_predict_batch_end, out, batch,
+      hooks(&Callback::on_predict_batch_end, &LightningModule::on_predict_batch_end, out, batch,
                    batch_idx, dataloader_idx);
       outputs[k].push_back(std::move(out));
     }
   }
   context.state().current_batch_indices.clear();
-  context.hook(&Callback::on_predict_epoch_end, &LightningModule::on_predict_epoch_end);
-  context.hook(&Callback::on_predict_end, &LightningModule::on_predict_end);
+  hooks(&Callback::on_predict_epoch_end, &LightningModule::on_predict_epoch_end);
+  hooks(&Callback::on_predict_end, &LightningModule::on_predict_end);
   return outputs;
 }
 

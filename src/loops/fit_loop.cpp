@@ -1,9 +1,12 @@
-#include "loops/loop_context.h"
-#include "trainer/connectors/signal_connector.h"
+#include "loops/fit_loop.h"
 
 #include <lightning/utilities/console.h>
 
-#include <torch/nn/utils/clip_grad.h>
+#include "loops/evaluation_loop.h"
+#include "loops/step_diagnostics.h"
+#include "trainer/connectors/signal_connector.h"
+
+#include <ATen/ops/tensor.h>
 #include <torch/optim/optimizer.h>
 
 #include <fmt/format.h>
@@ -13,24 +16,6 @@
 
 namespace lightning::detail {
 namespace {
-
-std::vector<at::Tensor> parameters_of(torch::optim::Optimizer& optimizer) {
-  std::vector<at::Tensor> params;
-  for (auto& group : optimizer.param_groups()) {
-    params.insert(params.end(), group.params().begin(), group.params().end());
-  }
-  return params;
-}
-
-void clip_gradients(torch::optim::Optimizer& optimizer, const Settings& settings) {
-  if (!settings.gradient_clip_val) return;
-  auto params = parameters_of(optimizer);
-  if (settings.clip_by_norm) {
-    torch::nn::utils::clip_grad_norm_(params, *settings.gradient_clip_val, 2.0);
-  } else {
-    torch::nn::utils::clip_grad_value_(params, *settings.gradient_clip_val);
-  }
-}
 
 /// Which schedulers a call steps: those that monitor a metric (ReduceLROnPlateau), the others, or all.
 enum class Monitoring { kAny, kMetric, kNoMetric };
@@ -59,6 +44,16 @@ void step_schedulers(LoopContext& context, std::string_view interval, int64_t co
   }
 }
 
+/// In a distributed run, makes the ranks agree on stopping: if one was asked to stop (by a
+/// callback or a signal), all stop at the same batch. Returns the signal received, or 0.
+int agree_on_stopping(TrainerState& state) {
+  const int signal = SignalConnector::received();
+  if (state.collectives == nullptr) return signal;
+  at::Tensor votes = at::tensor({static_cast<int64_t>(state.should_stop), static_cast<int64_t>(signal)}, at::kLong);
+  state.collectives->all_reduce(votes, ReduceOp::kMax);
+  state.should_stop = votes[0].item<int64_t>() != 0;
+  return static_cast<int>(votes[1].item<int64_t>());
+}
 
 class FitLoop {
  public:
@@ -66,6 +61,8 @@ class FitLoop {
       : context_(context),
         state_(context.state()),
         module_(context.module()),
+        hooks_(context.hooks),
+        logging_(context.logging),
         settings_(context.settings()),
         train_(train),
         val_(val) {
@@ -86,17 +83,16 @@ class FitLoop {
   }
 
   void run() {
-    context_.hook(&Callback::on_fit_start, &LightningModule::on_fit_start);
+    hooks_(&Callback::on_fit_start, &LightningModule::on_fit_start);
     sanity_check();
     state_.training = true;
     module_.train();
-    context_.hook(&Callback::on_train_start, &LightningModule::on_train_start);
+    hooks_(&Callback::on_train_start, &LightningModule::on_train_start);
     if (context_.resumed && context_.progress.epoch_finished) finish_epoch();
     while (!done()) run_epoch();
     state_.training = false;
-    context_.results = nullptr;
-    context_.hook(&Callback::on_train_end, &LightningModule::on_train_end);
-    context_.hook(&Callback::on_fit_end, &LightningModule::on_fit_end);
+    hooks_(&Callback::on_train_end, &LightningModule::on_train_end);
+    hooks_(&Callback::on_fit_end, &LightningModule::on_fit_end);
   }
 
  private:
@@ -110,7 +106,7 @@ class FitLoop {
   bool done() {
     if (state_.num_training_batches == 0 || max_steps_reached()) return true;
     if (settings_.max_epochs != -1 && state_.current_epoch >= settings_.max_epochs) return true;
-    context_.agree_on_stopping();  // a stop asked for at the end of the epoch, on any rank
+    agree_on_stopping(state_);  // a stop asked for at the end of the epoch, on any rank
     if (state_.should_stop) {
       if (can_stop_early()) return true;
       console::warn_once(fmt::format(
@@ -131,9 +127,9 @@ class FitLoop {
                            : std::min(settings_.num_sanity_val_steps, available));
     }
     state_.sanity_checking = true;
-    context_.callback_hook(&Callback::on_sanity_check_start);
+    hooks_.callbacks_only(&Callback::on_sanity_check_start);
     run_evaluation(context_, EvaluationKind::kValidation, val_, limits);
-    context_.callback_hook(&Callback::on_sanity_check_end);
+    hooks_.callbacks_only(&Callback::on_sanity_check_end);
     state_.sanity_checking = false;
   }
 
@@ -154,31 +150,28 @@ class FitLoop {
   void run_epoch() {
     train_.set_epoch(state_.current_epoch);
     train_results_.reset();
-    context_.results = &train_results_;
-    context_.scope = LogScope::kTrainingEpoch;
-    context_.hook(&Callback::on_train_epoch_start, &LightningModule::on_train_epoch_start);
+    LoggingTo logging_to(logging_, &train_results_, LogScope::kTrainingEpoch);
+    hooks_(&Callback::on_train_epoch_start, &LightningModule::on_train_epoch_start);
     // A resumed run starts after the batches its checkpoint had done; the data order is the
     // epoch's own, so the batches that follow are the ones the interrupted run would have seen.
     int64_t batch_idx = std::exchange(context_.progress.batches_done_in_epoch, 0);
     for (auto it = train_.begin(batch_idx); it != train_.end() && batch_idx < state_.num_training_batches;
          ++it, ++batch_idx) {
       const bool is_last_batch = batch_idx + 1 == state_.num_training_batches;
+      logging_to.set_scope(LogScope::kTrainingStep);
+      logging_to.set_batch((*it).batch_size());
       run_batch(*it, batch_idx, is_last_batch);
       if (should_validate(batch_idx, is_last_batch)) validate();
-      if (const int signal = context_.agree_on_stopping()) throw Interrupted(signal, state_.global_step);
+      if (const int signal = agree_on_stopping(state_)) throw Interrupted(signal, state_.global_step);
       if (max_steps_reached() || (state_.should_stop && can_stop_early())) break;
     }
-    context_.results = &train_results_;
-    context_.scope = LogScope::kTrainingEpoch;
+    logging_to.set_scope(LogScope::kTrainingEpoch);
     context_.progress.epoch_finished = true;
-    // As in Lightning, the callbacks that monitor a metric (ModelCheckpoint, EarlyStopping) run
-    // after the module's hook, so they can monitor a key it logs.
-    context_.callback_hook_if(&Callback::on_train_epoch_end, [](const Callback& c) { return !monitors_metrics(c); });
-    module_.on_train_epoch_end();
-    train_results_.update_callback_metrics(state_.callback_metrics, /*epoch_ended=*/true);
-    train_results_.update_progress_bar_metrics(state_.progress_bar_metrics, /*epoch_ended=*/true);
-    context_.callback_hook_if(&Callback::on_train_epoch_end, monitors_metrics);
-    context_.send_to_loggers(train_results_.epoch_metrics(/*for_logger=*/true),
+    hooks_.on_train_epoch_end([&] {
+      train_results_.update_callback_metrics(state_.callback_metrics, /*epoch_ended=*/true);
+      train_results_.update_progress_bar_metrics(state_.progress_bar_metrics, /*epoch_ended=*/true);
+    });
+    logging_.send_to_loggers(train_results_.epoch_metrics(/*for_logger=*/true),
                              std::max<int64_t>(context_.progress.batches_that_stepped - 1, 0));
     finish_epoch();
   }
@@ -194,15 +187,10 @@ class FitLoop {
   }
 
   void run_batch(const Batch& batch, int64_t batch_idx, bool is_last_batch) {
-    context_.scope = LogScope::kTrainingStep;
-    context_.batch_size = batch.batch_size();
     train_results_.begin_step();
-    context_.hook(&Callback::on_train_batch_start, &LightningModule::on_train_batch_start, batch, batch_idx);
-    StepOutput output = [&] {
-      auto autocast = context_.autocast();  // forward and loss; backward runs outside, as in Lightning
-      Batch converted;
-      return module_.training_step(context_.step_input(batch, converted), batch_idx);
-    }();
+    hooks_(&Callback::on_train_batch_start, &LightningModule::on_train_batch_start, batch, batch_idx);
+    StepOutput output =
+        context_.strategy.run_step(batch, [&](const Batch& input) { return module_.training_step(input, batch_idx); });
     if (module_.step_is_missing("training_step")) throw MisconfigurationException({missing_step("training_step", "fit")});
     bool stepped = true;
     if (module_.automatic_optimization) stepped = optimize(output, batch_idx, is_last_batch);
@@ -225,12 +213,12 @@ class FitLoop {
     // Callbacks see this step's metrics (ModelCheckpoint may monitor "train_loss"), and what the
     // hooks log reaches them too.
     train_results_.update_callback_metrics(state_.callback_metrics, /*epoch_ended=*/false);
-    context_.hook(&Callback::on_train_batch_end, &LightningModule::on_train_batch_end, output, batch,
+    hooks_(&Callback::on_train_batch_end, &LightningModule::on_train_batch_end, output, batch,
                   batch_idx);
     train_results_.update_callback_metrics(state_.callback_metrics, /*epoch_ended=*/false);
     train_results_.update_progress_bar_metrics(state_.progress_bar_metrics, /*epoch_ended=*/false);
     if (stepped && progress.batches_that_stepped % settings_.log_every_n_steps == 0) {
-      context_.send_to_loggers(train_results_.step_metrics(/*for_logger=*/true), progress.batches_that_stepped - 1);
+      logging_.send_to_loggers(train_results_.step_metrics(/*for_logger=*/true), progress.batches_that_stepped - 1);
     }
   }
 
@@ -244,31 +232,33 @@ class FitLoop {
     // leave the last window's gradients to be stepped again.
     if (batch_idx % accumulate == 0) {
       for (std::size_t i = 0; i < optimizers_.size(); ++i) {
-        context_.hook(&Callback::on_before_zero_grad, &LightningModule::on_before_zero_grad, *optimizers_[i]);
+        hooks_(&Callback::on_before_zero_grad, &LightningModule::on_before_zero_grad, *optimizers_[i]);
         LightningOptimizer(*optimizers_[i], i, context_).zero_grad();
       }
     }
     if (output.loss.defined()) {
       context_.backward(accumulate > 1 ? output.loss / static_cast<double>(accumulate) : output.loss, window_end);
-    } else if (!window_end || !context_.average_without_backward()) {
+    } else if (!window_end || !context_.strategy.average_without_backward(module_)) {
       return false;  // the step skipped this batch (on every rank)
     }
     if (!window_end) return false;
-    auto& scaler = context_.scaler;
+    auto& strategy = context_.strategy;
     for (auto* optimizer : optimizers_) {
-      if (scaler) scaler->unscale_(*optimizer);  // hooks and clipping see the true gradients
-      context_.hook(&Callback::on_before_optimizer_step, &LightningModule::on_before_optimizer_step, *optimizer);
-      clip_gradients(*optimizer, settings_);
-      context_.optimizer_step(*optimizer);
+      strategy.unscale(*optimizer);  // hooks and clipping see the true gradients
+      hooks_(&Callback::on_before_optimizer_step, &LightningModule::on_before_optimizer_step, *optimizer);
+      strategy.clip(*optimizer);
+      strategy.optimizer_step(*optimizer);
       ++state_.global_step;
     }
-    if (scaler) scaler->update();
+    strategy.end_window();
     return true;
   }
 
   LoopContext& context_;
   TrainerState& state_;
   LightningModule& module_;
+  const HookDispatcher& hooks_;
+  LoggerConnector& logging_;
   const Settings& settings_;
   DataLoader& train_;
   std::vector<DataLoader>& val_;

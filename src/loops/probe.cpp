@@ -1,5 +1,6 @@
 #include "loops/probe.h"
 
+#include "loops/step_diagnostics.h"
 #include "utilities/random_state.h"
 
 #include <ATen/ATen.h>
@@ -216,40 +217,33 @@ ProbeReport probe_fit(LoopContext& context, DataLoader& train, std::vector<DataL
   if (detail::limited_batches(context.settings().limit_train_batches, train.size()) == 0) return report;
 
   Snapshot snapshot(module, state);
-  context.probed_sync_calls.clear();
-  ResultCollection* previous_results = context.results;
+  auto& logging = context.logging;
+  logging.probed_sync_calls.clear();
   state.probing = true;
-  struct Reset {
-    LoopContext& context;
-    ResultCollection* results;
-    ~Reset() {
-      context.state().probing = false;
-      context.results = results;
-      context.dataloader_suffix.clear();
-    }
-  } reset{context, previous_results};
+  struct EndProbing {
+    TrainerState& state;
+    ~EndProbing() { state.probing = false; }
+  } end_probing{state};
 
   ResultCollection results;
-  context.results = &results;
+  LoggingTo logging_to(logging, &results, LogScope::kTrainingStep);
+  const auto& strategy = context.strategy;
   train.set_epoch(state.current_epoch);
   const Batch batch = train.batch(0);
   const std::size_t found_before = problems.diagnostics().size();
   auto found_something = [&] { return problems.diagnostics().size() > found_before; };
   Batch converted_for_check;  // what the step will receive (a "true" precision converts it)
-  const Batch& step_input = context.step_input(batch, converted_for_check);
+  const Batch& step_input = strategy.step_input(batch, converted_for_check);
   check_devices(step_input, module, "training_step", problems);
   if (found_something()) return report;
   check_dtypes(step_input, module, "training_step", problems);
   if (found_something()) return report;
 
   module.train();
-  context.scope = LogScope::kTrainingStep;
-  context.batch_size = batch.batch_size();
+  logging_to.set_batch(batch.batch_size());
   StepOutput output;
   const bool stepped = guarded("training_step", batch, module, problems, [&] {
-    auto autocast = context.autocast();
-    Batch converted;
-    output = module.training_step(context.step_input(batch, converted), 0);
+    output = strategy.run_step(batch, [&](const Batch& input) { return module.training_step(input, 0); });
   });
   if (stepped && module.step_is_missing("training_step")) {
     problems.error(missing_step("training_step", "fit"));
@@ -263,7 +257,7 @@ ProbeReport probe_fit(LoopContext& context, DataLoader& train, std::vector<DataL
   // step outputs and reducing them in on_train_epoch_end) are monitored as often as step metrics,
   // and the hook empties what the probed step collected.
   if (!found_something()) {
-    context.scope = LogScope::kTrainingEpoch;
+    logging_to.set_scope(LogScope::kTrainingEpoch);
     guarded("on_train_epoch_end", batch, module, problems, [&] { module.on_train_epoch_end(); });
   }
   add_keys(results, report);
@@ -277,15 +271,12 @@ ProbeReport probe_fit(LoopContext& context, DataLoader& train, std::vector<DataL
     val[k].set_epoch(state.current_epoch);
     const Batch val_batch = val[k].batch(0);
     ResultCollection val_results;
-    context.results = &val_results;
-    context.scope = LogScope::kEvaluation;
-    context.dataloader_suffix = val.size() > 1 ? fmt::format("/dataloader_idx_{}", k) : "";
-    context.batch_size = val_batch.batch_size();
+    LoggingTo val_logging_to(logging, &val_results, LogScope::kEvaluation);
+    val_logging_to.set_batch(val_batch.batch_size(), val.size() > 1 ? fmt::format("/dataloader_idx_{}", k) : "");
     c10::InferenceMode no_autograd;
     const bool ran = guarded("validation_step", val_batch, module, problems, [&] {
-      auto autocast = context.autocast();
-      Batch converted;
-      module.validation_step(context.step_input(val_batch, converted), 0, static_cast<int64_t>(k));
+      strategy.run_step(val_batch,
+                        [&](const Batch& input) { return module.validation_step(input, 0, static_cast<int64_t>(k)); });
     });
     if (ran && module.step_is_missing("validation_step")) {
       problems.error(missing_step("validation_step", "fit with validation loaders"));
@@ -295,9 +286,7 @@ ProbeReport probe_fit(LoopContext& context, DataLoader& train, std::vector<DataL
   }
   if (validated && !found_something()) {
     ResultCollection epoch_results;
-    context.results = &epoch_results;
-    context.scope = LogScope::kEvaluation;
-    context.dataloader_suffix.clear();
+    LoggingTo epoch_logging_to(logging, &epoch_results, LogScope::kEvaluation);
     c10::InferenceMode no_autograd;
     guarded("on_validation_epoch_end", Batch(), module, problems, [&] { module.on_validation_epoch_end(); });
     add_keys(epoch_results, report);

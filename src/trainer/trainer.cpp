@@ -4,6 +4,8 @@
 #include <lightning/utilities/console.h>
 #include <lightning/utilities/memory.h>
 
+#include "loops/evaluation_loop.h"
+#include "loops/fit_loop.h"
 #include "loops/loop_context.h"
 #include "loops/probe.h"
 #include "trainer/connectors/callback_connector.h"
@@ -145,12 +147,9 @@ namespace {
 /// finalize("failed"). A failure while doing so is printed, never thrown: the caller must see the
 /// exception that ended the run (an OnExceptionCheckpoint that cannot write must not hide it).
 void end_with_exception(detail::LoopContext& context, const std::exception& exception) {
-  context.results = nullptr;  // the loop that owned them is gone; logging now records nothing
   try {
-    context.callback_hook(&Callback::on_exception, exception);
-    if (context.loggers_active()) {
-      for (const auto& logger : context.loggers()) logger->finalize("failed");
-    }
+    context.hooks.callbacks_only(&Callback::on_exception, exception);
+    context.logging.finalize("failed");
   } catch (const std::exception& secondary) {
     console::warn_once(fmt::format("while handling \"{}\": {}", exception.what(), secondary.what()));
   }
@@ -171,9 +170,9 @@ void run_stage(detail::LoopContext& context, Stage stage,
   tune_malloc_for_training();
   const std::string name = stage_name(stage);
   try {
-    context.hook(&Callback::setup, &LightningModule::setup, name);
+    context.hooks(&Callback::setup, &LightningModule::setup, name);
     body(context);
-    context.hook(&Callback::teardown, &LightningModule::teardown, name);
+    context.hooks(&Callback::teardown, &LightningModule::teardown, name);
   } catch (const Interrupted& interrupted) {
     // SIGTERM or SIGINT, at a batch boundary: callbacks may save a checkpoint, loggers finish,
     // and control returns to the caller, who decides what the signal means.
@@ -195,12 +194,7 @@ void run_stage(detail::LoopContext& context, Stage stage,
     }
     throw;
   }
-  if (context.loggers_active()) {
-    for (const auto& logger : context.loggers()) {
-      logger->save();
-      logger->finalize("success");
-    }
-  }
+  context.logging.finalize("success");
   state.stage = Stage::kNone;
 }
 
@@ -220,11 +214,13 @@ Resume load_resume_checkpoint(detail::LoopContext& context, const std::string& c
   Resume resume;
   if (ckpt_path.empty()) return resume;
   try {
-    resume.path = detail::resolve_ckpt_path(ckpt_path, context, &problems).string();
+    resume.path = detail::resolve_ckpt_path(ckpt_path, context.callbacks(), context.view(), context.state().collectives,
+                                            &problems)
+                      .string();
     if (resume.path.empty()) return resume;  // "last" before the first save: a fresh start
     resume.checkpoint = load_checkpoint_file(resume.path);
     detail::check_writer_version(*resume.checkpoint, resume.path, problems);
-    detail::restore_module(context, *resume.checkpoint, resume.path);
+    detail::restore_module(context.module(), *resume.checkpoint, resume.path);
     detail::adopt_pytorch_lightning_layout(*resume.checkpoint);
   } catch (const MisconfigurationException& e) {
     for (const auto& d : e.diagnostics()) problems.error(d);
@@ -243,7 +239,7 @@ void check_fit(detail::LoopContext& context, DataLoader& train, std::vector<Data
   context.optimizer_config = model.make_optimizer_config();
   detail::check_optimizer_config(problems, context.optimizer_config, model, settings);
   if (resume.checkpoint && !problems.has_errors()) detail::check_resumable(*resume.checkpoint, resume.path, problems);
-  if (resume.checkpoint && !problems.has_errors()) detail::restore_optimizers(context, *resume.checkpoint, resume.path, problems);
+  if (resume.checkpoint && !problems.has_errors()) detail::restore_optimizers(context.optimizer_config, *resume.checkpoint, resume.path, problems);
   const std::size_t found_before_probe = problems.diagnostics().size();
   auto report = detail::probe_fit(context, train, val, problems);
   // The logged keys are complete only when the probed steps ran through.
@@ -259,7 +255,7 @@ void check_fit(detail::LoopContext& context, DataLoader& train, std::vector<Data
                                     {detail::limited_batches(settings.limit_train_batches, train.size())});
     detail::add_shared_batch_counts(shared, "val_dataloaders", limits_for(val, settings.limit_val_batches));
     detail::add_shared_module_shapes(shared, model);
-    detail::agree_across_ranks(*group, context.probed_sync_calls, shared, problems);
+    detail::agree_across_ranks(*group, context.logging.probed_sync_calls, shared, problems);
   }
 }
 
@@ -296,7 +292,7 @@ void Trainer::fit(LightningModule& model, DataLoader train_dataloader,
   state_.max_epochs = settings.max_epochs;
   state_.max_steps = settings.max_steps;
   state_.accumulate_grad_batches = settings.accumulate_grad_batches;
-  detail::LoopContext context(model, callbacks_, loggers_, state_, view_, settings);
+  detail::LoopContext context(model, callbacks_, loggers_, state_, view_, settings, group);
   const detail::SignalConnector signals(settings.hardware.launcher == detail::Launcher::kSlurm);
   run_stage(context, Stage::kFit, [&](detail::LoopContext& ctx) {
     const Resume resume = load_resume_checkpoint(ctx, ckpt_path, problems);
@@ -304,16 +300,12 @@ void Trainer::fit(LightningModule& model, DataLoader train_dataloader,
     problems.throw_if_errors();
     if (resume.checkpoint) {
       ctx.state().ckpt_path = resume.path;
-      detail::restore_training_state(ctx, *resume.checkpoint);
+      detail::restore_training_state(ctx.checkpoint_parts(), *resume.checkpoint);
+      ctx.resumed = true;
+      ctx.hooks(&Callback::on_load_checkpoint, &LightningModule::on_load_checkpoint, *resume.checkpoint);
     }
-    // Every rank starts from rank 0's weights, as PyTorch's DistributedDataParallel does.
-    if (group != nullptr) {
-      auto tensors = model.parameters();
-      for (const auto& buffer : model.buffers()) tensors.push_back(buffer);
-      detail::broadcast_from_rank_zero(*group, tensors);
-      ctx.reducer = std::make_unique<detail::GradientReducer>(*group, model.parameters(), settings.hardware.bucket_bytes);
-    }
-    if (ctx.loggers_active() && !model.hparams().empty()) {
+    ctx.strategy.setup_for_training(model);
+    if (ctx.logging.loggers_active() && !model.hparams().empty()) {
       for (const auto& logger : loggers_) logger->log_hyperparams(model.hparams());
     }
     detail::run_fit(ctx, train_dataloader, val_dataloaders);
@@ -409,13 +401,14 @@ void agree_on_evaluation(detail::LoopContext& context, const std::vector<int64_t
 void load_evaluation_weights(detail::LoopContext& context, const std::string& ckpt_path) {
   context.state().ckpt_path.clear();
   if (ckpt_path.empty()) return;
-  const std::string path = detail::resolve_ckpt_path(ckpt_path, context).string();
+  const std::string path =
+      detail::resolve_ckpt_path(ckpt_path, context.callbacks(), context.view(), context.state().collectives).string();
   context.state().ckpt_path = path;
   const Checkpoint checkpoint = load_checkpoint_file(path);
   DiagnosticCollector warnings;
   detail::check_writer_version(checkpoint, path, warnings);
   warnings.throw_if_errors();
-  detail::restore_module(context, checkpoint, path);
+  detail::restore_module(context.module(), checkpoint, path);
 }
 
 }  // namespace

@@ -2,7 +2,7 @@
 // CPU in float32: the loop is the same on both devices, and a power-of-two scale changes no bit.
 // The settings are resolved for the CPU and the scaler switched on by hand, as "16-mixed" does on a GPU.
 
-#include "loops/loop_context.h"
+#include "loops/fit_loop.h"
 #include "support/support.h"
 #include "trainer/connectors/accelerator_connector.h"
 #include "trainer/connectors/checkpoint_connector.h"
@@ -48,7 +48,7 @@ FitResult fit(bool scaled, int64_t overflow_at, const char* accelerator = "cpu")
   std::vector<Diagnostic> found;
   Settings settings = resolve_settings(options, resolve_devices(options, Environment::detect(), found));
   EXPECT_TRUE(found.empty());
-  settings.grad_scaler = scaled;
+  settings.strategy.grad_scaler = scaled;
   settings.num_sanity_val_steps = 0;
   LoopContext context(model, callbacks, loggers, state, view, settings);
   context.optimizer_config = model.make_optimizer_config();
@@ -56,11 +56,11 @@ FitResult fit(bool scaled, int64_t overflow_at, const char* accelerator = "cpu")
   std::vector<DataLoader> val;
   run_fit(context, train, val);
   FitResult result{.weight = model.layer->weight.detach().cpu(), .global_step = state.global_step};
-  if (context.scaler) {
-    result.scale = context.scaler->get_scale();
-    result.tracker = context.scaler->growth_tracker();
+  if (const auto* scaler = context.strategy.scaler()) {
+    result.scale = scaler->get_scale();
+    result.tracker = scaler->growth_tracker();
   }
-  result.checkpoint_has_scaler_state = dump_checkpoint(context, false).contains("MixedPrecision");
+  result.checkpoint_has_scaler_state = dump_checkpoint(context.checkpoint_parts(), false).contains("MixedPrecision");
   return result;
 }
 

@@ -142,7 +142,7 @@ TEST(SharedValues, HoldTheStepOptionsTheBatchCountsAndEachParametersShape) {
   Settings settings;
   settings.max_epochs = 4;
   settings.limit_train_batches = 0.5;
-  settings.gradient_clip_val = 0.25;
+  settings.strategy.gradient_clip_val = 0.25;
   struct Tiny : LightningModule {
     torch::nn::Linear fc{nullptr};
     Tiny() { fc = register_module("fc", torch::nn::Linear(3, 2)); }

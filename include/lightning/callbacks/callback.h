@@ -33,6 +33,12 @@ class Callback {
   virtual void preflight(const TrainerView& trainer, const std::set<std::string>& logged_keys,
                          DiagnosticCollector& problems) const {}
 
+  /// Whether this callback's on_train_epoch_end runs after the module's, so that it sees what the
+  /// module logs there: true for callbacks that monitor a metric (ModelCheckpoint and
+  /// EarlyStopping, as in Lightning); false (the default) runs it before the module's, with the
+  /// other callbacks.
+  virtual bool runs_after_module_epoch_end() const { return false; }
+
   virtual void setup(const TrainerView& trainer, LightningModule& module, const std::string& stage) {}
   virtual void teardown(const TrainerView& trainer, LightningModule& module, const std::string& stage) {}
   virtual void on_fit_start(const TrainerView& trainer, LightningModule& module) {}

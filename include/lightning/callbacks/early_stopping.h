@@ -52,6 +52,8 @@ class EarlyStopping : public Callback {
   const EarlyStoppingOptions& options() const { return options_; }
 
   std::string state_key() const override;
+  /// Monitors what the module logs in its on_train_epoch_end, so runs after it.
+  bool runs_after_module_epoch_end() const override { return true; }
   c10::IValue state_dict() const override;
   void load_state_dict(const c10::IValue& state) override;
   void preflight(const TrainerView& trainer, const std::set<std::string>& logged_keys,

@@ -4,7 +4,6 @@
 
 #include <lightning/callbacks/model_checkpoint.h>
 
-#include "loops/loop_context.h"
 #include "utilities/random_state.h"
 
 #include <fmt/format.h>
@@ -72,16 +71,16 @@ c10::IValue entry_at(const c10::IValue& root, std::initializer_list<std::string_
   return value;
 }
 
-Checkpoint dump_checkpoint(LoopContext& context, bool weights_only) {
-  const TrainerState& state = context.state();
-  LightningModule& module = context.module();
+Checkpoint dump_checkpoint(const CheckpointParts& parts, bool weights_only) {
+  const TrainerState& state = parts.state;
+  LightningModule& module = parts.module;
   Checkpoint checkpoint = make_checkpoint();
   checkpoint.insert("epoch", state.current_epoch);
   checkpoint.insert("global_step", state.global_step);
   checkpoint.insert("lightning_cpp_version", LIGHTNING_CPP_VERSION);
   checkpoint.insert("state_dict", module_state_dict(module));
 
-  const FitProgress& progress = context.progress;
+  const FitProgress& progress = parts.progress;
   GenericDict fit_loop = string_dict();
   fit_loop.insert("epoch", state.current_epoch);
   fit_loop.insert("batches_done_in_epoch", progress.batches_done_in_epoch);
@@ -98,13 +97,13 @@ Checkpoint dump_checkpoint(LoopContext& context, bool weights_only) {
 
   if (!weights_only) {
     c10::impl::GenericList optimizers(c10::AnyType::get());
-    for (const auto& optimizer : context.optimizer_config.optimizers()) optimizers.push_back(optimizer_state_dict(*optimizer));
+    for (const auto& optimizer : parts.optimizer_config.optimizers()) optimizers.push_back(optimizer_state_dict(*optimizer));
     checkpoint.insert("optimizer_states", optimizers);
     c10::impl::GenericList schedulers(c10::AnyType::get());
-    for (const auto& config : context.optimizer_config.schedulers()) schedulers.push_back(scheduler_state(*config.scheduler));
+    for (const auto& config : parts.optimizer_config.schedulers()) schedulers.push_back(scheduler_state(*config.scheduler));
     checkpoint.insert("lr_schedulers", schedulers);
     GenericDict callbacks = string_dict();
-    for (const auto& callback : context.callbacks()) {
+    for (const auto& callback : parts.callbacks) {
       c10::IValue callback_state = callback->state_dict();
       if (!callback_state.isNone()) callbacks.insert(callback->state_key(), callback_state);
     }
@@ -117,21 +116,19 @@ Checkpoint dump_checkpoint(LoopContext& context, bool weights_only) {
     rng.insert("torch.cuda", cuda_states);
     checkpoint.insert("rng_states", rng);
     // Lightning keeps the precision plugin's state under its class name.
-    if (context.scaler) checkpoint.insert("MixedPrecision", context.scaler->state_dict());
+    if (parts.scaler) checkpoint.insert("MixedPrecision", parts.scaler->state_dict());
   }
   GenericDict hparams = string_dict();
   for (const auto& [key, value] : module.hparams()) hparams.insert(key, to_ivalue(value));
   checkpoint.insert("hyper_parameters", hparams);
-
-  if (!weights_only) context.callback_hook(&Callback::on_save_checkpoint, checkpoint);
-  module.on_save_checkpoint(checkpoint);
   return checkpoint;
 }
 
-fs::path resolve_ckpt_path(const std::string& ckpt_path, LoopContext& context, DiagnosticCollector* fresh_start_warnings) {
+fs::path resolve_ckpt_path(const std::string& ckpt_path, const std::vector<std::shared_ptr<Callback>>& callbacks,
+                           const TrainerView& view, Collectives* collectives, DiagnosticCollector* fresh_start_warnings) {
   if (ckpt_path != "last" && ckpt_path != "best") return ckpt_path;
   std::vector<const ModelCheckpoint*> checkpointers;
-  for (const auto& callback : context.callbacks()) {
+  for (const auto& callback : callbacks) {
     if (const auto* found = dynamic_cast<const ModelCheckpoint*>(callback.get())) checkpointers.push_back(found);
   }
   fs::path chosen;
@@ -147,7 +144,7 @@ fs::path resolve_ckpt_path(const std::string& ckpt_path, LoopContext& context, D
     fs::file_time_type newest{};
     std::error_code error;
     for (const auto* checkpointer : checkpointers) {
-      const fs::path folder = checkpointer->dirpath().empty() ? fs::path(checkpointer->resolve_dirpath(context.view()))
+      const fs::path folder = checkpointer->dirpath().empty() ? fs::path(checkpointer->resolve_dirpath(view))
                                                               : fs::path(checkpointer->dirpath());
       for (fs::directory_iterator it(folder, error), end; !error && it != end; it.increment(error)) {
         const std::string name = it->path().filename().string();
@@ -158,7 +155,7 @@ fs::path resolve_ckpt_path(const std::string& ckpt_path, LoopContext& context, D
     }
   }
   // Each rank's ModelCheckpoint ranks by its own metrics, but only rank 0 wrote files: its choice holds.
-  if (context.state().collectives != nullptr) chosen = broadcast_string(*context.state().collectives, chosen.string());
+  if (collectives != nullptr) chosen = broadcast_string(*collectives, chosen.string());
   if (chosen.empty() && ckpt_path == "last" && fresh_start_warnings != nullptr) {
     fresh_start_warnings->warn({.code = "LC0407",
                                 .severity = Severity::kWarning,
@@ -214,9 +211,9 @@ void check_writer_version(const Checkpoint& checkpoint, const std::string& path,
                          "exactly"});
 }
 
-void restore_module(LoopContext& context, const Checkpoint& checkpoint, const std::string& path) {
+void restore_module(LightningModule& module, const Checkpoint& checkpoint, const std::string& path) {
   const c10::IValue weights = checkpoint.contains("state_dict") ? checkpoint.at("state_dict") : c10::IValue(checkpoint);
-  load_module_state_dict(context.module(), weights, path);
+  load_module_state_dict(module, weights, path);
 }
 
 void check_resumable(const Checkpoint& checkpoint, const std::string& path, DiagnosticCollector& problems) {
@@ -278,10 +275,10 @@ void check_resumable(const Checkpoint& checkpoint, const std::string& path, Diag
                           "and predict read only the weights of a ckpt_path"});
 }
 
-void restore_optimizers(LoopContext& context, const Checkpoint& checkpoint, const std::string& path,
+void restore_optimizers(OptimizerConfig& optimizer_config, const Checkpoint& checkpoint, const std::string& path,
                         DiagnosticCollector& problems) {
-  const auto& optimizers = context.optimizer_config.optimizers();
-  auto& schedulers = context.optimizer_config.schedulers();
+  const auto& optimizers = optimizer_config.optimizers();
+  auto& schedulers = optimizer_config.schedulers();
   const auto saved_optimizers = checkpoint.at("optimizer_states").toList();
   const auto saved_schedulers = checkpoint.at("lr_schedulers").toList();
   if (saved_optimizers.size() != optimizers.size() || saved_schedulers.size() != schedulers.size()) {
@@ -326,12 +323,12 @@ void restore_optimizers(LoopContext& context, const Checkpoint& checkpoint, cons
   }
 }
 
-void restore_training_state(LoopContext& context, const Checkpoint& checkpoint) {
-  TrainerState& state = context.state();
+void restore_training_state(const CheckpointParts& parts, const Checkpoint& checkpoint) {
+  TrainerState& state = parts.state;
   const auto fit_loop = checkpoint.at("loops").toGenericDict().at("fit_loop").toGenericDict();
   state.current_epoch = fit_loop.at("epoch").toInt();
   state.global_step = fit_loop.at("global_step").toInt();
-  FitProgress& progress = context.progress;
+  FitProgress& progress = parts.progress;
   progress.batches_done_in_epoch = fit_loop.at("batches_done_in_epoch").toInt();
   progress.epoch_finished = fit_loop.at("epoch_finished").toBool();
   progress.total_batches_done = fit_loop.at("total_batches_done").toInt();
@@ -340,7 +337,6 @@ void restore_training_state(LoopContext& context, const Checkpoint& checkpoint) 
   for (const auto& entry : fit_loop.at("callback_metrics").toGenericDict()) {
     state.callback_metrics[entry.key().toStringRef()] = entry.value().toDouble();
   }
-  context.resumed = true;
 
   if (checkpoint.contains("rng_states")) {
     const auto rng = checkpoint.at("rng_states").toGenericDict();
@@ -351,18 +347,16 @@ void restore_training_state(LoopContext& context, const Checkpoint& checkpoint) 
       set_cuda_generator_states(cuda_states);
     }
   }
-  if (context.scaler && checkpoint.contains("MixedPrecision")) {
-    context.scaler->load_state_dict(checkpoint.at("MixedPrecision").toGenericDict());
+  if (parts.scaler && checkpoint.contains("MixedPrecision")) {
+    parts.scaler->load_state_dict(checkpoint.at("MixedPrecision").toGenericDict());
   }
   if (checkpoint.contains("callbacks")) {
     const auto saved = checkpoint.at("callbacks").toGenericDict();
-    for (const auto& callback : context.callbacks()) {
+    for (const auto& callback : parts.callbacks) {
       auto found = saved.find(callback->state_key());
       if (found != saved.end()) callback->load_state_dict(found->value());
     }
   }
-  context.callback_hook(&Callback::on_load_checkpoint, checkpoint);
-  context.module().on_load_checkpoint(checkpoint);
 }
 
 }  // namespace lightning::detail

@@ -89,11 +89,11 @@ void check_optimizer_config(DiagnosticCollector& problems, const OptimizerConfig
                     .expected = "1 with automatic_optimization = false",
                     .help = "accumulate in training_step: step the optimizer every N batches yourself"});
   }
-  if (!automatic_optimization && settings.gradient_clip_val) {
+  if (!automatic_optimization && settings.strategy.gradient_clip_val) {
     problems.error({.code = "LC0313",
                     .message = "`gradient_clip_val` does not apply to manual optimization",
                     .where = "Trainer({.gradient_clip_val = ...})",
-                    .received = fmt::format("{}", *settings.gradient_clip_val),
+                    .received = fmt::format("{}", *settings.strategy.gradient_clip_val),
                     .expected = "no gradient_clip_val with automatic_optimization = false",
                     .help = "clip in training_step, between manual_backward and step, with "
                             "torch::nn::utils::clip_grad_norm_"});

@@ -166,8 +166,8 @@ std::vector<SharedValue> shared_fit_options(const Settings& settings) {
           shared_option("check_val_every_n_epoch", optional_text(settings.check_val_every_n_epoch)),
           shared_option("num_sanity_val_steps", std::to_string(settings.num_sanity_val_steps)),
           shared_option("accumulate_grad_batches", std::to_string(settings.accumulate_grad_batches)),
-          shared_option("gradient_clip_val", optional_text(settings.gradient_clip_val)),
-          shared_option("gradient_clip_algorithm", settings.clip_by_norm ? "norm" : "value"),
+          shared_option("gradient_clip_val", optional_text(settings.strategy.gradient_clip_val)),
+          shared_option("gradient_clip_algorithm", settings.strategy.clip_by_norm ? "norm" : "value"),
           shared_option("precision", settings.hardware.precision),
           bucket};
 }

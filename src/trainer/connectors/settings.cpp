@@ -158,14 +158,14 @@ Settings resolve_settings(const TrainerOptions& o, const ResolvedDevices& hardwa
   s.check_val_every_n_epoch = o.check_val_every_n_epoch;
   s.num_sanity_val_steps = o.num_sanity_val_steps;
   s.accumulate_grad_batches = o.accumulate_grad_batches;
-  if (o.gradient_clip_val && *o.gradient_clip_val > 0.0) s.gradient_clip_val = o.gradient_clip_val;
-  s.clip_by_norm = o.gradient_clip_algorithm != "value";
+  if (o.gradient_clip_val && *o.gradient_clip_val > 0.0) s.strategy.gradient_clip_val = o.gradient_clip_val;
+  s.strategy.clip_by_norm = o.gradient_clip_algorithm != "value";
   s.log_every_n_steps = o.log_every_n_steps;
   s.loggers_enabled = o.logger.enabled();
   s.deterministic = o.deterministic;
-  s.autocast_dtype = autocast_dtype(o.precision, hardware.accelerator);
-  s.parameter_dtype = parameter_dtype(o.precision);
-  s.grad_scaler = canonical_precision(o.precision) == "16-mixed" && hardware.accelerator == c10::DeviceType::CUDA;
+  s.strategy.autocast_dtype = autocast_dtype(o.precision, hardware.accelerator);
+  s.strategy.parameter_dtype = parameter_dtype(o.precision);
+  s.strategy.grad_scaler = canonical_precision(o.precision) == "16-mixed" && hardware.accelerator == c10::DeviceType::CUDA;
   if (o.fast_dev_run > 0) {
     const int64_t n = o.fast_dev_run;
     s.limit_train_batches = s.limit_val_batches = s.limit_test_batches = s.limit_predict_batches = n;

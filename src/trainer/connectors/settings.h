@@ -5,6 +5,7 @@
 #include <lightning/diagnostics/diagnostic.h>
 #include <lightning/trainer/trainer.h>
 
+#include "strategies/strategy.h"
 #include "trainer/connectors/accelerator_connector.h"
 
 #include <c10/core/ScalarType.h>
@@ -31,17 +32,11 @@ struct Settings {
   std::optional<int64_t> check_val_every_n_epoch = 1;
   int64_t num_sanity_val_steps = 2;  ///< -1: all
   int64_t accumulate_grad_batches = 1;
-  std::optional<double> gradient_clip_val;
-  bool clip_by_norm = true;
   int64_t log_every_n_steps = 50;
   bool loggers_enabled = true;
   bool deterministic = false;
-  /// What each step's forward autocasts to ("bf16-mixed": bfloat16), resolved once.
-  std::optional<c10::ScalarType> autocast_dtype;
-  /// "16-mixed" scales the loss and skips steps whose gradients overflow (a GradScaler).
-  bool grad_scaler = false;
-  /// The parameters' and floating inputs' dtype of a "true" precision ("64-true": float64).
-  std::optional<c10::ScalarType> parameter_dtype;
+  /// Precision and clipping: how a step runs (src/strategies/strategy.h).
+  StrategySettings strategy;
 };
 
 /// Every problem of the options taken alone (stage 1 of the diagnostics engine), but for the
