@@ -59,12 +59,6 @@ void LoopContext::step_optimizer(torch::optim::Optimizer& optimizer, std::size_t
   ++state_.global_step;
 }
 
-std::vector<torch::optim::Optimizer*> LoopContext::optimizers() {
-  std::vector<torch::optim::Optimizer*> out;
-  for (const auto& optimizer : optimizer_config.optimizers()) out.push_back(optimizer.get());
-  return out;
-}
-
 std::vector<LRScheduler*> LoopContext::lr_schedulers() {
   std::vector<LRScheduler*> out;
   for (auto& config : optimizer_config.schedulers()) out.push_back(config.scheduler.get());

@@ -1,7 +1,6 @@
 #pragma once
-// One run of a stage, as the loops see it: the module and its host, and the run's collaborators
-// (the strategy knows how a step runs, the hook dispatcher calls hooks in order, the logger
-// connector knows where a logged value goes), with the optimizers and the loop's progress.
+// One run of a stage as the loops see it: the module's host, the run's collaborators (strategy,
+// hook dispatcher, logger connector), the optimizers and the loop's progress.
 
 #include <lightning/callbacks/callback.h>
 #include <lightning/core/module.h>
@@ -37,7 +36,7 @@ class LoopContext final : public ModuleHost, public TrainerActions {
   /// manual_backward: gradients are averaged over the ranks after every one, as DDP does.
   void backward(const at::Tensor& loss) override { backward(loss, /*average_gradients=*/true); }
   void step_optimizer(torch::optim::Optimizer& optimizer, std::size_t optimizer_index) override;
-  std::vector<torch::optim::Optimizer*> optimizers() override;
+  std::vector<torch::optim::Optimizer*> optimizers() override { return view_.optimizers(); }
   std::vector<LRScheduler*> lr_schedulers() override;
   TrainerView& view() override { return view_; }
 

@@ -5,6 +5,7 @@
 // whether its batches fit it. The probe leaves no trace: parameters, buffers, gradients,
 // the random generators, the module's mode and the trainer's metrics are as they were.
 
+#include <lightning/data/dataloader.h>
 #include <lightning/diagnostics/diagnostic.h>
 
 #include "loops/loop_context.h"

@@ -4,7 +4,7 @@
 
 #include <lightning/accelerators/environment.h>
 #include <lightning/diagnostics/diagnostic.h>
-#include <lightning/trainer/trainer.h>
+#include <lightning/trainer/trainer_options.h>
 
 #include <c10/core/Device.h>
 

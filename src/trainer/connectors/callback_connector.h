@@ -5,7 +5,7 @@
 #include <lightning/callbacks/callback.h>
 #include <lightning/diagnostics/diagnostic.h>
 #include <lightning/loggers/logger.h>
-#include <lightning/trainer/trainer.h>
+#include <lightning/trainer/trainer_options.h>
 
 #include <memory>
 #include <vector>

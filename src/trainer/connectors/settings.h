@@ -3,7 +3,7 @@
 // docs/architecture.md), and the checks of the options on their own.
 
 #include <lightning/diagnostics/diagnostic.h>
-#include <lightning/trainer/trainer.h>
+#include <lightning/trainer/trainer_options.h>
 
 #include "strategies/strategy.h"
 #include "trainer/connectors/accelerator_connector.h"
