@@ -15,12 +15,12 @@
 #include <lightning/callbacks/progress_bar.h>
 #include <lightning/callbacks/timer.h>
 #include <lightning/checkpoint/checkpoint_io.h>
-#include <lightning/core/batch.h>
 #include <lightning/core/datamodule.h>
 #include <lightning/core/lr_scheduler.h>
 #include <lightning/core/module.h>
 #include <lightning/core/optimizer_config.h>
 #include <lightning/core/trainer_view.h>
+#include <lightning/data/batch.h>
 #include <lightning/data/dataloader.h>
 #include <lightning/data/dataset.h>
 #include <lightning/data/sampler.h>

@@ -67,11 +67,13 @@ class PickleRewriter {
   /// Throws c10::Error when an opcode's argument (a string's, bytes' or frame's stated length
   /// above all) runs past the end of the pickle, or a memo slot lies beyond any the pickle can
   /// fill: LibTorch's unpickler allocates what they state before it reads, so a forged length or
-  /// slot would allocate gigabytes.
-  void check_arguments() {
+  /// slot would allocate gigabytes. Also when an opcode takes more items than the stack holds
+  /// above the last mark, or needs a mark or an item that is not there: LibTorch's unpickler
+  /// does not check, and reads before its stack's start.
+  void check() {
     for (position_ = 0; position_ < in_.size();) {
       const char opcode = in_[position_++];
-      if (opcode == '.') return;  // STOP
+      if (opcode == '.') break;  // STOP
       if (opcode == '\x95' && position_ + 8 <= in_.size()) {  // FRAME: the unpickler allocates its stated length
         uint64_t length = 0;
         std::memcpy(&length, in_.data() + position_, 8);
@@ -83,7 +85,10 @@ class PickleRewriter {
         TORCH_CHECK(index < in_.size(), "malformed pickle: memo slot ", index, " in a pickle of ", in_.size(), " bytes");
       }
       skip_argument(opcode);
+      check_stack(opcode);
     }
+    starts_.clear();
+    marks_.clear();
   }
 
   std::string run() {
@@ -139,6 +144,35 @@ class PickleRewriter {
   }
 
  private:
+  /// The stack effect of any opcode, with the items each one needs below what it takes.
+  void check_stack(char opcode) {
+    switch (opcode) {
+      case 'a':  // APPEND: an item into the list below it
+        pop(1);
+        require_item();
+        break;
+      case 's':  // SETITEM: a key and a value into the dict below them
+        pop(2);
+        require_item();
+        break;
+      case 'b':  // BUILD: attributes into the object below them
+        push(pop(2));
+        break;
+      case 'e': case 'u': case '\x90':  // APPENDS, SETITEMS, ADDITEMS: into the item below the mark
+        pop_to_mark();
+        require_item();
+        break;
+      case 'p': case 'q': case 'r': case '\x94':  // PUT, BINPUT, LONG_BINPUT, MEMOIZE: the top item
+        require_item();
+        break;
+      default:
+        follow(opcode, 0);
+    }
+  }
+  void require_item() const {
+    TORCH_CHECK(!starts_.empty(), "malformed pickle: an opcode at byte ", position_, " needs an item the stack lacks");
+  }
+
   /// The stack effect of an opcode this rewriter copies; `at` is where it begins in the output.
   void follow(char opcode, std::size_t at) {
     switch (opcode) {
@@ -203,7 +237,7 @@ class PickleRewriter {
   /// Puts a MARK before the top `n` items and pops them, for the batched opcode that follows.
   void mark_before_top(std::size_t n) {
     const std::size_t start = pop(n);
-    TORCH_CHECK(!starts_.empty(), "malformed pickle: nothing to add the item to");
+    require_item();
     out_.insert(start, 1, '(');  // nothing on the stack begins after `start`
   }
 
@@ -344,7 +378,7 @@ c10::IValue unpickle_on_cpu(const std::vector<char>& bytes) {
     records[record.get()] = {key, size};
     return std::move(record);
   };
-  PickleRewriter(std::string_view(data, pickle_size)).check_arguments();
+  PickleRewriter(std::string_view(data, pickle_size)).check();
   torch::jit::Unpickler unpickler(read_pickle, /*type_resolver=*/nullptr, /*obj_loader=*/nullptr, read_record,
                                   c10::Device(c10::DeviceType::CPU));
   unpickler.set_version(reader.version());

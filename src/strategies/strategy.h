@@ -3,7 +3,7 @@
 // (autocast, the parameters' dtype, the loss scaler), gradient averaging over the ranks and
 // clipping. It calls no hooks: the loops call them around it, so the hook order reads in one place.
 
-#include <lightning/core/batch.h>
+#include <lightning/data/batch.h>
 #include <lightning/core/module.h>
 #include <lightning/precision/grad_scaler.h>
 #include <lightning/precision/precision.h>

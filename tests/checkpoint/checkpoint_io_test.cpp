@@ -181,6 +181,19 @@ TEST(CheckpointFile, FilesTheFuzzerFoundAreLC0402) {
   EXPECT_THAT(load_error(corpus / "found_memo_slot_of_gigabytes.ckpt").what(), HasSubstr("memo slot"));
 }
 
+// Opcodes that take more items than the stack holds (above the last mark): LibTorch 1.13's
+// unpickler reads before its stack's start (AddressSanitizer saw SEGVs and a heap overflow; the
+// CI's fuzz replay found one). Each is checked before the unpickler runs.
+TEST(CheckpointFile, APickleTakingItemsItsStackLacksIsLC0402) {
+  const std::filesystem::path corpus = std::filesystem::path(LIGHTNING_TEST_SOURCE_DIR) / "fuzz/corpus/checkpoint";
+  for (const char* name : {"found_reduce_on_an_empty_stack.ckpt", "found_tuple3_of_one_item.ckpt",
+                           "found_tuple2_below_a_mark.ckpt", "found_build_on_an_empty_stack.ckpt"}) {
+    const auto e = load_error(corpus / name);
+    EXPECT_TRUE(e.has("LC0402")) << name << ": " << e.what();
+    EXPECT_THAT(e.what(), HasSubstr("malformed pickle: an opcode takes more items than the stack holds")) << name;
+  }
+}
+
 TEST(CheckpointFile, AFolderOrALoopOfLinksIsLC0401SayingWhatItIs) {
   TempDir dir;
   std::filesystem::create_directories(dir / "folder.ckpt");

@@ -1,7 +1,7 @@
 #pragma once
 
 #include <lightning/checkpoint/checkpoint_io.h>
-#include <lightning/core/batch.h>
+#include <lightning/data/batch.h>
 #include <lightning/core/module.h>
 #include <lightning/core/trainer_view.h>
 #include <lightning/diagnostics/diagnostic.h>

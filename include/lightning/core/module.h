@@ -1,6 +1,6 @@
 #pragma once
 
-#include <lightning/core/batch.h>
+#include <lightning/data/batch.h>
 #include <lightning/core/optimizer_config.h>
 #include <lightning/core/trainer_view.h>
 

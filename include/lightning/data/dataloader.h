@@ -1,6 +1,6 @@
 #pragma once
 
-#include <lightning/core/batch.h>
+#include <lightning/data/batch.h>
 #include <lightning/data/dataset.h>
 #include <lightning/data/sampler.h>
 

@@ -1,4 +1,4 @@
-#include <lightning/core/batch.h>
+#include <lightning/data/batch.h>
 #include <lightning/core/module.h>
 
 #include <ATen/ATen.h>
