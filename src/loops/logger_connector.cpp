@@ -39,7 +39,7 @@ void LoggerConnector::log(const std::string& name, double value, const LogOption
   LogOptions synced = options;
   double combined = value;
   bool same_call = false;
-  const double world = state_.world_size;
+  const double world = settings_.hardware.world_size;
   if (options.reduce_fx == "mean" || options.reduce_fx == "sum") {
     const bool mean = options.reduce_fx == "mean";
     const auto weight = static_cast<double>(options.batch_size.value_or(to.batch_size));

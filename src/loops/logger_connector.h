@@ -39,7 +39,9 @@ class LoggerConnector {
   /// What callbacks send straight to the loggers (LearningRateMonitor), at `step`; not while probing.
   void log_metrics(const std::map<std::string, double>& metrics, int64_t step);
   /// Loggers are written on rank zero only, as in Lightning.
-  bool loggers_active() const { return settings_.loggers_enabled && !loggers_.empty() && state_.global_rank == 0; }
+  bool loggers_active() const {
+    return settings_.loggers_enabled && !loggers_.empty() && settings_.hardware.global_rank == 0;
+  }
   /// Whether the optimizer step after `batches_that_stepped` is one the loggers record.
   bool should_update_logs(int64_t batches_that_stepped) const {
     return (batches_that_stepped + 1) % settings_.log_every_n_steps == 0;

@@ -34,7 +34,7 @@ LoopContext::~LoopContext() {
 
 void LoopContext::save_checkpoint(const std::string& filepath, bool weights_only) {
   // The probe leaves no trace, files included; other ranks hold the same state as rank zero.
-  if (state_.probing || state_.global_rank != 0) return;
+  if (state_.probing || !view_.is_global_zero()) return;
   Checkpoint checkpoint = dump_checkpoint(checkpoint_parts(), weights_only);
   if (!weights_only) hooks.callbacks_only(&Callback::on_save_checkpoint, checkpoint);
   module_.on_save_checkpoint(checkpoint);

@@ -109,6 +109,24 @@ std::vector<DataLoader*> loader_pointers(std::vector<DataLoader>& loaders) {
   return out;
 }
 
+/// The facts TrainerView gives, from the resolved settings (loggers, checkpoint files and the
+/// console act on rank zero only).
+TrainerFacts facts_of(const detail::Settings& settings, const std::vector<std::shared_ptr<Logger>>& loggers) {
+  TrainerFacts facts{.global_rank = settings.hardware.global_rank,
+                     .world_size = settings.hardware.world_size,
+                     .max_epochs = settings.max_epochs,
+                     .max_steps = settings.max_steps,
+                     .accumulate_grad_batches = settings.accumulate_grad_batches,
+                     .default_root_dir = settings.default_root_dir,
+                     .log_dir = loggers.empty() ? settings.default_root_dir : loggers.front()->log_dir(),
+                     .fast_dev_run = settings.fast_dev_run,
+                     .check_val_every_n_epoch = settings.check_val_every_n_epoch,
+                     .val_check_interval_is_one_epoch = !settings.val_check_interval.is_count() &&
+                                                        settings.val_check_interval.fraction() == 1.0};
+  for (const auto& logger : loggers) facts.logger_names.push_back(logger->name());
+  return facts;
+}
+
 }  // namespace
 
 Trainer::Trainer(TrainerOptions options) : options_(std::move(options)) {
@@ -120,16 +138,7 @@ Trainer::Trainer(TrainerOptions options) : options_(std::move(options)) {
   callbacks_ = detail::configure_callbacks(options_, problems);
   problems.throw_if_errors();
   loggers_ = detail::configure_loggers(options_);
-  // Loggers, checkpoint files and the console act on rank zero only.
-  state_.global_rank = hardware.global_rank;
-  state_.world_size = hardware.world_size;
-  state_.default_root_dir = options_.default_root_dir.empty() ? "." : options_.default_root_dir;
-  state_.log_dir = loggers_.empty() ? state_.default_root_dir : loggers_.front()->log_dir();
-  for (const auto& logger : loggers_) state_.logger_names.push_back(logger->name());
-  state_.fast_dev_run = options_.fast_dev_run > 0;
-  state_.check_val_every_n_epoch = options_.check_val_every_n_epoch;
-  state_.val_check_interval_is_one_epoch =
-      !options_.val_check_interval.is_count() && options_.val_check_interval.fraction() == 1.0;
+  facts_ = facts_of(*settings_, loggers_);
 }
 
 /// The module, optimizers and loop position of the last fit, for save_checkpoint after it.
@@ -245,7 +254,7 @@ void check_fit(detail::LoopContext& context, DataLoader& train, std::vector<Data
   // The logged keys are complete only when the probed steps ran through.
   if (problems.diagnostics().size() == found_before_probe) {
     detail::check_monitors(context.optimizer_config, report.logged_keys, problems);
-    detail::check_sync_dist(report, context.state().world_size, problems);
+    detail::check_sync_dist(report, settings.hardware.world_size, problems);
     report.logged_keys.insert({"epoch", "step"});
     for (const auto& callback : context.callbacks()) callback->preflight(context.view(), report.logged_keys, problems);
   }
@@ -289,9 +298,6 @@ void Trainer::fit(LightningModule& model, DataLoader train_dataloader,
   state_.callback_metrics.clear();
   state_.logged_metrics.clear();
   state_.progress_bar_metrics.clear();
-  state_.max_epochs = settings.max_epochs;
-  state_.max_steps = settings.max_steps;
-  state_.accumulate_grad_batches = settings.accumulate_grad_batches;
   detail::LoopContext context(model, callbacks_, loggers_, state_, view_, settings, group);
   const detail::SignalConnector signals(settings.hardware.launcher == detail::Launcher::kSlurm);
   run_stage(context, Stage::kFit, [&](detail::LoopContext& ctx) {

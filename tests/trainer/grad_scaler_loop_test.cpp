@@ -43,7 +43,8 @@ FitResult fit(bool scaled, int64_t overflow_at, const char* accelerator = "cpu")
   std::vector<std::shared_ptr<Callback>> callbacks;
   std::vector<std::shared_ptr<Logger>> loggers;
   TrainerState state;
-  TrainerView view(state);
+  TrainerFacts facts;
+  TrainerView view(facts, state);
   const TrainerOptions options{.max_epochs = 2, .accelerator = accelerator, .devices = 1};
   std::vector<Diagnostic> found;
   Settings settings = resolve_settings(options, resolve_devices(options, Environment::detect(), found));

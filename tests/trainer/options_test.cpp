@@ -127,6 +127,29 @@ TEST(TrainerOptions, DefaultsAndValidValuesAreAccepted) {
                            .limit_train_batches = 10, .val_check_interval = 0.5, .fast_dev_run = true}));
 }
 
+// What TrainerView says comes from the resolved settings: fast_dev_run's overrides reach the
+// callbacks that ask (ModelCheckpoint and EarlyStopping read the validation cadence).
+TEST(TrainerOptions, TheViewGivesTheResolvedSettings) {
+  Trainer dev({.max_epochs = 7, .max_steps = 100, .logger = false, .val_check_interval = 0.5,
+               .check_val_every_n_epoch = 3, .accumulate_grad_batches = 2, .fast_dev_run = 2,
+               .enable_checkpointing = false});
+  EXPECT_TRUE(dev.view().fast_dev_run());
+  EXPECT_EQ(dev.view().max_epochs(), 1);
+  EXPECT_EQ(dev.view().max_steps(), 2);
+  EXPECT_EQ(dev.view().check_val_every_n_epoch(), 1);
+  EXPECT_TRUE(dev.view().val_check_interval_is_one_epoch());
+  EXPECT_EQ(dev.view().accumulate_grad_batches(), 2);
+  EXPECT_EQ(dev.view().default_root_dir(), ".");
+
+  Trainer plain({.max_steps = 100, .logger = false, .val_check_interval = 0.5, .check_val_every_n_epoch = 3,
+                 .enable_checkpointing = false});
+  EXPECT_FALSE(plain.view().fast_dev_run());
+  EXPECT_EQ(plain.view().max_epochs(), -1);  // unset with max_steps set: no limit, as Lightning's
+  EXPECT_EQ(plain.view().max_steps(), 100);
+  EXPECT_EQ(plain.view().check_val_every_n_epoch(), 3);
+  EXPECT_FALSE(plain.view().val_check_interval_is_one_epoch());
+}
+
 template <class Run>
 MisconfigurationException run_error(Run&& run) {
   try {

@@ -39,26 +39,14 @@ class TrainerActions {
   virtual bool should_update_logs() const = 0;
 };
 
-/// The trainer's progress and results, written by the trainer's loops and read through TrainerView.
-struct TrainerState {
-  Stage stage = Stage::kNone;
-  bool training = false;  ///< inside the training part of fit (not an evaluation)
-  int64_t current_epoch = 0;
-  int64_t global_step = 0;
-  int64_t max_epochs = -1;
-  int64_t max_steps = -1;
-  int64_t num_training_batches = 0;
-  std::vector<int64_t> num_val_batches;
-  std::vector<int64_t> num_test_batches;
-  std::vector<int64_t> num_predict_batches;
-  /// While predicting: the dataset indices of the batch being predicted.
-  std::vector<int64_t> current_batch_indices;
-  int64_t accumulate_grad_batches = 1;
-  bool should_stop = false;
-  bool sanity_checking = false;
-  bool probing = false;  ///< the diagnostics probe runs a step that leaves no trace
+/// What a trainer is, fixed when it is built from its resolved settings (a fast_dev_run's
+/// overrides included): Lightning's `trainer.*` properties that no run changes.
+struct TrainerFacts {
   int global_rank = 0;
   int world_size = 1;
+  int64_t max_epochs = -1;  ///< -1: no limit
+  int64_t max_steps = -1;   ///< -1: no limit
+  int64_t accumulate_grad_batches = 1;
   std::string default_root_dir = ".";
   /// The first logger's folder, or default_root_dir without loggers (Lightning's `trainer.log_dir`).
   std::string log_dir = ".";
@@ -69,6 +57,23 @@ struct TrainerState {
   std::optional<int64_t> check_val_every_n_epoch = 1;
   /// `val_check_interval` is 1.0: validation runs once, at the end of each (validated) epoch.
   bool val_check_interval_is_one_epoch = true;
+};
+
+/// The trainer's progress and results, written by the trainer's loops and read through TrainerView.
+struct TrainerState {
+  Stage stage = Stage::kNone;
+  bool training = false;  ///< inside the training part of fit (not an evaluation)
+  int64_t current_epoch = 0;
+  int64_t global_step = 0;
+  int64_t num_training_batches = 0;
+  std::vector<int64_t> num_val_batches;
+  std::vector<int64_t> num_test_batches;
+  std::vector<int64_t> num_predict_batches;
+  /// While predicting: the dataset indices of the batch being predicted.
+  std::vector<int64_t> current_batch_indices;
+  bool should_stop = false;
+  bool sanity_checking = false;
+  bool probing = false;  ///< the diagnostics probe runs a step that leaves no trace
   /// The optimizers and schedulers of the running fit; null outside fit.
   const OptimizerConfig* optimizer_config = nullptr;
   TrainerActions* actions = nullptr;
@@ -91,7 +96,7 @@ struct TrainerState {
 /// properties), plus the one thing they may ask for: to stop.
 class TrainerView {
  public:
-  explicit TrainerView(TrainerState& state) : state_(&state) {}
+  TrainerView(const TrainerFacts& facts, TrainerState& state) : facts_(&facts), state_(&state) {}
 
   Stage stage() const { return state_->stage; }
   bool training() const { return state_->training; }
@@ -100,8 +105,8 @@ class TrainerView {
   bool probing() const { return state_->probing; }
   int64_t current_epoch() const { return state_->current_epoch; }
   int64_t global_step() const { return state_->global_step; }
-  int64_t max_epochs() const { return state_->max_epochs; }
-  int64_t max_steps() const { return state_->max_steps; }
+  int64_t max_epochs() const { return facts_->max_epochs; }
+  int64_t max_steps() const { return facts_->max_steps; }
   int64_t num_training_batches() const { return state_->num_training_batches; }
   const std::vector<int64_t>& num_val_batches() const { return state_->num_val_batches; }
   const std::vector<int64_t>& num_test_batches() const { return state_->num_test_batches; }
@@ -110,18 +115,18 @@ class TrainerView {
   /// `trainer.predict_loop.current_batch_indices`): the sampler's, so a distributed run's
   /// predictions can be put back in the dataset's order.
   const std::vector<int64_t>& current_batch_indices() const { return state_->current_batch_indices; }
-  int64_t accumulate_grad_batches() const { return state_->accumulate_grad_batches; }
-  int global_rank() const { return state_->global_rank; }
-  int world_size() const { return state_->world_size; }
-  bool is_global_zero() const { return state_->global_rank == 0; }
-  const std::string& default_root_dir() const { return state_->default_root_dir; }
-  const std::string& log_dir() const { return state_->log_dir; }
+  int64_t accumulate_grad_batches() const { return facts_->accumulate_grad_batches; }
+  int global_rank() const { return facts_->global_rank; }
+  int world_size() const { return facts_->world_size; }
+  bool is_global_zero() const { return facts_->global_rank == 0; }
+  const std::string& default_root_dir() const { return facts_->default_root_dir; }
+  const std::string& log_dir() const { return facts_->log_dir; }
   /// The checkpoint file the running stage resumed from (fit) or evaluates; empty when none.
   const std::string& ckpt_path() const { return state_->ckpt_path; }
-  const std::vector<std::string>& logger_names() const { return state_->logger_names; }
-  bool fast_dev_run() const { return state_->fast_dev_run; }
-  std::optional<int64_t> check_val_every_n_epoch() const { return state_->check_val_every_n_epoch; }
-  bool val_check_interval_is_one_epoch() const { return state_->val_check_interval_is_one_epoch; }
+  const std::vector<std::string>& logger_names() const { return facts_->logger_names; }
+  bool fast_dev_run() const { return facts_->fast_dev_run; }
+  std::optional<int64_t> check_val_every_n_epoch() const { return facts_->check_val_every_n_epoch; }
+  bool val_check_interval_is_one_epoch() const { return facts_->val_check_interval_is_one_epoch; }
   /// The optimizers and schedulers of the running fit (Lightning's `trainer.optimizers` and
   /// `trainer.lr_scheduler_configs`); empty outside fit.
   std::vector<torch::optim::Optimizer*> optimizers() const;
@@ -154,6 +159,7 @@ class TrainerView {
   int received_signal() const { return state_->received_signal; }
 
  private:
+  const TrainerFacts* facts_;
   TrainerState* state_;
 };
 

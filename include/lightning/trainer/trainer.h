@@ -115,8 +115,9 @@ class Trainer {
   std::unique_ptr<LastFit> last_fit_;
   TrainerOptions options_;
   std::unique_ptr<const detail::Settings> settings_;  ///< the options resolved, once
+  TrainerFacts facts_;
   TrainerState state_;
-  TrainerView view_{state_};
+  TrainerView view_{facts_, state_};
   std::vector<std::shared_ptr<Logger>> loggers_;
   std::vector<std::shared_ptr<Callback>> callbacks_;
 };

@@ -163,11 +163,13 @@ Settings resolve_settings(const TrainerOptions& o, const ResolvedDevices& hardwa
   s.log_every_n_steps = o.log_every_n_steps;
   s.loggers_enabled = o.logger.enabled();
   s.deterministic = o.deterministic;
+  s.default_root_dir = o.default_root_dir.empty() ? "." : o.default_root_dir;
   s.strategy.autocast_dtype = autocast_dtype(o.precision, hardware.accelerator);
   s.strategy.parameter_dtype = parameter_dtype(o.precision);
   s.strategy.grad_scaler = canonical_precision(o.precision) == "16-mixed" && hardware.accelerator == c10::DeviceType::CUDA;
   if (o.fast_dev_run > 0) {
     const int64_t n = o.fast_dev_run;
+    s.fast_dev_run = true;
     s.limit_train_batches = s.limit_val_batches = s.limit_test_batches = s.limit_predict_batches = n;
     s.max_epochs = 1;
     s.max_steps = n;

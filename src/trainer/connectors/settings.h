@@ -35,6 +35,8 @@ struct Settings {
   int64_t log_every_n_steps = 50;
   bool loggers_enabled = true;
   bool deterministic = false;
+  bool fast_dev_run = false;
+  std::string default_root_dir = ".";
   /// Precision and clipping: how a step runs (src/strategies/strategy.h).
   StrategySettings strategy;
 };
