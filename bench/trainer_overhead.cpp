@@ -29,6 +29,7 @@
 #include <cstdio>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace pl = lightning;
@@ -142,6 +143,13 @@ double fastest(const std::vector<double>& values) { return *std::min_element(val
 }  // namespace
 
 int main(int argc, char** argv) {
+  const char* usage = "usage: trainer_overhead [repetitions=5] [workload=all|mlp|tiny] [side=both|trainer|raw] "
+                      "[device=cpu|cuda]\n";
+  if (argc > 1 && (std::string_view(argv[1]).empty() ||
+                   std::string_view(argv[1]).find_first_not_of("0123456789") != std::string_view::npos)) {
+    std::fputs(usage, stderr);
+    return std::string_view(argv[1]) == "--help" ? 0 : 2;
+  }
   const int repetitions = argc > 1 ? std::stoi(argv[1]) : 5;
   const std::string only = argc > 2 ? argv[2] : "all";
   const std::string side = argc > 3 ? argv[3] : "both";
