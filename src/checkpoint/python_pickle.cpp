@@ -155,9 +155,6 @@ class PickleRewriter {
         pop(2);
         require_item();
         break;
-      case 'b':  // BUILD: attributes into the object below them
-        push(pop(2));
-        break;
       case 'e': case 'u': case '\x90':  // APPENDS, SETITEMS, ADDITEMS: into the item below the mark
         pop_to_mark();
         require_item();
@@ -170,10 +167,11 @@ class PickleRewriter {
     }
   }
   void require_item() const {
-    TORCH_CHECK(!starts_.empty(), "malformed pickle: an opcode at byte ", position_, " needs an item the stack lacks");
+    TORCH_CHECK(!starts_.empty(), "malformed pickle: an opcode needs an item the stack lacks");
   }
 
-  /// The stack effect of an opcode this rewriter copies; `at` is where it begins in the output.
+  /// The stack effect of an opcode as the unpickler runs it; `at` is where it begins in the
+  /// output (run() comes here for every opcode but those it rewrites).
   void follow(char opcode, std::size_t at) {
     switch (opcode) {
       case '(':  // MARK
@@ -191,7 +189,7 @@ class PickleRewriter {
       case '\x85': case 'Q':  // TUPLE1, BINPERSID
         push(pop(1));
         break;
-      case '\x86': case 'R': case '\x81': case '\x93':  // TUPLE2, REDUCE, NEWOBJ, STACK_GLOBAL
+      case '\x86': case 'R': case '\x81': case '\x93': case 'b':  // TUPLE2, REDUCE, NEWOBJ, STACK_GLOBAL, BUILD
         push(pop(2));
         break;
       case '\x87': case '\x92':  // TUPLE3, NEWOBJ_EX

@@ -137,7 +137,7 @@ Trainer::Trainer(TrainerOptions options) : options_(std::move(options)) {
   settings_ = std::make_unique<const detail::Settings>(detail::resolve_settings(options_, hardware));
   callbacks_ = detail::configure_callbacks(options_, problems);
   problems.throw_if_errors();
-  loggers_ = detail::configure_loggers(options_);
+  loggers_ = detail::configure_loggers(options_, *settings_);
   facts_ = facts_of(*settings_, loggers_);
 }
 

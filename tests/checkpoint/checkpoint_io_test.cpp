@@ -194,6 +194,19 @@ TEST(CheckpointFile, APickleTakingItemsItsStackLacksIsLC0402) {
   }
 }
 
+// APPENDS after a MARK at the bottom of the stack: no list below the mark to append to.
+TEST(CheckpointFile, APickleAppendingToNothingIsLC0402) {
+  TempDir dir;
+  testing::run_python("import sys, zipfile\n"
+                      "with zipfile.ZipFile(sys.argv[1], 'w') as z:\n"
+                      "    z.writestr('archive/data.pkl', b'\\x80\\x02(Ne.')\n"
+                      "    z.writestr('archive/version', '3\\n')\n",
+                      {dir / "appends.ckpt"});
+  const auto e = load_error(dir / "appends.ckpt");
+  ASSERT_TRUE(e.has("LC0402")) << e.what();
+  EXPECT_THAT(e.what(), HasSubstr("malformed pickle: an opcode needs an item the stack lacks"));
+}
+
 TEST(CheckpointFile, AFolderOrALoopOfLinksIsLC0401SayingWhatItIs) {
   TempDir dir;
   std::filesystem::create_directories(dir / "folder.ckpt");

@@ -70,10 +70,10 @@ std::vector<std::shared_ptr<Callback>> configure_callbacks(const TrainerOptions&
   return callbacks;
 }
 
-std::vector<std::shared_ptr<Logger>> configure_loggers(const TrainerOptions& options) {
-  if (!options.logger.enabled() || options.fast_dev_run > 0) return {};
+std::vector<std::shared_ptr<Logger>> configure_loggers(const TrainerOptions& options, const Settings& settings) {
+  if (!settings.loggers_enabled) return {};
   if (!options.logger.loggers().empty()) return options.logger.loggers();
-  const std::string root = options.default_root_dir.empty() ? "." : options.default_root_dir;
+  const std::string& root = settings.default_root_dir;
   // Both write into one folder, lightning_logs/version_<N>, as a Lightning user expects.
   auto tensorboard = std::make_shared<TensorBoardLogger>(TensorBoardLoggerOptions{.save_dir = root});
   auto csv = std::make_shared<CSVLogger>(CSVLoggerOptions{.save_dir = root, .version = tensorboard->version()});

@@ -7,6 +7,8 @@
 #include <lightning/loggers/logger.h>
 #include <lightning/trainer/trainer_options.h>
 
+#include "trainer/connectors/settings.h"
+
 #include <memory>
 #include <vector>
 
@@ -20,8 +22,8 @@ namespace lightning::detail {
 std::vector<std::shared_ptr<Callback>> configure_callbacks(const TrainerOptions& options, DiagnosticCollector& problems);
 
 /// The loggers given, or with `logger = true` and none given a TensorBoardLogger and a CSVLogger
-/// sharing `<default_root_dir>/lightning_logs/version_<N>`; none with `logger = false` or
-/// fast_dev_run.
-std::vector<std::shared_ptr<Logger>> configure_loggers(const TrainerOptions& options);
+/// sharing `<default_root_dir>/lightning_logs/version_<N>`; none when the resolved settings
+/// disable them (`logger = false`, fast_dev_run).
+std::vector<std::shared_ptr<Logger>> configure_loggers(const TrainerOptions& options, const Settings& settings);
 
 }  // namespace lightning::detail
