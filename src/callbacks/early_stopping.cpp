@@ -12,15 +12,15 @@
 namespace lightning {
 
 EarlyStopping::EarlyStopping(EarlyStoppingOptions options) : options_(std::move(options)) {
-  DiagnosticCollector problems;
+  DiagnosticCollector problems("while building EarlyStopping");
   if (options_.mode != "min" && options_.mode != "max") {
     problems.error(unknown_choice("LC0511", fmt::format("EarlyStopping option `mode` has an unknown value \"{}\"", options_.mode),
-                                  "EarlyStopping({.mode = ...})", options_.mode, {"min", "max"}));
+                                  {"EarlyStopping", {"mode"}}, options_.mode, {"min", "max"}));
   }
   if (options_.monitor.empty()) {
     problems.error({.code = "LC0512",
                     .message = "EarlyStopping has no `monitor`",
-                    .where = "EarlyStopping({.monitor = ...})",
+                    .subject = {"EarlyStopping", {"monitor"}},
                     .received = "\"\"",
                     .expected = "the name of a metric the module logs",
                     .help = "set `.monitor = \"val_loss\"`, a metric logged with log(\"val_loss\", ...)"});
@@ -28,7 +28,7 @@ EarlyStopping::EarlyStopping(EarlyStoppingOptions options) : options_(std::move(
   if (options_.patience < 0) {
     problems.error({.code = "LC0513",
                     .message = "EarlyStopping option `patience` is negative",
-                    .where = "EarlyStopping({.patience = ...})",
+                    .subject = {"EarlyStopping", {"patience"}},
                     .received = std::to_string(options_.patience),
                     .expected = "0 or more checks without improvement",
                     .help = "use 0 to stop at the first check that does not improve"});

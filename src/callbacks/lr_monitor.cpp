@@ -43,7 +43,7 @@ LearningRateMonitor::LearningRateMonitor(LearningRateMonitorOptions options) : o
   if (options_.logging_interval != "" && options_.logging_interval != "step" && options_.logging_interval != "epoch") {
     throw MisconfigurationException({unknown_choice(
         "LC0516", fmt::format("LearningRateMonitor option `logging_interval` has an unknown value \"{}\"", options_.logging_interval),
-        "LearningRateMonitor({.logging_interval = ...})", options_.logging_interval, {"", "step", "epoch"})});
+        {"LearningRateMonitor", {"logging_interval"}}, options_.logging_interval, {"", "step", "epoch"})});
   }
 }
 
@@ -52,7 +52,7 @@ void LearningRateMonitor::preflight(const TrainerView& trainer, const std::set<s
   if (!trainer.logger_names().empty()) return;
   problems.error({.code = "LC0515",
                   .message = "LearningRateMonitor has no logger to write to",
-                  .where = "Trainer({.logger = ...})",
+                  .subject = {"Trainer", {"logger"}},
                   .received = "logger = false (or fast_dev_run, which turns loggers off)",
                   .expected = "at least one logger",
                   .help = "keep the default logger (logger = true) or pass one, e.g. .logger = "

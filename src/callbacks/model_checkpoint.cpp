@@ -73,15 +73,15 @@ bool remove_replaced(const std::string& previous, std::initializer_list<std::str
 
 ModelCheckpoint::ModelCheckpoint(ModelCheckpointOptions options) : options_(std::move(options)) {
   if (options_.filename.empty()) options_.filename = "{epoch}-{step}";
-  DiagnosticCollector problems;
+  DiagnosticCollector problems("while building ModelCheckpoint");
   if (options_.mode != "min" && options_.mode != "max") {
     problems.error(unknown_choice("LC0501", fmt::format("ModelCheckpoint option `mode` has an unknown value \"{}\"", options_.mode),
-                                  "ModelCheckpoint({.mode = ...})", options_.mode, {"min", "max"}));
+                                  {"ModelCheckpoint", {"mode"}}, options_.mode, {"min", "max"}));
   }
   if (options_.save_top_k < -1) {
     problems.error({.code = "LC0502",
                     .message = "ModelCheckpoint option `save_top_k` is below -1",
-                    .where = "ModelCheckpoint({.save_top_k = ...})",
+                    .subject = {"ModelCheckpoint", {"save_top_k"}},
                     .received = std::to_string(options_.save_top_k),
                     .expected = "-1 (keep all), 0 (keep none) or a positive count",
                     .help = "use -1 to keep every checkpoint"});
@@ -90,7 +90,7 @@ ModelCheckpoint::ModelCheckpoint(ModelCheckpointOptions options) : options_(std:
     const bool steps = options_.every_n_train_steps < 0;
     problems.error({.code = "LC0503",
                     .message = fmt::format("ModelCheckpoint option `{}` is negative", steps ? "every_n_train_steps" : "every_n_epochs"),
-                    .where = fmt::format("ModelCheckpoint({{.{} = ...}})", steps ? "every_n_train_steps" : "every_n_epochs"),
+                    .subject = {"ModelCheckpoint", {steps ? "every_n_train_steps" : "every_n_epochs"}},
                     .received = std::to_string(steps ? options_.every_n_train_steps : *options_.every_n_epochs),
                     .expected = "0 (off) or a positive count",
                     .help = "set a positive interval, or 0 to save only by the other trigger"});
@@ -99,7 +99,7 @@ ModelCheckpoint::ModelCheckpoint(ModelCheckpointOptions options) : options_(std:
     problems.error({.code = "LC0504",
                     .message = fmt::format("ModelCheckpoint keeps the top {} checkpoints but has no `monitor` to rank them by",
                                            options_.save_top_k),
-                    .where = "ModelCheckpoint({.monitor = ..., .save_top_k = ...})",
+                    .subject = {"ModelCheckpoint", {"monitor", "save_top_k"}},
                     .received = fmt::format("save_top_k = {}, monitor = \"\"", options_.save_top_k),
                     .expected = "a monitor to rank by, or save_top_k of -1, 0 or 1",
                     .help = "set `.monitor = \"val_loss\"` (a metric the module logs), or save_top_k = -1 to keep all"});
@@ -107,7 +107,7 @@ ModelCheckpoint::ModelCheckpoint(ModelCheckpointOptions options) : options_(std:
   if (options_.every_n_train_steps > 0 && options_.every_n_epochs.value_or(0) > 0) {
     problems.error({.code = "LC0505",
                     .message = "ModelCheckpoint options `every_n_train_steps` and `every_n_epochs` are both set",
-                    .where = "ModelCheckpoint({.every_n_train_steps = ..., .every_n_epochs = ...})",
+                    .subject = {"ModelCheckpoint", {"every_n_train_steps", "every_n_epochs"}},
                     .received = fmt::format("every_n_train_steps = {}, every_n_epochs = {}", options_.every_n_train_steps,
                                             *options_.every_n_epochs),
                     .expected = "one trigger: steps or epochs",
@@ -127,7 +127,7 @@ ModelCheckpoint::ModelCheckpoint(ModelCheckpointOptions options) : options_(std:
   if (!template_error.empty()) {
     problems.error({.code = "LC0506",
                     .message = fmt::format("ModelCheckpoint option `filename` is not a valid template: {}", template_error),
-                    .where = "ModelCheckpoint({.filename = ...})",
+                    .subject = {"ModelCheckpoint", {"filename"}},
                     .received = in_quotes(options_.filename),
                     .expected = "text with {metric} or {metric:format} placeholders, e.g. \"{epoch}-{val_loss:.2f}\"",
                     .help = "format specs follow Python's: {val_loss:.3f}, {epoch:03d}"});
@@ -161,7 +161,7 @@ void ModelCheckpoint::preflight(const TrainerView& trainer, const std::set<std::
   if (const auto problem = unusable_folder(folder)) {
     problems.error({.code = "LC0507",
                     .message = fmt::format("ModelCheckpoint cannot save to \"{}\": {}", folder, *problem),
-                    .where = "ModelCheckpoint({.dirpath = ...})",
+                    .subject = {"ModelCheckpoint", {"dirpath"}},
                     .received = in_quotes(folder),
                     .expected = "a folder that exists or can be created, writable",
                     .help = "choose a dirpath you can write to (or fix the folder's permissions)"});

@@ -18,7 +18,7 @@ Diagnostic unlogged_monitor_diagnostic(std::string code, const std::string& owne
   const std::vector<std::string> available(logged_keys.begin(), logged_keys.end());
   Diagnostic d{.code = std::move(code),
                .message = fmt::format("{} monitors \"{}\", which the module does not log", owner, monitor),
-               .where = fmt::format("{}({{.monitor = ...}})", owner),
+               .subject = {std::string(owner), {"monitor"}},
                .received = fmt::format("\"{}\"", monitor),
                .expected = available.empty() ? "a logged metric (none was logged)" : one_of(available)};
   if (auto suggestion = did_you_mean(monitor, available)) {

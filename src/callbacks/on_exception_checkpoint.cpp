@@ -14,7 +14,7 @@ OnExceptionCheckpoint::OnExceptionCheckpoint(OnExceptionCheckpointOptions option
   throw MisconfigurationException({Diagnostic{
       .code = "LC0518",
       .message = "OnExceptionCheckpoint has no `dirpath`",
-      .where = "OnExceptionCheckpoint({.dirpath = ...})",
+      .subject = {"OnExceptionCheckpoint", {"dirpath"}},
       .received = "\"\"",
       .expected = "the folder to save the checkpoint in",
       .help = "e.g. .dirpath = \"checkpoints\""}});
@@ -29,7 +29,7 @@ void OnExceptionCheckpoint::preflight(const TrainerView&, const std::set<std::st
   if (!problem) return;
   problems.error({.code = "LC0518",
                   .message = fmt::format("OnExceptionCheckpoint cannot save to \"{}\": {}", options_.dirpath, *problem),
-                  .where = "OnExceptionCheckpoint({.dirpath = ...})",
+                  .subject = {"OnExceptionCheckpoint", {"dirpath"}},
                   .received = fmt::format("\"{}\"", options_.dirpath),
                   .expected = "a folder that exists or can be created, writable",
                   .help = "choose a dirpath you can write to"});

@@ -49,7 +49,7 @@ Diagnostic unusable_output_dir(const std::string& output_dir, const std::string&
   return {.code = "LC0520",
           .message = output_dir.empty() ? "PredictionWriter has no `output_dir`"
                                         : fmt::format("PredictionWriter cannot write to \"{}\": {}", output_dir, problem),
-          .where = "PredictionWriter({.output_dir = ...})",
+          .subject = {"PredictionWriter", {"output_dir"}},
           .received = fmt::format("\"{}\"", output_dir),
           .expected = "a folder that exists or can be created, writable",
           .help = output_dir.empty() ? "e.g. .output_dir = \"predictions\"" : "choose an output_dir you can write to"};
@@ -61,7 +61,7 @@ BasePredictionWriter::BasePredictionWriter(std::string write_interval) : write_i
   if (write_interval_ != "batch" && write_interval_ != "epoch" && write_interval_ != "batch_and_epoch") {
     throw MisconfigurationException({unknown_choice(
         "LC0519", fmt::format("prediction writer option `write_interval` has an unknown value \"{}\"", write_interval_),
-        "BasePredictionWriter(write_interval)", write_interval_, {"batch", "epoch", "batch_and_epoch"})});
+        {"BasePredictionWriter", {"write_interval"}}, write_interval_, {"batch", "epoch", "batch_and_epoch"})});
   }
 }
 

@@ -9,15 +9,15 @@
 namespace lightning {
 
 Timer::Timer(TimerOptions options) : options_(std::move(options)) {
-  DiagnosticCollector problems;
+  DiagnosticCollector problems("while building Timer");
   if (options_.interval != "step" && options_.interval != "epoch") {
     problems.error(unknown_choice("LC0517", fmt::format("Timer option `interval` has an unknown value \"{}\"", options_.interval),
-                                  "Timer({.interval = ...})", options_.interval, {"step", "epoch"}));
+                                  {"Timer", {"interval"}}, options_.interval, {"step", "epoch"}));
   }
   if (options_.duration && options_.duration->count() < 0) {
     problems.error({.code = "LC0517",
                     .message = "Timer option `duration` is negative",
-                    .where = "Timer({.duration = ...})",
+                    .subject = {"Timer", {"duration"}},
                     .received = fmt::format("{} s", options_.duration->count()),
                     .expected = "a duration of zero or more",
                     .help = "e.g. .duration = std::chrono::hours(12)"});

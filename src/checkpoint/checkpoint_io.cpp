@@ -72,7 +72,7 @@ Diagnostic unreadable(const fs::path& path, std::string received,
                                          "file: resume from an earlier checkpoint") {
   return Diagnostic{.code = "LC0402",
                     .message = fmt::format("checkpoint file \"{}\" is not a readable checkpoint", path.string()),
-                    .where = path.string(),
+                    .subject = {path.string()},
                     .received = std::move(received),
                     .expected = "a file written by lightning-cpp or by Python's torch.save of a dictionary",
                     .help = std::move(help)};
@@ -184,7 +184,7 @@ std::vector<fs::path> detail::remove_stale_temporaries(const fs::path& folder) {
                                                          "runs left in \"{}\"",
                                                          removed.size(), removed.size() == 1 ? "" : "s",
                                                          static_cast<double>(bytes) / 1e6, folder.string()),
-                                  .where = folder.string(),
+                                  .subject = {folder.string()},
                                   .received = fmt::format("{}", removed.front().filename().string()),
                                   .expected = "no temporary file of a process that no longer runs",
                                   .help = "nothing to do: a save that a kill interrupts never replaces the previous "
@@ -240,7 +240,7 @@ Checkpoint load_checkpoint_file(const fs::path& path) {
         .code = "LC0401",
         .message = found == "no such file" ? fmt::format("checkpoint file \"{}\" does not exist", path.string())
                                            : fmt::format("checkpoint path \"{}\" is not a file", path.string()),
-        .where = path.string(),
+        .subject = {path.string()},
         .received = found,
         .expected = "a checkpoint file",
         .help = found == "a folder" ? "name a .ckpt file in that folder; ModelCheckpoint writes to <log_dir>/checkpoints"
@@ -316,7 +316,7 @@ void load_module_state_dict(torch::nn::Module& module, const c10::IValue& state_
     throw MisconfigurationException({Diagnostic{
         .code = "LC0403",
         .message = fmt::format("\"{}\" holds no weights", source),
-        .where = source,
+        .subject = {source},
         .received = fmt::format("\"state_dict\" is a {}", state_dict.type()->str()),
         .expected = "a dictionary of tensors by parameter name",
         .help = "load a checkpoint written by lightning-cpp, or a Python `torch.save(model.state_dict(), path)`"}});
@@ -349,7 +349,7 @@ void load_module_state_dict(torch::nn::Module& module, const c10::IValue& state_
     throw MisconfigurationException({Diagnostic{
         .code = "LC0403",
         .message = fmt::format("the weights in \"{}\" do not fit this model", source),
-        .where = source,
+        .subject = {source},
         .received = fmt::format("{}", fmt::join(parts, "; ")),
         .expected = fmt::format("the model's {} parameters and buffers with their shapes", wanted.size()),
         .help = "load a checkpoint of the same model class built with the same hyperparameters"}});
@@ -589,7 +589,7 @@ Diagnostic optimizer_mismatch(const std::string& source, std::string received, s
                     .message = fmt::format("the optimizer state in \"{}\" does not fit the optimizers of "
                                            "configure_optimizers",
                                            source),
-                    .where = source,
+                    .subject = {source},
                     .received = std::move(received),
                     .expected = std::move(expected),
                     .help = "resume with the optimizers the checkpoint was trained with, or load only the "

@@ -7,7 +7,6 @@
 #include <fmt/format.h>
 
 #include <random>
-#include <regex>
 
 namespace lightning::cli {
 namespace {
@@ -26,7 +25,7 @@ class Builder {
   Builder(Config& config, DiagnosticCollector& problems) : config_(config), problems_(problems) {}
 
   void error(Diagnostic d, const std::string& key, bool at_key = false) {
-    d.where = key;
+    d.subject = {key};
     d.location = at_key ? config_.key_location(key) : config_.value_location(key);
     problems_.error(std::move(d));
   }
@@ -34,7 +33,7 @@ class Builder {
   void unknown_key(const std::string& parent, const std::string& name, const std::vector<std::string>& known,
                    const std::string& what) {
     const auto key = child_key(parent, name);
-    auto d = unknown_choice("LC0703", fmt::format("unknown key `{}` in {}", key, what), key, name, known);
+    auto d = unknown_choice("LC0703", fmt::format("unknown key `{}` in {}", key, what), {key}, name, known);
     d.received = fmt::format("\"{}\"", name);
     if (d.help.empty()) d.help = "remove it, or use one of the keys above";
     error(std::move(d), key, true);
@@ -86,7 +85,7 @@ class Builder {
     const auto name = class_path.Scalar();
     const auto* entry = Registry<Base>::instance().find(name);
     if (entry == nullptr) {
-      auto d = unknown_choice("LC0705", fmt::format("`{}` names no registered {} class", path_key, kind), path_key,
+      auto d = unknown_choice("LC0705", fmt::format("`{}` names no registered {} class", path_key, kind), {path_key},
                               name, Registry<Base>::instance().names());
       d.received = fmt::format("\"{}\"", name);
       if (d.help.empty()) d.help = fmt::format("register it with LIGHTNING_REGISTER_{}(ClassName, ...)", macro_suffix(kind));
@@ -138,11 +137,17 @@ class Builder {
   std::vector<std::shared_ptr<Base>> build_list(const YAML::Node& node, const std::string& key, const std::string& kind) {
     std::vector<std::shared_ptr<Base>> built;
     if (!node.IsSequence()) {
-      if (auto one = build_class<Base>(node, key, kind)) built.push_back(one);
+      if (auto one = build_class<Base>(node, key, kind)) {
+        origins_.back().index = 0;
+        built.push_back(one);
+      }
       return built;
     }
     for (std::size_t i = 0; i < node.size(); ++i) {
-      if (auto one = build_class<Base>(node[i], item_key(key, i), kind)) built.push_back(one);
+      if (auto one = build_class<Base>(node[i], item_key(key, i), kind)) {
+        origins_.back().index = built.size();  // its place in the list the Trainer is given
+        built.push_back(one);
+      }
     }
     return built;
   }
@@ -416,29 +421,30 @@ YAML::Node effective_config(const Config& config) {
 }
 
 void relocate(std::vector<Diagnostic>& diagnostics, const Config& config, const std::vector<Origin>& origins) {
-  // `Class({.option = ...})` points at the option's key, `Class(...)` at the class's section.
-  // `configure_optimizers: SchedulerOptions{.monitor}` points at the lr_scheduler section's argument.
-  static const std::regex kOption(R"(^(?:configure_optimizers: (SchedulerOptions)\{\.(\w+)|(\w+)\((?:\{\.(\w+))?))");
   for (auto& d : diagnostics) {
-    std::smatch match;
-    if (d.location || !std::regex_search(d.where, match, kOption)) continue;
-    const std::string class_name = match[1].matched ? match[1] : match[3];
-    const std::string option = match[1].matched ? match[2] : match[4];
+    if (d.location) continue;
+    const Subject& subject = d.subject;
+    const std::string option = subject.options.empty() ? std::string() : subject.options.front();
+    // An option of the Trainer is a key of `trainer`; any other class's is one of its `init_args`;
+    // with no option, the class's own section.
     auto key_of = [&](const Origin& origin) {
       if (option.empty()) return origin.key;
       return origin.class_name == "Trainer" ? child_key(origin.key, option)
                                             : child_key(child_key(origin.key, "init_args"), option);
     };
     const Origin* chosen = nullptr;
-    for (const auto& origin : origins) {  // the instance whose config sets the option, else the first
-      if (origin.class_name != class_name) continue;
+    for (const auto& origin : origins) {
+      if (origin.class_name != subject.component) continue;
+      if (subject.index && origin.index && *subject.index != *origin.index) continue;
+      // Of several instances, the one whose config sets the option, else the first.
       if (chosen == nullptr || (!config.has_location(key_of(*chosen)) && config.has_location(key_of(origin)))) {
         chosen = &origin;
       }
     }
     if (chosen == nullptr) continue;
-    d.where = key_of(*chosen);
-    d.location = config.value_location(d.where);
+    const std::string key = key_of(*chosen);
+    d.location = config.value_location(key).value_or(SourceLocation{});
+    d.location->key = key;
   }
 }
 

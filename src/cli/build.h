@@ -18,6 +18,8 @@ namespace lightning::cli {
 struct Origin {
   std::string class_name;  ///< "Trainer", "ModelCheckpoint", ...
   std::string key;         ///< "trainer", "trainer.callbacks[0]", "model", ...
+  /// Its position in the list it was given in (the Trainer's callbacks, its loggers).
+  std::optional<std::size_t> index = std::nullopt;
 };
 
 struct Run {
@@ -42,8 +44,8 @@ Run build_run(Config& config, DiagnosticCollector& problems, std::vector<std::sh
 /// `config` with every default filled in: what `--print_config` prints and `config.yaml` holds.
 YAML::Node effective_config(const Config& config);
 
-/// Points diagnostics that name an option (`ModelCheckpoint({.monitor = ...})`) at the config key
-/// and file location that set it.
+/// Points each diagnostic whose subject is an option of a class built from the config
+/// (`{"ModelCheckpoint", {"monitor"}, 1}`) at the config key and file location that set it.
 void relocate(std::vector<Diagnostic>& diagnostics, const Config& config, const std::vector<Origin>& origins);
 
 }  // namespace lightning::cli

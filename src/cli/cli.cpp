@@ -22,7 +22,6 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <regex>
 #include <sstream>
 
 namespace lightning::cli {
@@ -102,19 +101,21 @@ class Reporter {
  public:
   Reporter(bool json, std::ostream& out, std::ostream& err) : json_(json), out_(out), err_(err) {}
   /// Diagnostics with a location in file order, files as they were given; the others after them.
-  int misconfiguration(std::vector<Diagnostic> diagnostics) {
+  int misconfiguration(std::vector<Diagnostic> diagnostics,
+                        std::string stage = std::string(MisconfigurationException::kBeforeTraining)) {
     std::vector<std::string> files;
+    const auto in_file = [](const Diagnostic& d) { return d.location && !d.location->file.empty(); };
     for (const auto& d : diagnostics) {
-      if (d.location && std::find(files.begin(), files.end(), d.location->file) == files.end()) files.push_back(d.location->file);
+      if (in_file(d) && std::find(files.begin(), files.end(), d.location->file) == files.end()) files.push_back(d.location->file);
     }
     auto order = [&](const Diagnostic& d) {
-      if (!d.location) return std::tuple<std::size_t, int64_t, int64_t>(files.size(), 0, 0);
+      if (!in_file(d)) return std::tuple<std::size_t, int64_t, int64_t>(files.size(), 0, 0);
       const auto file = std::find(files.begin(), files.end(), d.location->file) - files.begin();
       return std::tuple<std::size_t, int64_t, int64_t>(static_cast<std::size_t>(file), d.location->line, d.location->column);
     };
     std::stable_sort(diagnostics.begin(), diagnostics.end(),
                      [&](const Diagnostic& a, const Diagnostic& b) { return order(a) < order(b); });
-    const MisconfigurationException e(std::move(diagnostics));
+    const MisconfigurationException e(std::move(diagnostics), std::move(stage));
     if (json_) {
       out_ << e.to_json() << "\n";
     } else {
@@ -271,7 +272,7 @@ int run_stage(const std::string& stage, Run& run, const Config& config, std::ost
     if (run.trainer && !run.trainer->view().is_global_zero() && !e.has("LC0131")) return kExitMisconfiguration;
     auto diagnostics = e.diagnostics();
     relocate(diagnostics, config, run.origins);
-    return report.misconfiguration(std::move(diagnostics));
+    return report.misconfiguration(std::move(diagnostics), e.stage());
   } catch (const std::exception& e) {
     return report.failure(e);
   }
@@ -290,7 +291,7 @@ std::vector<Override> overrides_from(const std::vector<std::string>& extras, Dia
     if (!argument.starts_with("--") || argument.size() == 2) {
       problems.error({.code = "LC0707",
                       .message = fmt::format("unexpected command-line argument `{}`", argument),
-                      .where = "command line",
+                      .subject = {"command line"},
                       .received = fmt::format("\"{}\"", argument),
                       .expected = "--config FILE, or config keys as --section.key=value",
                       .help = "e.g. --trainer.max_epochs=5 or --model.init_args.hidden=[64]"});
@@ -312,7 +313,7 @@ std::vector<Override> overrides_from(const std::vector<std::string>& extras, Dia
     } else {
       problems.error({.code = "LC0707",
                       .message = fmt::format("command-line option `{}` has no value", argument),
-                      .where = "command line",
+                      .subject = {"command line"},
                       .received = fmt::format("\"{}\"", argument),
                       .expected = "--section.key=value",
                       .help = fmt::format("write {}=VALUE", argument)});
@@ -329,11 +330,13 @@ int explain_command(const std::string& code, std::ostream& out, std::ostream& er
     out << text;
     return kExitOk;
   }
+  // The codes with an entry in docs/errors.md: each heading is "### LC" and four digits.
   std::vector<std::string> codes;
-  static const std::regex kHeading(R"(### (LC\d{4}))");
-  const std::string doc = kErrorsDoc;
-  for (std::sregex_iterator it(doc.begin(), doc.end(), kHeading), end; it != end; ++it) codes.push_back((*it)[1]);
-  auto d = unknown_choice("LC0712", fmt::format("no diagnostic has the code \"{}\"", code), "explain", code, codes);
+  const std::string_view doc = kErrorsDoc;
+  for (auto at = doc.find("### LC"); at != std::string_view::npos; at = doc.find("### LC", at + 1)) {
+    codes.emplace_back(doc.substr(at + 4, 6));
+  }
+  auto d = unknown_choice("LC0712", fmt::format("no diagnostic has the code \"{}\"", code), {"explain"}, code, codes);
   d.received = fmt::format("\"{}\"", code);
   err << MisconfigurationException({d}).what() << "\n";
   return kExitMisconfiguration;
@@ -394,7 +397,7 @@ int run_command(const std::vector<std::string>& args, std::ostream& out, std::os
     std::vector<std::string> commands = kStages;
     commands.push_back("explain");
     if (std::find(commands.begin(), commands.end(), args[0]) == commands.end()) {
-      auto d = unknown_choice("LC0716", fmt::format("unknown subcommand \"{}\"", args[0]), "command line", args[0], commands);
+      auto d = unknown_choice("LC0716", fmt::format("unknown subcommand \"{}\"", args[0]), {"command line"}, args[0], commands);
       d.received = fmt::format("\"{}\"", args[0]);
       if (d.help.empty()) d.help = "`--help` lists the subcommands";
       err << MisconfigurationException({d}).what() << "\n";
@@ -409,7 +412,7 @@ int run_command(const std::vector<std::string>& args, std::ostream& out, std::os
     err << MisconfigurationException({Diagnostic{
                .code = "LC0707",
                .message = fmt::format("the command line cannot be read: {}", e.what()),
-               .where = "command line",
+               .subject = {"command line"},
                .received = fmt::format("\"{}\"", fmt::join(args, " ")),
                .expected = "SUBCOMMAND [--config FILE ...] [--section.key=value ...]",
                .help = "write each override as --section.key=value; `fit --help` lists every key"}})

@@ -63,7 +63,7 @@ constexpr std::size_t kMaxConfigValues = 100'000;
 Diagnostic too_deep(const std::string& source, const std::string& key, std::string received, SourceLocation location) {
   return {.code = "LC0718",
           .message = fmt::format("`{}` is nested more than {} levels deep", source, kMaxConfigDepth),
-          .where = key.empty() ? "(the whole file)" : key,
+          .subject = {key.empty() ? "(the whole file)" : key},
           .received = std::move(received),
           .expected = fmt::format("at most {} levels of maps and lists", kMaxConfigDepth),
           .help = "a lightning-cpp config needs a handful of levels: look for brackets that are not closed",
@@ -89,7 +89,7 @@ struct ShapeWalk {
       problems.error({.code = "LC0719",
                       .message = fmt::format("`{}` holds more than {} values once its aliases are expanded", source,
                                              kMaxConfigValues),
-                      .where = key.empty() ? "(the whole file)" : key,
+                      .subject = {key.empty() ? "(the whole file)" : key},
                       .received = fmt::format("over {} values, stopped at `{}`", kMaxConfigValues, key),
                       .expected = fmt::format("at most {} values (aliases `*name` count each time they are used)",
                                               kMaxConfigValues),
@@ -107,7 +107,7 @@ struct ShapeWalk {
         if (!entry.first.IsScalar()) {
           problems.error({.code = "LC0717",
                           .message = fmt::format("a key in `{}` is not a name", key.empty() ? source : key),
-                          .where = key.empty() ? "(the whole file)" : key,
+                          .subject = {key.empty() ? "(the whole file)" : key},
                           .received = entry.first.IsNull() ? "null" : flow_yaml(entry.first),
                           .expected = "keys that are names, e.g. `max_epochs: 5`",
                           .help = "a `? ` line or a bracket before `:` makes a key of a list or map: write the key "
@@ -150,7 +150,7 @@ bool duplicate_keys(const YAML::Node& node, const std::string& key, const std::s
       if (auto [it, inserted] = seen.emplace(name, entry.first.Mark()); !inserted) {
         problems.error({.code = "LC0713",
                         .message = fmt::format("key `{}` is written twice in `{}`", child, file),
-                        .where = child,
+                        .subject = {child},
                         .received = fmt::format("also at {}:{}:{}", file, it->second.line + 1, it->second.column + 1),
                         .expected = "each key once per map",
                         .help = "merge the two into one (a later --config file can override an earlier one)",
@@ -193,14 +193,14 @@ void Config::merge_file(const std::string& path, DiagnosticCollector& problems) 
   } catch (const YAML::ParserException& e) {
     problems.error({.code = "LC0701",
                     .message = fmt::format("config file `{}` is not valid YAML: {}", path, e.msg),
-                    .where = path,
+                    .subject = {path},
                     .help = "fix the YAML syntax at this line and column",
                     .location = SourceLocation{path, e.mark.line + 1, e.mark.column + 1}});
     return;
   } catch (const YAML::BadFile&) {
     problems.error({.code = "LC0702",
                     .message = fmt::format("config file `{}` cannot be read", path),
-                    .where = "--config",
+                    .subject = {"--config"},
                     .received = fmt::format("\"{}\"", path),
                     .expected = "a readable YAML file",
                     .help = fmt::format("check the path (the working directory is {})",
@@ -211,7 +211,7 @@ void Config::merge_file(const std::string& path, DiagnosticCollector& problems) 
   if (!file.IsMap()) {
     problems.error({.code = "LC0704",
                     .message = fmt::format("config file `{}` does not hold a map of sections", path),
-                    .where = "(the whole file)",
+                    .subject = {"(the whole file)"},
                     .expected = "sections such as `trainer:`, `model:`, `data:`",
                     .help = "write `trainer:`, `model:` and `data:` at the top level",
                     .location = location_of(file.Mark(), path, {path})});
@@ -280,7 +280,7 @@ void Config::apply_override(const std::string& key, const std::string& value, bo
   if (!steps) {
     problems.error({.code = "LC0707",
                     .message = fmt::format("command-line option `{}` is not a dotted config key", argument),
-                    .where = "command line",
+                    .subject = {"command line"},
                     .received = fmt::format("\"{}\"", argument),
                     .expected = "--section.key=value, e.g. --trainer.max_epochs=5",
                     .help = "write keys as in the config file, joined by dots",
@@ -305,7 +305,7 @@ void Config::apply_override(const std::string& key, const std::string& value, bo
       if (!next.IsSequence() || *step.index >= next.size()) {
         problems.error({.code = "LC0707",
                         .message = fmt::format("`{}` has no item {} to override", dotted, step.index_text),
-                        .where = dotted,
+                        .subject = {dotted},
                         .received = fmt::format("\"{}\"", argument),
                         .expected = next.IsSequence() ? fmt::format("an index below {}", next.size()) : "a list",
                         .help = fmt::format("add the item first, e.g. --{}+=ClassName", dotted),

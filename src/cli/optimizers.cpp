@@ -32,22 +32,18 @@ class LambdaOptimizerFactory : public OptimizerFactory {
 
 /// The checks every optimizer shares, all at once (construction stage).
 void check_optimizer(const std::string& name, double lr, double weight_decay, const std::vector<double>& betas = {0.0, 0.0}) {
-  DiagnosticCollector problems;
-  auto where = [&](const char* option) { return fmt::format("{}({{.{} = ...}})", name, option); };
+  DiagnosticCollector problems(fmt::format("while building {}", name));
+  auto option = [&](const char* option_name) { return Subject{name, {option_name}}; };
   if (!(lr > 0.0)) {
-    problems.error({.code = "LC0714", .message = fmt::format("{} option `lr` must be positive", name),
-                    .where = where("lr"), .received = fmt::format("{}", lr), .expected = "lr > 0",
-                    .help = "e.g. lr: 0.001"});
+    problems.error(out_of_range("LC0714", option("lr"), "positive", fmt::format("{}", lr), "lr > 0", "e.g. lr: 0.001"));
   }
   if (weight_decay < 0.0) {
-    problems.error({.code = "LC0714", .message = fmt::format("{} option `weight_decay` is negative", name),
-                    .where = where("weight_decay"), .received = fmt::format("{}", weight_decay),
-                    .expected = "weight_decay >= 0", .help = "0.0 turns it off"});
+    problems.error(out_of_range("LC0714", option("weight_decay"), ">= 0", fmt::format("{}", weight_decay),
+                                "weight_decay >= 0", "0.0 turns it off"));
   }
   if (betas.size() != 2 || betas[0] < 0.0 || betas[0] >= 1.0 || betas[1] < 0.0 || betas[1] >= 1.0) {
-    problems.error({.code = "LC0714", .message = fmt::format("{} option `betas` is not two values in [0, 1)", name),
-                    .where = where("betas"), .received = fmt::format("[{}]", fmt::join(betas, ", ")),
-                    .expected = "[beta1, beta2], each in [0.0, 1.0)", .help = "PyTorch's default is [0.9, 0.999]"});
+    problems.error(out_of_range("LC0714", option("betas"), "two values in [0, 1)", fmt::format("[{}]", fmt::join(betas, ", ")),
+                                "[beta1, beta2], each in [0.0, 1.0)", "PyTorch's default is [0.9, 0.999]"));
   }
   problems.throw_if_errors();
 }
@@ -152,18 +148,11 @@ struct Scheduled : Options {
 template <class Scheduler, class Options>
 class TypedSchedulerFactory : public SchedulerFactory {
  public:
-  TypedSchedulerFactory(std::string name, Scheduled<Options> options) : options_(std::move(options)) {
-    // The scheduler's own checks, run now on a stand-in optimizer rather than when training starts.
+  explicit TypedSchedulerFactory(Scheduled<Options> options) : options_(std::move(options)) {
+    // The scheduler's own checks (LC0317), run now on a stand-in optimizer rather than when
+    // training starts.
     torch::optim::SGD stand_in({at::zeros({1}).requires_grad_()}, torch::optim::SGDOptions(0.1).momentum(0.9));
-    try {
-      [[maybe_unused]] Scheduler checked(stand_in, static_cast<const Options&>(options_));
-    } catch (const std::invalid_argument& e) {
-      throw MisconfigurationException({{.code = "LC0715",
-                                        .message = fmt::format("{} cannot be built: {}", name, e.what()),
-                                        .where = fmt::format("{}(...)", name),
-                                        .expected = "init arguments PyTorch's scheduler accepts",
-                                        .help = "fix the init argument the message names"}});
-    }
+    [[maybe_unused]] Scheduler checked(stand_in, static_cast<const Options&>(options_));
   }
   std::unique_ptr<LRScheduler> make(torch::optim::Optimizer& optimizer) const override {
     return std::make_unique<Scheduler>(optimizer, static_cast<const Options&>(options_));
@@ -186,8 +175,8 @@ void register_scheduler(const std::string& name, std::vector<Argument<Scheduled<
   using S = Scheduled<Options>;
   arguments.push_back(arg("interval", &S::interval, "step it every \"epoch\" or every optimizer \"step\""));
   if (needs_monitor) arguments.push_back(required_arg("monitor", &S::monitor, "logged metric it follows"));
-  register_factory<SchedulerFactory, S>(name, std::move(arguments), [name](S options) -> std::shared_ptr<SchedulerFactory> {
-    return std::make_shared<TypedSchedulerFactory<Scheduler, Options>>(name, std::move(options));
+  register_factory<SchedulerFactory, S>(name, std::move(arguments), [](S options) -> std::shared_ptr<SchedulerFactory> {
+    return std::make_shared<TypedSchedulerFactory<Scheduler, Options>>(std::move(options));
   });
 }
 

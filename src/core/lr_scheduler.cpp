@@ -6,6 +6,8 @@
 #include <torch/optim/rmsprop.h>
 #include <torch/optim/sgd.h>
 
+#include <lightning/diagnostics/diagnostic.h>
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -31,6 +33,42 @@ const std::vector<double>& list_of(const SchedulerState& state, const std::strin
     throw std::invalid_argument(fmt::format("scheduler state: missing list \"{}\"", key));
   }
   return it->second;
+}
+
+/// The problems of one scheduler's options (LC0317), all found before any is thrown.
+class SchedulerChecks {
+ public:
+  explicit SchedulerChecks(std::string scheduler)
+      : scheduler_(std::move(scheduler)), problems_(fmt::format("while building {}", scheduler_)) {}
+  /// `option` (holding `received`) must be `requirement` unless `ok`.
+  void require(bool ok, const char* option, std::string_view requirement, std::string received, std::string expected,
+               std::string help) {
+    if (ok) return;
+    problems_.error(out_of_range("LC0317", {scheduler_, {option}}, requirement, std::move(received),
+                                 std::move(expected), std::move(help)));
+  }
+  void require_choice(const char* option, const std::string& value, const std::vector<std::string>& choices) {
+    if (std::find(choices.begin(), choices.end(), value) != choices.end()) return;
+    problems_.error(unknown_choice("LC0317",
+                                   fmt::format("{} option `{}` has an unknown value \"{}\"", scheduler_, option, value),
+                                   {scheduler_, {option}}, value, choices));
+  }
+  void error(Diagnostic d) { problems_.error(std::move(d)); }
+  void throw_if_errors() { problems_.throw_if_errors(); }
+
+ private:
+  std::string scheduler_;
+  DiagnosticCollector problems_;
+};
+
+/// Whether OneCycleLR can cycle every parameter group's momentum (SGD's and RMSprop's momentum,
+/// Adam's and AdamW's first beta).
+bool has_momentum(torch::optim::Optimizer& optimizer) {
+  return std::all_of(optimizer.param_groups().begin(), optimizer.param_groups().end(), [](auto& group) {
+    auto& options = group.options();
+    return dynamic_cast<torch::optim::SGDOptions*>(&options) || dynamic_cast<torch::optim::RMSpropOptions*>(&options) ||
+           dynamic_cast<torch::optim::AdamOptions*>(&options) || dynamic_cast<torch::optim::AdamWOptions*>(&options);
+  });
 }
 
 // Python's modulo: the result takes the divisor's sign.
@@ -85,7 +123,10 @@ void LRScheduler::load_state_dict(const SchedulerState& state) {
 
 StepLR::StepLR(torch::optim::Optimizer& optimizer, StepLROptions options)
     : LRScheduler(optimizer), options_(options) {
-  if (options_.step_size < 1) throw std::invalid_argument("StepLR: step_size must be >= 1");
+  SchedulerChecks checks("StepLR");
+  checks.require(options_.step_size >= 1, "step_size", ">= 1", std::to_string(options_.step_size), "an integer >= 1",
+                 "the number of intervals between decays, e.g. 30");
+  checks.throw_if_errors();
   initial_step();
 }
 
@@ -126,7 +167,10 @@ std::vector<double> ExponentialLR::compute_lr() const {
 CosineAnnealingLR::CosineAnnealingLR(torch::optim::Optimizer& optimizer,
                                      CosineAnnealingLROptions options)
     : LRScheduler(optimizer), options_(options) {
-  if (options_.T_max < 1) throw std::invalid_argument("CosineAnnealingLR: T_max must be >= 1");
+  SchedulerChecks checks("CosineAnnealingLR");
+  checks.require(options_.T_max >= 1, "T_max", ">= 1", std::to_string(options_.T_max), "an integer >= 1",
+                 "the number of intervals of half a cosine, e.g. max_epochs");
+  checks.throw_if_errors();
   initial_step();
 }
 
@@ -153,11 +197,12 @@ std::vector<double> CosineAnnealingLR::compute_lr() const {
 
 LinearLR::LinearLR(torch::optim::Optimizer& optimizer, LinearLROptions options)
     : LRScheduler(optimizer), options_(options) {
-  if (options_.start_factor <= 0 || options_.start_factor > 1 || options_.end_factor < 0 ||
-      options_.end_factor > 1) {
-    throw std::invalid_argument(
-        "LinearLR: start_factor must be in (0, 1] and end_factor in [0, 1]");
-  }
+  SchedulerChecks checks("LinearLR");
+  checks.require(options_.start_factor > 0 && options_.start_factor <= 1, "start_factor", "in (0, 1]",
+                 fmt::format("{}", options_.start_factor), "0 < start_factor <= 1", "PyTorch's default is 1/3");
+  checks.require(options_.end_factor >= 0 && options_.end_factor <= 1, "end_factor", "in [0, 1]",
+                 fmt::format("{}", options_.end_factor), "0 <= end_factor <= 1", "PyTorch's default is 1.0");
+  checks.throw_if_errors();
   initial_step();
 }
 
@@ -180,15 +225,21 @@ std::vector<double> LinearLR::compute_lr() const {
 
 OneCycleLR::OneCycleLR(torch::optim::Optimizer& optimizer, OneCycleLROptions options)
     : LRScheduler(optimizer), options_(std::move(options)) {
-  if (options_.total_steps < 1) throw std::invalid_argument("OneCycleLR: total_steps must be >= 1");
-  if (options_.pct_start < 0 || options_.pct_start > 1) {
-    throw std::invalid_argument("OneCycleLR: pct_start must be in [0, 1]");
+  SchedulerChecks checks("OneCycleLR");
+  checks.require(options_.total_steps >= 1, "total_steps", ">= 1", std::to_string(options_.total_steps),
+                 "an integer >= 1", "the number of optimizer steps of the run");
+  checks.require(options_.pct_start >= 0 && options_.pct_start <= 1, "pct_start", "in [0, 1]",
+                 fmt::format("{}", options_.pct_start), "0 <= pct_start <= 1", "PyTorch's default is 0.3");
+  checks.require_choice("anneal_strategy", options_.anneal_strategy, {"cos", "linear"});
+  if (options_.cycle_momentum && !has_momentum(optimizer)) {
+    checks.error({.code = "LC0317",
+                  .message = "OneCycleLR cycles the momentum, but the optimizer has neither momentum nor betas",
+                  .subject = {"OneCycleLR", {"cycle_momentum"}},
+                  .received = "cycle_momentum = true",
+                  .expected = "an optimizer with momentum (SGD, RMSprop) or betas (Adam, AdamW), or cycle_momentum = false",
+                  .help = "set cycle_momentum = false"});
   }
-  if (options_.anneal_strategy != "cos" && options_.anneal_strategy != "linear") {
-    throw std::invalid_argument(fmt::format(
-        "OneCycleLR: anneal_strategy must be \"cos\" or \"linear\", not \"{}\"",
-        options_.anneal_strategy));
-  }
+  checks.throw_if_errors();
   const double initial = options_.max_lr / options_.div_factor;
   const double min = initial / options_.final_div_factor;
   const double total = static_cast<double>(options_.total_steps);
@@ -220,8 +271,7 @@ void OneCycleLR::set_momentum(double momentum) {
     } else if (auto* adamw = dynamic_cast<torch::optim::AdamWOptions*>(&options)) {
       adamw->betas({momentum, std::get<1>(adamw->betas())});
     } else {
-      throw std::invalid_argument(
-          "OneCycleLR: optimizer has neither momentum nor betas; use cycle_momentum = false");
+      internal_error("OneCycleLR::set_momentum on an optimizer without momentum (the constructor checks it)");
     }
   }
 }
@@ -278,16 +328,12 @@ void OneCycleLR::load_state_dict(const SchedulerState& state) {
 ReduceLROnPlateau::ReduceLROnPlateau(torch::optim::Optimizer& optimizer,
                                      ReduceLROnPlateauOptions options)
     : LRScheduler(optimizer), options_(std::move(options)) {
-  if (options_.mode != "min" && options_.mode != "max") {
-    throw std::invalid_argument(
-        fmt::format("ReduceLROnPlateau: mode must be \"min\" or \"max\", not \"{}\"", options_.mode));
-  }
-  if (options_.threshold_mode != "rel" && options_.threshold_mode != "abs") {
-    throw std::invalid_argument(fmt::format(
-        "ReduceLROnPlateau: threshold_mode must be \"rel\" or \"abs\", not \"{}\"",
-        options_.threshold_mode));
-  }
-  if (options_.factor >= 1.0) throw std::invalid_argument("ReduceLROnPlateau: factor must be < 1");
+  SchedulerChecks checks("ReduceLROnPlateau");
+  checks.require_choice("mode", options_.mode, {"min", "max"});
+  checks.require_choice("threshold_mode", options_.threshold_mode, {"rel", "abs"});
+  checks.require(options_.factor < 1.0, "factor", "< 1", fmt::format("{}", options_.factor), "a factor below 1.0",
+                 "PyTorch's default is 0.1");
+  checks.throw_if_errors();
   best_ = options_.mode == "min" ? std::numeric_limits<double>::infinity()
                                  : -std::numeric_limits<double>::infinity();
   last_epoch_ = 0;

@@ -88,7 +88,7 @@ void LightningModule::log(const std::string& name, const at::Tensor& value,
         .code = "LC0340",
         .message = fmt::format("log(\"{}\") was given a tensor with {} elements; a logged value is one number",
                                name, value.numel()),
-        .where = fmt::format("log(\"{}\", ...)", name),
+        .subject = {fmt::format("log(\"{}\", ...)", name)},
         .received = fmt::format("a tensor of shape [{}]", fmt::join(value.sizes(), ", ")),
         .expected = "a tensor with one element, or a number",
         .help = "reduce it first, e.g. log(name, value.mean())"}});

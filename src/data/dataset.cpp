@@ -109,19 +109,38 @@ Batch collate(const std::vector<Batch>& samples) {
 }
 
 TensorDataset::TensorDataset(std::vector<at::Tensor> tensors) : tensors_(std::move(tensors)) {
-  if (tensors_.empty()) throw std::invalid_argument("TensorDataset: needs at least one tensor");
+  DiagnosticCollector problems("while building TensorDataset");
+  const auto describe = [](const at::Tensor& t) {
+    return t.defined() ? fmt::format("a tensor of shape [{}]", fmt::join(t.sizes(), ", ")) : std::string("an undefined tensor");
+  };
+  if (tensors_.empty()) {
+    problems.error({.code = "LC0207",
+                    .message = "TensorDataset needs at least one tensor",
+                    .subject = {"TensorDataset", {}, std::nullopt, "(its tensors)"},
+                    .received = "no tensor",
+                    .expected = "one or more tensors with one row per sample",
+                    .help = "e.g. TensorDataset({features, targets})"});
+  }
   for (std::size_t i = 0; i < tensors_.size(); ++i) {
-    if (!tensors_[i].defined() || tensors_[i].dim() == 0) {
-      throw std::invalid_argument(
-          fmt::format("TensorDataset: tensor {} has no first dimension to index samples by", i));
-    }
-    if (tensors_[i].size(0) != tensors_[0].size(0)) {
-      throw std::invalid_argument(fmt::format(
-          "TensorDataset: tensor {} has {} rows but tensor 0 has {}; every tensor needs one row per "
-          "sample",
-          i, tensors_[i].size(0), tensors_[0].size(0)));
+    const at::Tensor& t = tensors_[i];
+    if (!t.defined() || t.dim() == 0) {
+      problems.error({.code = "LC0207",
+                      .message = fmt::format("TensorDataset: tensor {} has no first dimension to index samples by", i),
+                      .subject = {"TensorDataset", {}, std::nullopt, fmt::format("(tensor {})", i)},
+                      .received = describe(t),
+                      .expected = "a tensor with one row per sample (at least one dimension)",
+                      .help = "give a scalar per sample as a tensor of shape [N], e.g. targets.reshape({-1})"});
+    } else if (tensors_[0].defined() && tensors_[0].dim() > 0 && t.size(0) != tensors_[0].size(0)) {
+      problems.error({.code = "LC0207",
+                      .message = fmt::format("TensorDataset: tensor {} has {} rows but tensor 0 has {}", i, t.size(0),
+                                             tensors_[0].size(0)),
+                      .subject = {"TensorDataset", {}, std::nullopt, fmt::format("(tensor {})", i)},
+                      .received = describe(t),
+                      .expected = fmt::format("{} rows, one per sample, as tensor 0 has", tensors_[0].size(0)),
+                      .help = "every tensor needs one row per sample: check how the tensors were split or filtered"});
     }
   }
+  problems.throw_if_errors();
   size_ = tensors_[0].size(0);
 }
 
@@ -162,7 +181,7 @@ namespace {
   throw MisconfigurationException({Diagnostic{
       .code = "LC0205",
       .message = fmt::format("\"{}\" line {} column {}: {}", path.string(), line, column, message),
-      .where = fmt::format("{}:{}:{}", path.string(), line, column),
+      .subject = {fmt::format("{}:{}:{}", path.string(), line, column)},
       .received = std::move(received),
       .expected = std::move(expected),
       .help = std::move(help),
@@ -174,7 +193,7 @@ void check_options(const std::filesystem::path& path, const CSVDatasetOptions& o
     throw MisconfigurationException({Diagnostic{
         .code = "LC0206",
         .message = fmt::format("CSVDataset option `skip_rows` is negative for \"{}\"", path.string()),
-        .where = "CSVDataset({.skip_rows = ...})",
+        .subject = {"CSVDataset", {"skip_rows"}},
         .received = std::to_string(options.skip_rows),
         .expected = ">= 0 (the lines before the data: 1 for a header)",
         .help = "skip_rows: 1 skips a header line"}});
@@ -236,7 +255,7 @@ std::vector<at::Tensor> parse_csv(const std::filesystem::path& path, const CSVDa
         .code = "LC0206",
         .message = fmt::format("CSVDataset option `target_column` is outside the {} columns of \"{}\"", columns,
                                path.string()),
-        .where = "CSVDataset({.target_column = ...})",
+        .subject = {"CSVDataset", {"target_column"}},
         .received = std::to_string(options.target_column),
         .expected = fmt::format("{} to {} (negative counts from the end)", -columns, columns - 1),
         .help = "-1 takes the last column"}});

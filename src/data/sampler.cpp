@@ -1,7 +1,10 @@
 #include <lightning/data/sampler.h>
 
+#include <lightning/diagnostics/diagnostic.h>
+
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
+#include <fmt/format.h>
 
 #include <numeric>
 #include <stdexcept>
@@ -27,10 +30,15 @@ std::vector<int64_t> RandomSampler::indices(int64_t dataset_size, int64_t epoch)
 DistributedSampler::DistributedSampler(std::shared_ptr<const Sampler> base, int rank, int world_size)
     : base_(std::move(base)), rank_(rank), world_size_(world_size) {
   if (!base_) throw std::invalid_argument("DistributedSampler: the base sampler is null");
-  if (world_size_ < 1 || rank_ < 0 || rank_ >= world_size_) {
-    throw std::invalid_argument("DistributedSampler: rank " + std::to_string(rank_) + " is not in a world of " +
-                                std::to_string(world_size_));
+  DiagnosticCollector problems("while building DistributedSampler");
+  check_at_least(problems, "LC0208", {"DistributedSampler", {"world_size"}}, world_size_, 1,
+                 "the number of processes of the run, e.g. trainer.world_size()");
+  if (world_size_ >= 1 && (rank_ < 0 || rank_ >= world_size_)) {
+    problems.error(out_of_range("LC0208", {"DistributedSampler", {"rank"}}, fmt::format("in [0, {})", world_size_),
+                                std::to_string(rank_), fmt::format("a rank of a world of {}", world_size_),
+                                "this process's rank, e.g. trainer.global_rank()"));
   }
+  problems.throw_if_errors();
 }
 
 int64_t DistributedSampler::length(int64_t dataset_size) const {

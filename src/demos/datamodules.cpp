@@ -13,38 +13,36 @@ namespace lightning::demos {
 namespace {
 
 void check(const CSVDataModuleOptions& o) {
-  DiagnosticCollector problems;
-  auto where = [](const char* option) { return fmt::format("CSVDataModule({{.{} = ...}})", option); };
+  DiagnosticCollector problems("while building CSVDataModule");
+  auto option = [](const char* name) { return Subject{"CSVDataModule", {name}}; };
   if (o.path.empty()) {
-    problems.error({.code = "LC0711", .message = "CSVDataModule option `path` is empty", .where = where("path"),
+    problems.error({.code = "LC0711", .message = "CSVDataModule option `path` is empty", .subject = option("path"),
                     .received = "\"\"", .expected = "the path of a numeric CSV file",
                     .help = "e.g. path: examples/data/iris.csv"});
   } else if (!std::filesystem::is_regular_file(o.path)) {
     // Its contents are read in setup (a bad row is named there); a missing file is known now.
     problems.error({.code = "LC0711", .message = fmt::format("CSVDataModule finds no file at `{}`", o.path),
-                    .where = where("path"), .received = fmt::format("\"{}\"", o.path),
+                    .subject = option("path"), .received = fmt::format("\"{}\"", o.path),
                     .expected = "the path of a numeric CSV file (plain or .gz)",
                     .help = fmt::format("check the path; relative paths start at {}", std::filesystem::current_path().string())});
   }
-  auto fraction = [&](const char* option, double value) {
+  auto fraction = [&](const char* name, double value) {
     if (value < 0.0 || value >= 1.0) {
-      problems.error({.code = "LC0711", .message = fmt::format("CSVDataModule option `{}` is not a fraction below 1", option),
-                      .where = where(option), .received = fmt::format("{}", value),
-                      .expected = "0.0 <= fraction < 1.0", .help = "0.15 holds out 15% of the rows"});
+      problems.error(out_of_range("LC0711", option(name), "a fraction below 1", fmt::format("{}", value),
+                                  "0.0 <= fraction < 1.0", "0.15 holds out 15% of the rows"));
     }
   };
   fraction("val_fraction", o.val_fraction);
   fraction("test_fraction", o.test_fraction);
   if (o.val_fraction + o.test_fraction >= 1.0) {
     problems.error({.code = "LC0711", .message = "CSVDataModule holds out every row: nothing is left to train on",
-                    .where = where("val_fraction"),
+                    .subject = option("val_fraction"),
                     .received = fmt::format("val_fraction {} + test_fraction {}", o.val_fraction, o.test_fraction),
                     .expected = "val_fraction + test_fraction < 1.0", .help = "e.g. 0.15 and 0.15"});
   }
   if (o.num_classes && *o.num_classes < 1) {
-    problems.error({.code = "LC0711", .message = "CSVDataModule option `num_classes` is below 1", .where = where("num_classes"),
-                    .received = std::to_string(*o.num_classes), .expected = ">= 1, or unset",
-                    .help = "the number of distinct class labels, e.g. 3 for iris"});
+    problems.error(out_of_range("LC0711", option("num_classes"), "at least 1", std::to_string(*o.num_classes),
+                                ">= 1, or unset", "the number of distinct class labels, e.g. 3 for iris"));
   }
   check_loader_options(problems, "CSVDataModule", o.batch_size, o.num_workers);
   problems.throw_if_errors();
@@ -55,14 +53,12 @@ void check(const CSVDataModuleOptions& o) {
 void check_loader_options(DiagnosticCollector& problems, const std::string& class_name, int64_t batch_size,
                           int64_t num_workers) {
   if (batch_size < 1) {
-    problems.error({.code = "LC0711", .message = fmt::format("{} option `batch_size` must be at least 1", class_name),
-                    .where = fmt::format("{}({{.batch_size = ...}})", class_name), .received = std::to_string(batch_size),
-                    .expected = ">= 1", .help = "e.g. batch_size: 32"});
+    problems.error(out_of_range("LC0711", {class_name, {"batch_size"}}, "at least 1", std::to_string(batch_size), ">= 1",
+                                "e.g. batch_size: 32"));
   }
   if (num_workers < 0) {
-    problems.error({.code = "LC0711", .message = fmt::format("{} option `num_workers` is negative", class_name),
-                    .where = fmt::format("{}({{.num_workers = ...}})", class_name), .received = std::to_string(num_workers),
-                    .expected = ">= 0", .help = "0 loads in the training thread"});
+    problems.error(out_of_range("LC0711", {class_name, {"num_workers"}}, "at least 0", std::to_string(num_workers), ">= 0",
+                                "0 loads in the training thread"));
   }
 }
 

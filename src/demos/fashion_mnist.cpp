@@ -20,23 +20,22 @@ const char* const kFiles[] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyt
                               "t10k-labels-idx1-ubyte"};
 
 void check(const FashionMNISTDataModuleOptions& o) {
-  DiagnosticCollector problems;
-  auto where = [](const char* option) { return fmt::format("FashionMNISTDataModule({{.{} = ...}})", option); };
+  DiagnosticCollector problems("while building FashionMNISTDataModule");
+  auto option = [](const char* name) { return Subject{"FashionMNISTDataModule", {name}}; };
   for (const char* name : kFiles) {
     const auto file = fs::path(o.data_dir) / (std::string(name) + ".gz");
     if (!fs::is_regular_file(file)) {
       problems.error({.code = "LC0711",
                       .message = fmt::format("FashionMNISTDataModule finds no `{}` in `data_dir`", file.filename().string()),
-                      .where = where("data_dir"), .received = fmt::format("\"{}\"", o.data_dir),
+                      .subject = option("data_dir"), .received = fmt::format("\"{}\"", o.data_dir),
                       .expected = "a folder with Fashion-MNIST's four .gz IDX files",
                       .help = "`make deps` installs Debian's dataset-fashion-mnist into /usr/share/datasets/fashion-mnist"});
       break;
     }
   }
   if (o.val_size < 0 || o.val_size >= 60000) {
-    problems.error({.code = "LC0711", .message = "FashionMNISTDataModule option `val_size` out of range",
-                    .where = where("val_size"), .received = std::to_string(o.val_size),
-                    .expected = "0 <= val_size < 60000 (the training images)", .help = "5000 is Lightning's usual split"});
+    problems.error(out_of_range("LC0711", option("val_size"), "in [0, 60000)", std::to_string(o.val_size),
+                                "0 <= val_size < 60000 (the training images)", "5000 is Lightning's usual split"));
   }
   check_loader_options(problems, "FashionMNISTDataModule", o.batch_size, o.num_workers);
   problems.throw_if_errors();

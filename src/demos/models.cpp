@@ -21,40 +21,35 @@ const std::vector<std::string> kOptimizers = {"adam", "adamw", "sgd"};
 
 /// The options' own checks, all at once (construction stage).
 void check(const MLPOptions& o, const std::string& cls) {
-  DiagnosticCollector problems;
-  auto where = [&](const char* option) { return fmt::format("{}({{.{} = ...}})", cls, option); };
+  DiagnosticCollector problems(fmt::format("while building {}", cls));
+  auto option = [&](const char* name) { return Subject{cls, {name}}; };
   if (o.in_features < 1) {
-    problems.error({.code = "LC0710", .message = fmt::format("{} option `in_features` must be at least 1", cls),
-                    .where = where("in_features"), .received = std::to_string(o.in_features),
-                    .expected = "the number of feature columns, >= 1",
-                    .help = "set it to the columns of your data without the target (64 for digits)"});
+    problems.error(out_of_range("LC0710", option("in_features"), "at least 1", std::to_string(o.in_features),
+                                "the number of feature columns, >= 1",
+                                "set it to the columns of your data without the target (64 for digits)"));
   }
   if (o.out_features < 1) {
-    problems.error({.code = "LC0710", .message = fmt::format("{} option `out_features` must be at least 1", cls),
-                    .where = where("out_features"), .received = std::to_string(o.out_features),
-                    .expected = "the number of classes or targets, >= 1", .help = "10 for digits, 3 for iris"});
+    problems.error(out_of_range("LC0710", option("out_features"), "at least 1", std::to_string(o.out_features),
+                                "the number of classes or targets, >= 1", "10 for digits, 3 for iris"));
   }
   for (auto units : o.hidden) {
     if (units < 1) {
       problems.error({.code = "LC0710", .message = fmt::format("{} option `hidden` has a layer of {} units", cls, units),
-                      .where = where("hidden"), .received = fmt::format("{}", fmt::join(o.hidden, ", ")),
+                      .subject = option("hidden"), .received = fmt::format("{}", fmt::join(o.hidden, ", ")),
                       .expected = "units >= 1 per hidden layer", .help = "e.g. hidden: [128, 64]"});
       break;
     }
   }
   if (o.dropout < 0.0 || o.dropout >= 1.0) {
-    problems.error({.code = "LC0710", .message = fmt::format("{} option `dropout` is not a probability below 1", cls),
-                    .where = where("dropout"), .received = fmt::format("{}", o.dropout),
-                    .expected = "0.0 <= dropout < 1.0", .help = "0.0 disables dropout"});
+    problems.error(out_of_range("LC0710", option("dropout"), "a probability below 1", fmt::format("{}", o.dropout),
+                                "0.0 <= dropout < 1.0", "0.0 disables dropout"));
   }
   if (std::find(kOptimizers.begin(), kOptimizers.end(), o.optimizer) == kOptimizers.end()) {
     problems.error(unknown_choice("LC0710", fmt::format("{} option `optimizer` has an unknown value \"{}\"", cls, o.optimizer),
-                                  where("optimizer"), o.optimizer, kOptimizers));
+                                  option("optimizer"), o.optimizer, kOptimizers));
   }
   if (!(o.lr > 0.0)) {
-    problems.error({.code = "LC0710", .message = fmt::format("{} option `lr` must be positive", cls),
-                    .where = where("lr"), .received = fmt::format("{}", o.lr), .expected = "lr > 0",
-                    .help = "1e-3 suits Adam"});
+    problems.error(out_of_range("LC0710", option("lr"), "positive", fmt::format("{}", o.lr), "lr > 0", "1e-3 suits Adam"));
   }
   problems.throw_if_errors();
 }

@@ -28,18 +28,25 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 
 nlohmann::json as_json(const Diagnostic& d) {
   nlohmann::json location = nullptr;
-  if (d.location) location = {{"file", d.location->file}, {"line", d.location->line}, {"column", d.location->column}};
+  if (d.location) {
+    location = {{"file", d.location->file}, {"line", d.location->line}, {"column", d.location->column},
+                {"key", d.location->key}};
+  }
+  nlohmann::json index = nullptr;
+  if (d.subject.index) index = *d.subject.index;
   return {{"code", d.code},
           {"severity", d.severity == Severity::kError ? "error" : "warning"},
           {"message", d.message},
-          {"where", d.where},
+          {"where", d.where()},
+          {"subject", {{"component", d.subject.component}, {"options", d.subject.options}, {"index", index},
+                       {"context", d.subject.context}}},
           {"received", d.received},
           {"expected", d.expected},
           {"help", d.help},
           {"location", location}};
 }
 
-std::string render_all(const std::vector<Diagnostic>& diagnostics) {
+std::string render_all(const std::vector<Diagnostic>& diagnostics, std::string_view stage) {
   std::string text;
   std::size_t errors = 0;
   for (const auto& d : diagnostics) {
@@ -47,7 +54,7 @@ std::string render_all(const std::vector<Diagnostic>& diagnostics) {
     text += d.render();
     text += "\n\n";
   }
-  text += fmt::format("{} error{} found before training started", errors, errors == 1 ? "" : "s");
+  text += fmt::format("{} error{} found {}", errors, errors == 1 ? "" : "s", stage);
   return text;
 }
 
@@ -57,13 +64,30 @@ std::string SourceLocation::text() const {
   return line > 0 ? fmt::format("{}:{}:{}", file, line, column) : file;
 }
 
+std::string Subject::text() const {
+  std::string text = component;
+  if (!options.empty()) {
+    text += "({";
+    for (std::size_t i = 0; i < options.size(); ++i) text += fmt::format("{}.{} = ...", i > 0 ? ", " : "", options[i]);
+    text += "})";
+  }
+  if (!context.empty()) text += " " + context;
+  return text;
+}
+
+std::string Diagnostic::where() const {
+  if (location && !location->key.empty()) return location->key;
+  return subject.text();
+}
+
 std::string Diagnostic::render() const {
   std::string text = fmt::format("{}[{}]: {}", severity == Severity::kError ? "error" : "warning",
                                  code, message);
-  if (location) {
-    text += fmt::format("\n  --> {}  {}", location->text(), where);
-  } else if (!where.empty()) {
-    text += fmt::format("\n  --> {}", where);
+  const std::string place = where();
+  if (location && !location->file.empty()) {
+    text += fmt::format("\n  --> {}  {}", location->text(), place);
+  } else if (!place.empty()) {
+    text += fmt::format("\n  --> {}", place);
   }
   if (!received.empty()) text += fmt::format("\n   = received: {}", received);
   if (!expected.empty()) text += fmt::format("\n   = expected {}", expected);
@@ -79,12 +103,17 @@ Diagnostic Diagnostic::from_json(std::string_view json) {
     Diagnostic d{.code = j.at("code").get<std::string>(),
                  .severity = j.at("severity").get<std::string>() == "warning" ? Severity::kWarning : Severity::kError,
                  .message = j.at("message").get<std::string>(),
-                 .where = j.at("where").get<std::string>(),
                  .received = j.at("received").get<std::string>(),
                  .expected = j.at("expected").get<std::string>(),
                  .help = j.at("help").get<std::string>()};
+    const auto& subject = j.at("subject");
+    d.subject = {.component = subject.at("component").get<std::string>(),
+                 .options = subject.at("options").get<std::vector<std::string>>(),
+                 .context = subject.at("context").get<std::string>()};
+    if (const auto& index = subject.at("index"); !index.is_null()) d.subject.index = index.get<std::size_t>();
     if (const auto& l = j.at("location"); !l.is_null()) {
-      d.location = SourceLocation{l.at("file").get<std::string>(), l.at("line").get<int64_t>(), l.at("column").get<int64_t>()};
+      d.location = SourceLocation{l.at("file").get<std::string>(), l.at("line").get<int64_t>(),
+                                  l.at("column").get<int64_t>(), l.at("key").get<std::string>()};
     }
     return d;
   } catch (const nlohmann::json::exception& e) {
@@ -92,13 +121,13 @@ Diagnostic Diagnostic::from_json(std::string_view json) {
   }
 }
 
-MisconfigurationException::MisconfigurationException(std::vector<Diagnostic> diagnostics)
-    : std::invalid_argument(render_all(diagnostics)), diagnostics_(std::move(diagnostics)) {}
+MisconfigurationException::MisconfigurationException(std::vector<Diagnostic> diagnostics, std::string stage)
+    : std::invalid_argument(render_all(diagnostics, stage)), diagnostics_(std::move(diagnostics)), stage_(std::move(stage)) {}
 
 std::string MisconfigurationException::to_json() const {
   nlohmann::json list = nlohmann::json::array();
   for (const auto& d : diagnostics_) list.push_back(as_json(d));
-  return nlohmann::json{{"diagnostics", list}}.dump();
+  return nlohmann::json{{"diagnostics", list}, {"stage", stage_}}.dump();
 }
 
 bool MisconfigurationException::has(std::string_view code) const {
@@ -131,7 +160,7 @@ void DiagnosticCollector::throw_if_errors() {
     }
   }
   diagnostics_.clear();
-  if (!errors.empty()) throw MisconfigurationException(std::move(errors));
+  if (!errors.empty()) throw MisconfigurationException(std::move(errors), stage_);
 }
 
 std::optional<std::string> did_you_mean(std::string_view value,
@@ -169,17 +198,35 @@ std::string one_of(const std::vector<std::string>& candidates) {
   return text;
 }
 
-Diagnostic unknown_choice(std::string code, std::string message, std::string where,
+Diagnostic unknown_choice(std::string code, std::string message, Subject subject,
                           std::string_view value, const std::vector<std::string>& candidates) {
   Diagnostic d{.code = std::move(code),
                .message = std::move(message),
-               .where = std::move(where),
+               .subject = std::move(subject),
                .received = fmt::format("\"{}\"", value),
                .expected = one_of(candidates)};
   if (auto suggestion = did_you_mean(value, candidates)) {
     d.help = fmt::format("did you mean \"{}\"?", *suggestion);
   }
   return d;
+}
+
+Diagnostic out_of_range(std::string code, Subject subject, std::string_view requirement,
+                        std::string received, std::string expected, std::string help) {
+  const std::string option = subject.options.empty() ? std::string() : subject.options.front();
+  return {.code = std::move(code),
+          .message = fmt::format("{} option `{}` must be {}", subject.component, option, requirement),
+          .subject = std::move(subject),
+          .received = std::move(received),
+          .expected = std::move(expected),
+          .help = std::move(help)};
+}
+
+void check_at_least(DiagnosticCollector& problems, std::string code, Subject subject, int64_t value,
+                    int64_t minimum, std::string help) {
+  if (value >= minimum) return;
+  problems.error(out_of_range(std::move(code), std::move(subject), fmt::format(">= {}", minimum),
+                              std::to_string(value), fmt::format("an integer >= {}", minimum), std::move(help)));
 }
 
 void internal_error(std::string_view what) {

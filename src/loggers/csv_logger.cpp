@@ -45,11 +45,11 @@ void write_rows(std::ofstream& out, const std::vector<std::string>& columns,
 }  // namespace
 
 CSVLogger::CSVLogger(CSVLoggerOptions options) : options_(std::move(options)) {
-  DiagnosticCollector problems;
+  DiagnosticCollector problems("while building CSVLogger");
   if (const auto problem = unusable_folder(options_.save_dir)) {
     problems.error({.code = "LC0601",
                     .message = fmt::format("CSVLogger cannot write to `save_dir`: {}", *problem),
-                    .where = "CSVLogger({.save_dir = ...})",
+                    .subject = {"CSVLogger", {"save_dir"}},
                     .received = fmt::format("\"{}\"", options_.save_dir),
                     .expected = "a writable folder, or a path where one can be created",
                     .help = "choose a folder you can write to, e.g. .save_dir = \"runs\""});
@@ -57,7 +57,7 @@ CSVLogger::CSVLogger(CSVLoggerOptions options) : options_(std::move(options)) {
   if (options_.flush_logs_every_n_steps < 1) {
     problems.error({.code = "LC0602",
                     .message = "CSVLogger option `flush_logs_every_n_steps` is below 1",
-                    .where = "CSVLogger({.flush_logs_every_n_steps = ...})",
+                    .subject = {"CSVLogger", {"flush_logs_every_n_steps"}},
                     .received = std::to_string(options_.flush_logs_every_n_steps),
                     .expected = "a positive number of steps",
                     .help = "use 1 to write every row at once, or keep Lightning's 100"});

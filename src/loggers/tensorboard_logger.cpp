@@ -86,7 +86,7 @@ TensorBoardLogger::TensorBoardLogger(TensorBoardLoggerOptions options) : options
     throw MisconfigurationException({Diagnostic{
         .code = "LC0603",
         .message = fmt::format("TensorBoardLogger cannot write to `save_dir`: {}", *problem),
-        .where = "TensorBoardLogger({.save_dir = ...})",
+        .subject = {"TensorBoardLogger", {"save_dir"}},
         .received = fmt::format("\"{}\"", options_.save_dir),
         .expected = "a writable folder, or a path where one can be created",
         .help = "choose a folder you can write to, e.g. .save_dir = \"runs\""}});

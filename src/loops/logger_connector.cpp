@@ -18,7 +18,7 @@ void LoggerConnector::log(const std::string& name, double value, const LogOption
     throw MisconfigurationException({Diagnostic{
         .code = "LC0342",
         .message = fmt::format("log(\"{}\") was called from a hook that cannot log", name),
-        .where = fmt::format("log(\"{}\", ...)", name),
+        .subject = {fmt::format("log(\"{}\", ...)", name)},
         .received = "a call outside the training, validation and test steps and their batch and epoch hooks",
         .expected = "log from training_step, validation_step, test_step, or their on_*_batch_* and "
                     "on_*_epoch_* hooks",

@@ -89,7 +89,7 @@ void check_dtypes(const Batch& batch, LightningModule& module, const std::string
   problems.error({.code = "LC0331",
                   .message = fmt::format("the batch holds {} tensors but the module's parameters are {}",
                                          c10::toString(*mismatch), c10::toString(*parameter_type)),
-                  .where = fmt::format("{}, batch 0", step),
+                  .subject = {fmt::format("{}, batch 0", step)},
                   .received = describe_batch(batch),
                   .expected = fmt::format("floating tensors of {} ({})", c10::toString(*parameter_type),
                                           describe_parameters(module)),
@@ -112,7 +112,7 @@ void check_devices(const Batch& batch, LightningModule& module, const std::strin
   problems.error({.code = "LC0332",
                   .message = fmt::format("the batch holds tensors on {} but the module's parameters are on {}",
                                          elsewhere->str(), device.str()),
-                  .where = fmt::format("{}, batch 0", step),
+                  .subject = {fmt::format("{}, batch 0", step)},
                   .received = fmt::format("{} on {}", describe_batch(batch), elsewhere->str()),
                   .expected = fmt::format("tensors on {}, the device the trainer's accelerator resolved to", device.str()),
                   .help = "build the dataset on the CPU: the trainer moves each batch to the accelerator's device "
@@ -124,7 +124,7 @@ Diagnostic step_failed(const std::string& step, const Batch& batch, LightningMod
   const std::string first_line = error.substr(0, error.find('\n'));
   return {.code = "LC0330",
           .message = fmt::format("`{}` failed on the first batch, before training: {}", step, first_line),
-          .where = fmt::format("{}, batch 0", step),
+          .subject = {fmt::format("{}, batch 0", step)},
           .received = describe_batch(batch),
           .expected = describe_parameters(module),
           .help = "make the batch's shapes and dtypes fit the module's layers (the first layer's input "
@@ -155,7 +155,7 @@ void check_loss(const StepOutput& output, DiagnosticCollector& problems) {
     if (output.extras.empty()) {
       problems.error({.code = "LC0320",
                       .message = "`training_step` returned no loss under automatic optimization",
-                      .where = where,
+                      .subject = {where},
                       .received = "an empty StepOutput",
                       .expected = "the loss tensor, or a map with a \"loss\" entry",
                       .help = "return the loss; to step optimizers yourself, set "
@@ -165,7 +165,7 @@ void check_loss(const StepOutput& output, DiagnosticCollector& problems) {
       for (const auto& [key, value] : output.extras) keys.push_back(key);
       problems.error({.code = "LC0321",
                       .message = "`training_step` returned a map without a \"loss\" entry",
-                      .where = where,
+                      .subject = {where},
                       .received = fmt::format("a map with keys \"{}\"", fmt::join(keys, "\", \"")),
                       .expected = "a map with a \"loss\" entry",
                       .help = "name the loss \"loss\": return {{\"loss\", loss}, ...}"});
@@ -176,7 +176,7 @@ void check_loss(const StepOutput& output, DiagnosticCollector& problems) {
   if (loss.numel() != 1) {
     problems.error({.code = "LC0322",
                     .message = "`training_step` returned a loss that is not a scalar",
-                    .where = where,
+                    .subject = {where},
                     .received = fmt::format("a tensor of shape [{}]", fmt::join(loss.sizes(), ", ")),
                     .expected = "a tensor with one element",
                     .help = "reduce it, e.g. loss.mean() or a loss function's default reduction"});
@@ -184,7 +184,7 @@ void check_loss(const StepOutput& output, DiagnosticCollector& problems) {
   if (!loss.requires_grad()) {
     problems.error({.code = "LC0323",
                     .message = "`training_step` returned a loss that does not require grad",
-                    .where = where,
+                    .subject = {where},
                     .received = "a loss detached from the module's parameters",
                     .expected = "a loss computed from the module's parameters with autograd on",
                     .help = "do not detach the loss, call .item() on it or compute it under torch::NoGradGuard"});
@@ -192,7 +192,7 @@ void check_loss(const StepOutput& output, DiagnosticCollector& problems) {
   if (loss.numel() == 1 && !std::isfinite(loss.item<double>())) {
     problems.error({.code = "LC0324",
                     .message = "`training_step` returned a non-finite loss on the first batch",
-                    .where = where,
+                    .subject = {where},
                     .received = fmt::format("{}", loss.item<double>()),
                     .expected = "a finite loss",
                     .help = "check the data for NaN or infinite values, and the loss for log(0) or division by zero"});
@@ -303,7 +303,7 @@ void check_sync_dist(const ProbeReport& report, int world_size, DiagnosticCollec
                  .message = fmt::format("{} logged on epoch level without sync_dist in a run of {} processes: each "
                                         "rank keeps the value of its own share of the data",
                                         fmt::join(quoted, ", "), world_size),
-                 .where = fmt::format("log(\"{}\", ...)", keys.front()),
+                 .subject = {fmt::format("log(\"{}\", ...)", keys.front())},
                  .received = "sync_dist = false",
                  .expected = "sync_dist = true for values that callbacks monitor or that should be global",
                  .help = fmt::format("log(\"{}\", value, {{.sync_dist = true}}); ModelCheckpoint and "

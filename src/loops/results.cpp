@@ -30,7 +30,7 @@ void ResultCollection::log(const std::string& key, double value, const LogOption
     throw MisconfigurationException({Diagnostic{
         .code = "LC0341",
         .message = fmt::format("\"{}\" is logged twice with different options", key),
-        .where = fmt::format("log(\"{}\", ...)", key),
+        .subject = {fmt::format("log(\"{}\", ...)", key)},
         .received = describe(on_step, on_epoch, options.prog_bar, options.logger, options.reduce_fx),
         .expected = "the options of its first log: " +
                     describe(entry.on_step, entry.on_epoch, entry.prog_bar, entry.logger, entry.reduce_fx),

@@ -15,7 +15,7 @@ Diagnostic missing_step(std::string_view step, std::string_view entry) {
                               : fmt::format("or do not call `{}`", entry);
   return {.code = code,
           .message = fmt::format("the module has no `{}`, which `{}` needs", step, entry),
-          .where = std::string(step),
+          .subject = {std::string(step)},
           .received = fmt::format("the default LightningModule::{}", step),
           .expected = fmt::format("an override of `{}(const pl::Batch& batch, int64_t batch_idx)`", step),
           .help = fmt::format("define `{}` in your LightningModule, {}", step, fix)};
@@ -26,7 +26,7 @@ Diagnostic unlogged_monitor(const LRScheduler& scheduler, const SchedulerOptions
   Diagnostic d{.code = "LC0314",
                .message = fmt::format("{} is conditioned on metric \"{}\", which the module does not log",
                                       scheduler.name(), options.monitor),
-               .where = "configure_optimizers: SchedulerOptions{.monitor}",
+               .subject = {"SchedulerOptions", {"monitor"}, std::nullopt, "in configure_optimizers"},
                .received = fmt::format("\"{}\"", options.monitor),
                .expected = available.empty() ? "a logged metric (none was logged)" : one_of(available)};
   if (auto suggestion = did_you_mean(options.monitor, available)) {

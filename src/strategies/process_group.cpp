@@ -65,7 +65,7 @@ std::string seconds(std::chrono::milliseconds timeout) {
   throw MisconfigurationException({Diagnostic{
       .code = "LC0131",
       .message = std::move(message),
-      .where = "environment variables MASTER_ADDR, MASTER_PORT",
+      .subject = {"environment variables MASTER_ADDR, MASTER_PORT"},
       .received = std::move(received),
       .expected = fmt::format("all {} ranks meeting at {}:{} within {}", r.world_size, r.master_addr, r.port,
                               seconds(r.timeout)),

@@ -51,7 +51,7 @@ Diagnostic no_data(std::string_view entry, std::string_view argument) {
   return {
       .code = "LC0204",
       .message = fmt::format("`{}` was given no data", entry),
-      .where = fmt::format("Trainer::{}", entry),
+      .subject = {fmt::format("Trainer::{}", entry)},
       .received = "no loader",
       .expected = fmt::format("{} (or a DataModule that provides them)", argument),
       .help = fmt::format("pass loaders, e.g. trainer.{}(model, pl::DataLoader(dataset, {{.batch_size = 32}}))",
@@ -131,9 +131,8 @@ TrainerFacts facts_of(const detail::Settings& settings, const std::vector<std::s
 
 Trainer::Trainer(TrainerOptions options) : options_(std::move(options)) {
   DiagnosticCollector problems;
-  auto found = detail::check_options(options_);
-  const auto hardware = detail::resolve_devices(options_, Environment::detect(), found);
-  for (auto& d : found) problems.error(std::move(d));
+  detail::check_options(options_, problems);
+  const auto hardware = detail::resolve_devices(options_, Environment::detect(), problems);
   settings_ = std::make_unique<const detail::Settings>(detail::resolve_settings(options_, hardware));
   callbacks_ = detail::configure_callbacks(options_, problems);
   problems.throw_if_errors();
@@ -163,6 +162,22 @@ void end_with_exception(detail::LoopContext& context, const std::exception& exce
     console::warn_once(fmt::format("while handling \"{}\": {}", exception.what(), secondary.what()));
   }
   context.state().stage = Stage::kNone;
+}
+
+/// Runs `loop`, the part of a stage after its checks: a misconfiguration found there (a monitored
+/// metric missing at an epoch's end, a value logged two ways) says when, not "before training".
+template <class Loop>
+void found_while_running(detail::LoopContext& context, Loop&& loop) {
+  try {
+    loop();
+  } catch (const MisconfigurationException& e) {
+    if (e.stage() != MisconfigurationException::kBeforeTraining) throw;
+    const auto& state = context.state();
+    throw MisconfigurationException(
+        e.diagnostics(), state.stage == Stage::kFit ? fmt::format("during fit, in epoch {} at global step {}",
+                                                                  state.current_epoch, state.global_step)
+                                                    : fmt::format("during {}", stage_name(state.stage)));
+  }
 }
 
 /// Runs one entry point: setup hooks, the stage, teardown hooks; on an exception, tells the
@@ -238,11 +253,22 @@ Resume load_resume_checkpoint(detail::LoopContext& context, const std::string& c
   return resume;
 }
 
+/// Adds what `callback` found to `problems`; when the user gave that callback (rather than the
+/// Trainer adding it), its diagnostics say which of the given ones it is.
+void add_for_callback(const DiagnosticCollector& found, const std::vector<std::shared_ptr<Callback>>& given,
+                      const std::shared_ptr<Callback>& callback, DiagnosticCollector& problems) {
+  const auto position = std::find(given.begin(), given.end(), callback);
+  for (Diagnostic d : found.diagnostics()) {
+    if (position != given.end()) d.subject.index = static_cast<std::size_t>(position - given.begin());
+    d.severity == Severity::kError ? problems.error(std::move(d)) : problems.warn(std::move(d));
+  }
+}
+
 /// Stages 2 and 3 of a fit: the optimizer configuration (and its state when resuming), then the
 /// probe, then what callbacks and schedulers monitor; in a distributed run the ranks then agree on
 /// what they found. Collects into `problems`; the caller decides whether to throw.
-void check_fit(detail::LoopContext& context, DataLoader& train, std::vector<DataLoader>& val, const Resume& resume,
-               DiagnosticCollector& problems) {
+void check_fit(detail::LoopContext& context, const std::vector<std::shared_ptr<Callback>>& given_callbacks,
+               DataLoader& train, std::vector<DataLoader>& val, const Resume& resume, DiagnosticCollector& problems) {
   auto& model = context.module();
   const auto& settings = context.settings();
   context.optimizer_config = model.make_optimizer_config();
@@ -256,7 +282,11 @@ void check_fit(detail::LoopContext& context, DataLoader& train, std::vector<Data
     detail::check_monitors(context.optimizer_config, report.logged_keys, problems);
     detail::check_sync_dist(report, settings.hardware.world_size, problems);
     report.logged_keys.insert({"epoch", "step"});
-    for (const auto& callback : context.callbacks()) callback->preflight(context.view(), report.logged_keys, problems);
+    for (const auto& callback : context.callbacks()) {
+      DiagnosticCollector found;
+      callback->preflight(context.view(), report.logged_keys, found);
+      add_for_callback(found, given_callbacks, callback, problems);
+    }
   }
   if (auto* group = context.state().collectives) {
     auto shared = detail::shared_fit_options(settings);
@@ -302,7 +332,7 @@ void Trainer::fit(LightningModule& model, DataLoader train_dataloader,
   const detail::SignalConnector signals(settings.hardware.launcher == detail::Launcher::kSlurm);
   run_stage(context, Stage::kFit, [&](detail::LoopContext& ctx) {
     const Resume resume = load_resume_checkpoint(ctx, ckpt_path, problems);
-    check_fit(ctx, train_dataloader, val_dataloaders, resume, problems);
+    check_fit(ctx, options_.callbacks, train_dataloader, val_dataloaders, resume, problems);
     problems.throw_if_errors();
     if (resume.checkpoint) {
       ctx.state().ckpt_path = resume.path;
@@ -314,7 +344,7 @@ void Trainer::fit(LightningModule& model, DataLoader train_dataloader,
     if (ctx.logging.loggers_active() && !model.hparams().empty()) {
       for (const auto& logger : loggers_) logger->log_hyperparams(model.hparams());
     }
-    detail::run_fit(ctx, train_dataloader, val_dataloaders);
+    found_while_running(ctx, [&] { detail::run_fit(ctx, train_dataloader, val_dataloaders); });
   });
   // What Trainer::save_checkpoint needs once fit has returned (finished or interrupted), on the CPU.
   context.release_device();
@@ -346,7 +376,7 @@ std::vector<Diagnostic> Trainer::check(LightningModule& model, DataLoader train_
   if (!problems.has_errors()) {
     detail::LoopContext context(model, callbacks_, loggers_, state_, view_, settings);
     try {
-      check_fit(context, train_dataloader, val_dataloaders, Resume{}, problems);
+      check_fit(context, options_.callbacks, train_dataloader, val_dataloaders, Resume{}, problems);
     } catch (const MisconfigurationException& e) {
       for (const auto& d : e.diagnostics()) problems.error(d);
     }
@@ -452,7 +482,9 @@ std::vector<Metrics> Trainer::validate(LightningModule& model, std::vector<DataL
   std::vector<Metrics> metrics;
   run_evaluation_stage(model, Stage::kValidate, settings, ckpt_path, [&](detail::LoopContext& ctx) {
     agree_on_evaluation(ctx, state_.num_val_batches);
-    metrics = detail::run_evaluation(ctx, detail::EvaluationKind::kValidation, dataloaders, state_.num_val_batches);
+    found_while_running(ctx, [&] {
+      metrics = detail::run_evaluation(ctx, detail::EvaluationKind::kValidation, dataloaders, state_.num_val_batches);
+    });
   });
   return metrics;
 }
@@ -472,7 +504,9 @@ std::vector<Metrics> Trainer::test(LightningModule& model, std::vector<DataLoade
   std::vector<Metrics> metrics;
   run_evaluation_stage(model, Stage::kTest, settings, ckpt_path, [&](detail::LoopContext& ctx) {
     agree_on_evaluation(ctx, state_.num_test_batches);
-    metrics = detail::run_evaluation(ctx, detail::EvaluationKind::kTest, dataloaders, state_.num_test_batches);
+    found_while_running(ctx, [&] {
+      metrics = detail::run_evaluation(ctx, detail::EvaluationKind::kTest, dataloaders, state_.num_test_batches);
+    });
   });
   return metrics;
 }
@@ -494,7 +528,7 @@ std::vector<std::vector<Batch>> Trainer::predict(LightningModule& model, std::ve
   std::vector<std::vector<Batch>> outputs;
   run_evaluation_stage(model, Stage::kPredict, settings, ckpt_path, [&](detail::LoopContext& ctx) {
     agree_on_evaluation(ctx, state_.num_predict_batches);
-    outputs = detail::run_prediction(ctx, dataloaders, state_.num_predict_batches);
+    found_while_running(ctx, [&] { outputs = detail::run_prediction(ctx, dataloaders, state_.num_predict_batches); });
   });
   return outputs;
 }

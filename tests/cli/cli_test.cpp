@@ -328,6 +328,25 @@ TEST_F(ConfigErrors, MissingRequiredInitArgumentIsNamed) {
   EXPECT_EQ(location_text(*d), "d.yaml:3:7");  // the item has no init_args: the item itself
 }
 
+TEST_F(ConfigErrors, AMistakeOfOneOfSeveralCallbacksOfAClassPointsAtThatOne) {
+  // Both checkpoints set `monitor`: the diagnostic's subject names which of the Trainer's callbacks
+  // it is about (the Trainer reorders them, checkpoints last), and the CLI points at that one.
+  write("c.yaml", iris_config("  callbacks:\n"
+                              "    - class_path: EarlyStopping\n"
+                              "      init_args: {monitor: val_loss}\n"
+                              "    - class_path: ModelCheckpoint\n"
+                              "      init_args: {monitor: val_loss}\n"
+                              "    - class_path: ModelCheckpoint\n"
+                              "      init_args: {monitor: val_accuracy}\n"));
+  auto diagnostics = diagnostics_of({"fit", "--config", "c.yaml"});
+  ASSERT_EQ(diagnostics.size(), 1u) << diagnostics.dump(2);
+  EXPECT_EQ(diagnostics[0].at("code"), "LC0508");
+  EXPECT_EQ(diagnostics[0].at("where"), "trainer.callbacks[2].init_args.monitor");
+  EXPECT_EQ(location_text(diagnostics[0]), "c.yaml:12:28");
+  EXPECT_EQ(diagnostics[0].at("subject").at("index"), 2);
+  EXPECT_EQ(diagnostics[0].at("help"), "did you mean \"val_acc\"?");
+}
+
 TEST_F(ConfigErrors, KeyWrittenTwiceInOneMapIsAnError) {
   write("c.yaml", iris_config() + "trainer:\n  max_epochs: 9\n");
   auto diagnostics = diagnostics_of({"fit", "--config", "c.yaml"});
@@ -509,9 +528,11 @@ TEST_F(ConfigErrors, OptimizerAndSchedulerArgumentsAreChecked) {
   EXPECT_EQ(diagnostics[0].at("where"), "optimizer.init_args.lr");
   EXPECT_EQ(location_text(diagnostics[0]), "command line (--optimizer.init_args.lr=0)");
   EXPECT_EQ(diagnostics[1].at("where"), "optimizer.init_args.betas");
-  EXPECT_EQ(diagnostics[2].at("code"), "LC0715");
-  EXPECT_EQ(diagnostics[2].at("message"), "StepLR cannot be built: StepLR: step_size must be >= 1");
-  EXPECT_EQ(diagnostics[2].at("where"), "lr_scheduler");
+  // The scheduler's own check (LC0317) points at the init argument it names.
+  EXPECT_EQ(diagnostics[2].at("code"), "LC0317");
+  EXPECT_EQ(diagnostics[2].at("message"), "StepLR option `step_size` must be >= 1");
+  EXPECT_EQ(diagnostics[2].at("where"), "lr_scheduler.init_args.step_size");
+  EXPECT_EQ(location_text(diagnostics[2]), "command line (--lr_scheduler.init_args.step_size=0)");
   auto plateau = diagnostics_of({"fit", "--config", "c.yaml", "--optimizer=SGD", "--lr_scheduler=ReduceLROnPlateau"});
   ASSERT_EQ(plateau.size(), 1u);
   EXPECT_EQ(plateau[0].at("message"), "ReduceLROnPlateau needs the init argument `monitor`");
@@ -530,7 +551,7 @@ TEST_F(ConfigErrors, FashionMNISTDataModuleNamesAMissingDataFolder) {
   ASSERT_EQ(classes.size(), 1u);
   EXPECT_EQ(classes[0].at("code"), "LC0711");
   EXPECT_EQ(classes[0].at("where"), "data.init_args.num_classes");
-  EXPECT_EQ(classes[0].at("message"), "CSVDataModule option `num_classes` is below 1");
+  EXPECT_EQ(classes[0].at("message"), "CSVDataModule option `num_classes` must be at least 1");  // the one out-of-range form
 }
 
 TEST(DigitsDataModule, FindsTheShippedFileAndSplitsItSeventyFifteenFifteen) {

@@ -2,7 +2,9 @@
 // each scheduler with the same options on SGD(lr=0.1, momentum=0.9) for 12 steps.
 
 #include <lightning/core/lr_scheduler.h>
+#include <lightning/diagnostics/diagnostic.h>
 
+#include <torch/optim/adagrad.h>
 #include <torch/optim/adam.h>
 #include <torch/optim/sgd.h>
 
@@ -191,6 +193,48 @@ TEST(LRScheduler, RejectsInvalidOptions) {
                std::invalid_argument);
   torch::optim::Adam adam(params, torch::optim::AdamOptions(0.1));
   EXPECT_NO_THROW(OneCycleLR(adam, {.max_lr = 1.0, .total_steps = 10}));
+}
+
+TEST(LRScheduler, ReportsEveryBadOptionAsLC0317NamingTheOption) {
+  std::vector<at::Tensor> params{at::zeros({1}).set_requires_grad(true)};
+  torch::optim::SGD sgd(params, torch::optim::SGDOptions(0.1));
+  try {
+    OneCycleLR(sgd, {.max_lr = 1.0, .total_steps = 0, .pct_start = 1.5, .anneal_strategy = "cosine"});
+    FAIL() << "expected MisconfigurationException";
+  } catch (const MisconfigurationException& e) {
+    ASSERT_EQ(e.diagnostics().size(), 3u) << e.what();
+    for (const auto& d : e.diagnostics()) EXPECT_EQ(d.code, "LC0317");
+    EXPECT_EQ(e.diagnostics()[0].message, "OneCycleLR option `total_steps` must be >= 1");
+    EXPECT_EQ(e.diagnostics()[0].where(), "OneCycleLR({.total_steps = ...})");
+    EXPECT_EQ(e.diagnostics()[0].received, "0");
+    EXPECT_EQ(e.diagnostics()[1].message, "OneCycleLR option `pct_start` must be in [0, 1]");
+    EXPECT_EQ(e.diagnostics()[2].message, "OneCycleLR option `anneal_strategy` has an unknown value \"cosine\"");
+    EXPECT_EQ(e.diagnostics()[2].expected, "one of: \"cos\", \"linear\"");
+    EXPECT_EQ(e.diagnostics()[2].help, "did you mean \"cos\"?");
+    EXPECT_NE(std::string(e.what()).find("3 errors found while building OneCycleLR"), std::string::npos) << e.what();
+  }
+  torch::optim::SGD plain(params, torch::optim::SGDOptions(0.1));
+  torch::optim::Adagrad adagrad(params, torch::optim::AdagradOptions(0.1));
+  try {
+    OneCycleLR(adagrad, {.max_lr = 1.0, .total_steps = 10});
+    FAIL() << "expected MisconfigurationException";
+  } catch (const MisconfigurationException& e) {
+    ASSERT_EQ(e.diagnostics().size(), 1u);
+    EXPECT_EQ(e.diagnostics()[0].code, "LC0317");
+    EXPECT_EQ(e.diagnostics()[0].message,
+              "OneCycleLR cycles the momentum, but the optimizer has neither momentum nor betas");
+    EXPECT_EQ(e.diagnostics()[0].help, "set cycle_momentum = false");
+  }
+  EXPECT_NO_THROW(OneCycleLR(adagrad, {.max_lr = 1.0, .total_steps = 10, .cycle_momentum = false}));
+  try {
+    LinearLR(plain, {.start_factor = 0.0, .end_factor = 2.0});
+    FAIL() << "expected MisconfigurationException";
+  } catch (const MisconfigurationException& e) {
+    ASSERT_EQ(e.diagnostics().size(), 2u);
+    EXPECT_EQ(e.diagnostics()[0].message, "LinearLR option `start_factor` must be in (0, 1]");
+    EXPECT_EQ(e.diagnostics()[1].message, "LinearLR option `end_factor` must be in [0, 1]");
+    EXPECT_EQ(e.diagnostics()[1].received, "2");
+  }
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
 #include <lightning/data/dataloader.h>
+#include <lightning/diagnostics/diagnostic.h>
 #include <lightning/utilities/seed.h>
 
 #include <ATen/ATen.h>
@@ -166,6 +167,28 @@ TEST(DistributedSampler, PadsByRepeatingTheStartSoEveryRankGetsTheSameCount) {
   loader.set_sampler(std::make_shared<DistributedSampler>(loader.shared_sampler(), 2, 3));
   EXPECT_EQ(loader.size(), 2) << "three samples, in batches of two";
   EXPECT_THROW(DistributedSampler(base, 3, 3), std::invalid_argument);
+}
+
+TEST(DistributedSampler, ARankOutsideItsWorldIsLC0208) {
+  auto base = std::make_shared<SequentialSampler>();
+  try {
+    DistributedSampler(base, 3, 3);
+    FAIL() << "expected MisconfigurationException";
+  } catch (const MisconfigurationException& e) {
+    ASSERT_EQ(e.diagnostics().size(), 1u);
+    const Diagnostic& d = e.diagnostics()[0];
+    EXPECT_EQ(d.code, "LC0208");
+    EXPECT_EQ(d.message, "DistributedSampler option `rank` must be in [0, 3)");
+    EXPECT_EQ(d.where(), "DistributedSampler({.rank = ...})");
+    EXPECT_EQ(d.received, "3");
+  }
+  try {
+    DistributedSampler(base, 0, 0);
+    FAIL() << "expected MisconfigurationException";
+  } catch (const MisconfigurationException& e) {
+    ASSERT_EQ(e.diagnostics().size(), 1u) << "a rank is not judged against an empty world";
+    EXPECT_EQ(e.diagnostics()[0].message, "DistributedSampler option `world_size` must be >= 1");
+  }
 }
 
 }  // namespace

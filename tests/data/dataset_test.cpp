@@ -47,6 +47,19 @@ TEST(TensorDataset, GatherMatchesStackingSamples) {
 
 TEST(TensorDataset, RejectsTensorsOfDifferentLengths) {
   EXPECT_THROW(TensorDataset(at::zeros({3, 2}), at::zeros({4})), std::invalid_argument);
+  try {
+    TensorDataset(at::zeros({3, 2}), at::zeros({4}), at::zeros({}));
+    FAIL() << "expected MisconfigurationException";
+  } catch (const MisconfigurationException& e) {
+    ASSERT_EQ(e.diagnostics().size(), 2u) << "every tensor is checked";
+    EXPECT_EQ(e.diagnostics()[0].code, "LC0207");
+    EXPECT_EQ(e.diagnostics()[0].message, "TensorDataset: tensor 1 has 4 rows but tensor 0 has 3");
+    EXPECT_EQ(e.diagnostics()[0].where(), "TensorDataset (tensor 1)");
+    EXPECT_EQ(e.diagnostics()[0].received, "a tensor of shape [4]");
+    EXPECT_EQ(e.diagnostics()[1].code, "LC0207");
+    EXPECT_EQ(e.diagnostics()[1].message, "TensorDataset: tensor 2 has no first dimension to index samples by");
+    EXPECT_NE(std::string(e.what()).find("2 errors found while building TensorDataset"), std::string::npos);
+  }
 }
 
 TEST(CSVDataset, ReadsTheGzippedDigitsDirectly) {
@@ -147,7 +160,7 @@ TEST(CSVDataset, AClassTargetOutsideNumClassesIsLC0205AtItsLineAndColumn) {
 TEST(CSVDataset, ANegativeSkipRowsAndATargetColumnOutsideTheFileAreLC0206) {
   const auto skip = csv_error("1,2,0\n", {.skip_rows = -1});
   EXPECT_EQ(skip.code, "LC0206");
-  EXPECT_EQ(skip.where, "CSVDataset({.skip_rows = ...})");
+  EXPECT_EQ(skip.where(), "CSVDataset({.skip_rows = ...})");
   EXPECT_EQ(skip.received, "-1");
   const auto column = csv_error("1,2,0\n", {.target_column = 3});
   EXPECT_EQ(column.code, "LC0206");

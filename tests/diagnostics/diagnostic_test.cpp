@@ -14,7 +14,7 @@ namespace {
 
 Diagnostic accelerator_typo() {
   return unknown_choice("LC0102", "Trainer option `accelerator` has an unknown value \"my_cpu\"",
-                        "Trainer({.accelerator = ...})", "my_cpu", {"auto", "cpu", "cuda", "gpu", "mps"});
+                        {"Trainer", {"accelerator"}}, "my_cpu", {"auto", "cpu", "cuda", "gpu", "mps"});
 }
 
 TEST(Diagnostic, RendersInTheDocumentedFormat) {

@@ -22,7 +22,9 @@ struct Resolution {
 
 Resolution resolve(const TrainerOptions& options, const Environment& env) {
   Resolution r;
-  r.devices = resolve_devices(options, env, r.problems);
+  DiagnosticCollector found;
+  r.devices = resolve_devices(options, env, found);
+  r.problems = found.diagnostics();
   return r;
 }
 
@@ -255,7 +257,7 @@ TEST(AcceleratorConnector, AnUnknownOrImpossibleProcessGroupBackendIsLC0132) {
   EXPECT_EQ(r.problems[0].code, "LC0132");
   EXPECT_EQ(r.problems[0].message,
             "process_group_backend \"nccl\" communicates between CUDA devices; this trainer runs on the CPU");
-  EXPECT_EQ(r.problems[0].where, "DDPStrategy({.process_group_backend = ...})");
+  EXPECT_EQ(r.problems[0].where(), "DDPStrategy({.process_group_backend = ...})");
   EXPECT_EQ(r.problems[0].expected, "\"gloo\" on the CPU");
 
   r = resolve({.accelerator = "cuda", .devices = 2, .strategy = DDPStrategy{.process_group_backend = "nccl"}},

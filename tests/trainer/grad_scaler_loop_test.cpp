@@ -46,9 +46,9 @@ FitResult fit(bool scaled, int64_t overflow_at, const char* accelerator = "cpu")
   TrainerFacts facts;
   TrainerView view(facts, state);
   const TrainerOptions options{.max_epochs = 2, .accelerator = accelerator, .devices = 1};
-  std::vector<Diagnostic> found;
+  DiagnosticCollector found;
   Settings settings = resolve_settings(options, resolve_devices(options, Environment::detect(), found));
-  EXPECT_TRUE(found.empty());
+  EXPECT_TRUE(found.diagnostics().empty());
   settings.strategy.grad_scaler = scaled;
   settings.num_sanity_val_steps = 0;
   LoopContext context(model, callbacks, loggers, state, view, settings);

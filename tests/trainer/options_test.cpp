@@ -336,6 +336,25 @@ TEST(LogDiagnostics, NonScalarValuesConflictingOptionsAndHooksThatCannotLog) {
   }
 }
 
+TEST(LogDiagnostics, AMistakeFoundWhileTrainingSaysWhenInTheLastLine) {
+  // The probe runs batch 0 only: a conflicting log in epoch 1's second batch is found by the run.
+  struct LateConflict : BoringModel {
+    StepOutput training_step(const Batch& batch, int64_t batch_idx) override {
+      auto value = loss(batch);
+      log("loss", value, {.prog_bar = trainer().current_epoch() == 1 && batch_idx == 1});
+      return value;
+    }
+  };
+  LateConflict model;
+  Trainer trainer({.max_epochs = 2, .logger = false, .enable_progress_bar = false, .enable_model_summary = false,
+                   .enable_checkpointing = false});
+  auto e = run_error([&] { trainer.fit(model, random_loader(8, 4)); });
+  EXPECT_TRUE(e.has("LC0341")) << e.what();
+  EXPECT_EQ(e.stage(), "during fit, in epoch 1 at global step 3") << e.what() << trainer.global_step();
+  const std::string text = e.what();
+  EXPECT_EQ(text.substr(text.rfind('\n') + 1), "1 error found during fit, in epoch 1 at global step 3");
+}
+
 TEST(OptimizerDiagnostics, NoOptimizerIsAWarningAndTrainingStillRuns) {
   Configurable model;
   model.make = [](Configurable&) { return OptimizerConfig(); };

@@ -20,7 +20,7 @@ namespace {
 Diagnostic nan_loss(const std::string& value) {
   return {.code = "LC0324",
           .message = "`training_step` returned a non-finite loss on the first batch",
-          .where = "training_step",
+          .subject = {"training_step"},
           .received = value,
           .expected = "a finite loss"};
 }
@@ -36,9 +36,9 @@ std::string findings(const std::vector<Diagnostic>& errors, const std::vector<Di
 /// A rank's shared values: max_epochs and the shapes of its parameters.
 std::vector<SharedValue> rank_values(const std::string& max_epochs, const std::vector<std::string>& shapes) {
   std::vector<SharedValue> values{
-      {"LC0133", "max_epochs", "Trainer({.max_epochs = ...})", max_epochs, "start every rank with the same options"}};
+      {"LC0133", "max_epochs", {"Trainer", {"max_epochs"}}, max_epochs, "start every rank with the same options"}};
   for (std::size_t i = 0; i < shapes.size(); ++i) {
-    values.push_back({"LC0134", "layer" + std::to_string(i) + ".weight", "the module's parameters", shapes[i],
+    values.push_back({"LC0134", "layer" + std::to_string(i) + ".weight", {"the module's parameters"}, shapes[i],
                       "build the module alike on every rank"});
   }
   return values;
@@ -74,7 +74,7 @@ TEST(MergeFindings, RanksWhoseStepsMakeDifferentSyncDistCallsAreLC0344) {
             "the ranks' steps make different sync_dist log calls (they part at \"rank1_only\"): each is a collective "
             "that every rank joins in the same order, so training would combine unrelated values or wait for a call "
             "that never comes");
-  EXPECT_EQ(d.where, "log(\"rank1_only\", value, {.sync_dist = true})");
+  EXPECT_EQ(d.where(), "log(\"rank1_only\", value, {.sync_dist = true})");
   EXPECT_EQ(d.received,
             "ranks 0, 2: \"train_loss\" (mean), \"val_acc\" (mean); "
             "rank 1: \"train_loss\" (mean), \"rank1_only\" (max), \"val_acc\" (mean)");
@@ -90,7 +90,7 @@ TEST(MergeFindings, ACallOnlyRankZeroMakesOrAnotherReduceIsNamedToo) {
   EXPECT_EQ(only_rank0.diagnostics()[0].received, "rank 0: \"loss\" (mean); rank 1: none");
   const auto other_reduce = merge_findings({findings({}, {}, {{"loss", "mean"}}), findings({}, {}, {{"loss", "max"}})});
   ASSERT_EQ(other_reduce.diagnostics().size(), 1u);
-  EXPECT_EQ(other_reduce.diagnostics()[0].where, "log(\"loss\", value, {.sync_dist = true})");
+  EXPECT_EQ(other_reduce.diagnostics()[0].where(), "log(\"loss\", value, {.sync_dist = true})");
 }
 
 TEST(MergeFindings, SameCallsOrAnErrorElsewhereGiveNoLC0344) {
@@ -110,7 +110,7 @@ TEST(MergeFindings, AnOptionThatDiffersBetweenRanksIsLC0133WithEachRanksValue) {
   EXPECT_EQ(d.code, "LC0133");
   EXPECT_EQ(d.message, "max_epochs differs between the ranks: each rank must run the same steps, or the others wait "
                        "for it at a collective or train other weights");
-  EXPECT_EQ(d.where, "Trainer({.max_epochs = ...})");
+  EXPECT_EQ(d.where(), "Trainer({.max_epochs = ...})");
   EXPECT_EQ(d.received, "ranks 0, 2: 2; rank 1: 3");
   EXPECT_EQ(d.expected, "the same value on every rank");
   EXPECT_EQ(d.help, "start every rank with the same options");
@@ -125,7 +125,7 @@ TEST(MergeFindings, ModulesThatDifferBetweenRanksAreOneLC0134NamingTheFirstThree
   EXPECT_EQ(d.code, "LC0134");
   EXPECT_EQ(d.message, "the ranks built different modules: 4 parameters or buffers differ in shape or dtype, so the "
                        "ranks cannot train or evaluate as one");
-  EXPECT_EQ(d.where, "the module's parameters");
+  EXPECT_EQ(d.where(), "the module's parameters");
   EXPECT_EQ(d.received,
             "layer0.weight: rank 0: [8, 4] Float; rank 1: [16, 4] Float; layer1.weight: rank 0: [8] Float; rank 1: "
             "[16] Float; layer2.weight: rank 0: [2, 8] Float; rank 1: [2, 16] Float; and 1 more");

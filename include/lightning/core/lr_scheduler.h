@@ -1,6 +1,8 @@
 #pragma once
 // Learning-rate schedulers with PyTorch's formulas and saveable state. LibTorch 1.13 ships only
-// StepLR, without state; these are the ones Lightning users reach for most.
+// StepLR, without state; these are the ones Lightning users reach for most. Each checks its
+// options when built: every value outside its range, at once, in a MisconfigurationException
+// (LC0317).
 
 #include <cstdint>
 #include <map>
@@ -158,8 +160,8 @@ struct OneCycleLROptions {
 };
 class OneCycleLR : public LRScheduler {
  public:
-  /// Throws std::invalid_argument for total_steps < 1, pct_start outside [0, 1], an unknown
-  /// anneal_strategy, or cycle_momentum with an optimizer that has no momentum.
+  /// Throws MisconfigurationException (LC0317) for total_steps < 1, pct_start outside [0, 1], an
+  /// unknown anneal_strategy, or cycle_momentum with an optimizer that has no momentum.
   OneCycleLR(torch::optim::Optimizer& optimizer, OneCycleLROptions options);
   std::string name() const override { return "OneCycleLR"; }
   using LRScheduler::step;
@@ -196,7 +198,7 @@ struct ReduceLROnPlateauOptions {
 };
 class ReduceLROnPlateau : public LRScheduler {
  public:
-  /// Throws std::invalid_argument for an unknown mode or threshold_mode, or factor >= 1.
+  /// Throws MisconfigurationException (LC0317) for an unknown mode or threshold_mode, or factor >= 1.
   ReduceLROnPlateau(torch::optim::Optimizer& optimizer, ReduceLROnPlateauOptions options = {});
   std::string name() const override { return "ReduceLROnPlateau"; }
   bool requires_metric() const override { return true; }

@@ -34,7 +34,8 @@ Batch collate(const std::vector<Batch>& samples);
 ///   pl::TensorDataset dataset(features, labels);   // dataset.get(i) is Batch{features[i], labels[i]}
 class TensorDataset : public Dataset {
  public:
-  /// Throws std::invalid_argument when the tensors disagree on their first dimension.
+  /// Throws MisconfigurationException (LC0207) for no tensor, a tensor without a first dimension, or
+  /// tensors that disagree on it.
   explicit TensorDataset(std::vector<at::Tensor> tensors);
   template <class... T>
     requires(sizeof...(T) > 0 && (std::convertible_to<T, at::Tensor> && ...))

@@ -42,6 +42,7 @@ class RandomSampler : public Sampler {
 ///   loader.set_sampler(std::make_shared<pl::DistributedSampler>(base, /*rank=*/1, /*world_size=*/2));
 class DistributedSampler : public Sampler {
  public:
+  /// Throws MisconfigurationException (LC0208) for a world_size below 1 or a rank outside it.
   DistributedSampler(std::shared_ptr<const Sampler> base, int rank, int world_size);
   std::vector<int64_t> indices(int64_t dataset_size, int64_t epoch) const override;
   /// ceil(base length / world_size).

@@ -18,7 +18,7 @@ c10::Device ResolvedDevices::device() const {
 
 namespace {
 
-std::string where(std::string_view option) { return fmt::format("Trainer({{.{} = ...}})", option); }
+Subject trainer_option(std::string_view name) { return {"Trainer", {std::string(name)}}; }
 
 const std::vector<std::string> kAccelerators = {"auto", "cpu", "cuda", "gpu", "mps"};
 // Lightning's registered names: its find_unused_parameters variants are plain DDP here (parameters
@@ -57,7 +57,7 @@ struct DevicesRequest {
 };
 
 /// Reads `devices`; a malformed value is LC0119 and yields nullopt.
-std::optional<DevicesRequest> read_devices(const Devices& devices, std::vector<Diagnostic>& problems) {
+std::optional<DevicesRequest> read_devices(const Devices& devices, DiagnosticCollector& problems) {
   DevicesRequest request;
   std::string malformed;
   const auto& value = devices.value();
@@ -100,12 +100,12 @@ std::optional<DevicesRequest> read_devices(const Devices& devices, std::vector<D
     }
   }
   if (malformed.empty()) return request;
-  problems.push_back({.code = "LC0119",
-                      .message = fmt::format("Trainer option `devices` is malformed: {}", malformed),
-                      .where = where("devices"),
-                      .received = devices.to_string(),
-                      .expected = "-1, \"auto\", a count >= 1, or a list of distinct device indices",
-                      .help = "use .devices = 1"});
+  problems.error({.code = "LC0119",
+                  .message = fmt::format("Trainer option `devices` is malformed: {}", malformed),
+                  .subject = trainer_option("devices"),
+                  .received = devices.to_string(),
+                  .expected = "-1, \"auto\", a count >= 1, or a list of distinct device indices",
+                  .help = "use .devices = 1"});
   return std::nullopt;
 }
 
@@ -124,18 +124,18 @@ struct LaunchedProcess {
 
 /// Reads an integer variable in [minimum, maximum]; a missing or malformed one is LC0129.
 std::optional<int> read_variable(const Environment& env, const std::string& name, std::string_view launcher,
-                                 int64_t minimum, int64_t maximum, std::vector<Diagnostic>& problems) {
+                                 int64_t minimum, int64_t maximum, DiagnosticCollector& problems) {
   const auto text = env.variable(name);
   const auto value = text ? parse_int(*text) : std::nullopt;
   if (value && *value >= minimum && *value <= maximum) return static_cast<int>(*value);
-  problems.push_back({.code = "LC0129",
-                      .message = fmt::format("environment variable {} {} for a process started by {}", name,
-                                             text ? "is not valid" : "is missing", launcher),
-                      .where = fmt::format("environment variable {}", name),
-                      .received = text ? fmt::format("\"{}\"", *text) : "unset",
-                      .expected = fmt::format("an integer in [{}, {}]", minimum, maximum),
-                      .help = "start the program with torchrun, srun or directly; do not set the launcher's "
-                              "variables by hand"});
+  problems.error({.code = "LC0129",
+                  .message = fmt::format("environment variable {} {} for a process started by {}", name,
+                                         text ? "is not valid" : "is missing", launcher),
+                  .subject = {fmt::format("environment variable {}", name)},
+                  .received = text ? fmt::format("\"{}\"", *text) : "unset",
+                  .expected = fmt::format("an integer in [{}, {}]", minimum, maximum),
+                  .help = "start the program with torchrun, srun or directly; do not set the launcher's "
+                          "variables by hand"});
   return std::nullopt;
 }
 
@@ -150,7 +150,7 @@ std::string first_slurm_host(const std::string& nodelist) {
   return nodelist.substr(0, bracket) + nodelist.substr(bracket + 1, end - bracket - 1);
 }
 
-LaunchedProcess read_launcher(const Environment& env, std::vector<Diagnostic>& problems) {
+LaunchedProcess read_launcher(const Environment& env, DiagnosticCollector& problems) {
   LaunchedProcess process;
   if (env.variable("LOCAL_RANK")) {
     process.launcher = Launcher::kExternal;
@@ -200,31 +200,31 @@ LaunchedProcess read_launcher(const Environment& env, std::vector<Diagnostic>& p
 
 /// Step 2 of the precedence. Appends LC0118 when the accelerator cannot run here.
 c10::DeviceType resolve_accelerator(const std::string& accelerator, const Environment& env,
-                                    std::vector<Diagnostic>& problems) {
+                                    DiagnosticCollector& problems) {
   if (accelerator == "cpu") return c10::DeviceType::CPU;
   if (accelerator == "auto") return env.cuda_devices > 0 ? c10::DeviceType::CUDA : c10::DeviceType::CPU;
   if (accelerator == "mps") {
-    problems.push_back({.code = "LC0118",
-                        .message = "accelerator \"mps\" (Apple's Metal) is not available to LibTorch on this platform",
-                        .where = where("accelerator"),
-                        .received = "\"mps\"",
-                        .expected = env.cuda_devices > 0 ? "\"cpu\", \"cuda\" or \"auto\"" : "\"cpu\" or \"auto\"",
-                        .help = "use .accelerator = \"auto\""});
+    problems.error({.code = "LC0118",
+                    .message = "accelerator \"mps\" (Apple's Metal) is not available to LibTorch on this platform",
+                    .subject = trainer_option("accelerator"),
+                    .received = "\"mps\"",
+                    .expected = env.cuda_devices > 0 ? "\"cpu\", \"cuda\" or \"auto\"" : "\"cpu\" or \"auto\"",
+                    .help = "use .accelerator = \"auto\""});
     return c10::DeviceType::CPU;
   }
   if (env.cuda_devices == 0) {  // "cuda" or "gpu"
-    problems.push_back({.code = "LC0118",
-                        .message = env.cuda_built
-                                       ? fmt::format("accelerator \"{}\" needs a CUDA device, and none is visible", accelerator)
-                                       : fmt::format("accelerator \"{}\" needs a LibTorch built with CUDA; this one is "
-                                                     "CPU-only",
-                                                     accelerator),
-                        .where = where("accelerator"),
-                        .received = fmt::format("\"{}\"", accelerator),
-                        .expected = "\"cpu\" or \"auto\" on this machine",
-                        .help = env.cuda_built ? "check CUDA_VISIBLE_DEVICES and the driver, or use .accelerator = \"cpu\""
-                                               : "use .accelerator = \"cpu\", or build against a CUDA LibTorch "
-                                                 "(CMAKE_PREFIX_PATH=/path/to/libtorch)"});
+    problems.error({.code = "LC0118",
+                    .message = env.cuda_built
+                                   ? fmt::format("accelerator \"{}\" needs a CUDA device, and none is visible", accelerator)
+                                   : fmt::format("accelerator \"{}\" needs a LibTorch built with CUDA; this one is "
+                                                 "CPU-only",
+                                                 accelerator),
+                    .subject = trainer_option("accelerator"),
+                    .received = fmt::format("\"{}\"", accelerator),
+                    .expected = "\"cpu\" or \"auto\" on this machine",
+                    .help = env.cuda_built ? "check CUDA_VISIBLE_DEVICES and the driver, or use .accelerator = \"cpu\""
+                                           : "use .accelerator = \"cpu\", or build against a CUDA LibTorch "
+                                             "(CMAKE_PREFIX_PATH=/path/to/libtorch)"});
     return c10::DeviceType::CPU;
   }
   return c10::DeviceType::CUDA;
@@ -233,7 +233,7 @@ c10::DeviceType resolve_accelerator(const std::string& accelerator, const Enviro
 /// Step 3 of the precedence: the device indices of each node.
 std::vector<int64_t> resolve_device_ids(const Devices& devices, const DevicesRequest& request,
                                         c10::DeviceType accelerator, const Environment& env,
-                                        const LaunchedProcess& launched, std::vector<Diagnostic>& problems) {
+                                        const LaunchedProcess& launched, DiagnosticCollector& problems) {
   auto first = [](int64_t n) {
     std::vector<int64_t> ids(static_cast<std::size_t>(n));
     for (int64_t i = 0; i < n; ++i) ids[static_cast<std::size_t>(i)] = i;
@@ -241,12 +241,12 @@ std::vector<int64_t> resolve_device_ids(const Devices& devices, const DevicesReq
   };
   if (accelerator == c10::DeviceType::CPU) {
     if (!request.ids.empty() || request.count == -1) {
-      problems.push_back({.code = "LC0119",
-                          .message = "Trainer option `devices` names devices, but on the CPU it counts processes",
-                          .where = where("devices"),
-                          .received = devices.to_string(),
-                          .expected = "on the CPU: a number of processes >= 1, or \"auto\"",
-                          .help = "use .devices = 2 for two processes, or .accelerator = \"cuda\" to choose GPUs"});
+      problems.error({.code = "LC0119",
+                      .message = "Trainer option `devices` names devices, but on the CPU it counts processes",
+                      .subject = trainer_option("devices"),
+                      .received = devices.to_string(),
+                      .expected = "on the CPU: a number of processes >= 1, or \"auto\"",
+                      .help = "use .devices = 2 for two processes, or .accelerator = \"cuda\" to choose GPUs"});
       return {0};
     }
     if (request.is_auto) return first(launched.processes_per_node.value_or(1));
@@ -262,68 +262,68 @@ std::vector<int64_t> resolve_device_ids(const Devices& devices, const DevicesReq
   }
   const int64_t highest = *std::max_element(ids.begin(), ids.end());
   if (highest >= env.cuda_devices) {
-    problems.push_back({.code = "LC0105",
-                        .message = request.count
-                                       ? fmt::format("Trainer option `devices` asks for {} CUDA devices; {} {} visible",
-                                                     ids.size(), env.cuda_devices, env.cuda_devices == 1 ? "is" : "are")
-                                       : fmt::format("Trainer option `devices` names CUDA device {}; this machine has "
-                                                     "devices 0 to {}",
-                                                     highest, env.cuda_devices - 1),
-                        .where = where("devices"),
-                        .received = devices.to_string(),
-                        .expected = fmt::format("at most {} devices, indices 0 to {}", env.cuda_devices, env.cuda_devices - 1),
-                        .help = "use .devices = -1 for every visible device, or check CUDA_VISIBLE_DEVICES"});
+    problems.error({.code = "LC0105",
+                    .message = request.count
+                                   ? fmt::format("Trainer option `devices` asks for {} CUDA devices; {} {} visible",
+                                                 ids.size(), env.cuda_devices, env.cuda_devices == 1 ? "is" : "are")
+                                   : fmt::format("Trainer option `devices` names CUDA device {}; this machine has "
+                                                 "devices 0 to {}",
+                                                 highest, env.cuda_devices - 1),
+                    .subject = trainer_option("devices"),
+                    .received = devices.to_string(),
+                    .expected = fmt::format("at most {} devices, indices 0 to {}", env.cuda_devices, env.cuda_devices - 1),
+                    .help = "use .devices = -1 for every visible device, or check CUDA_VISIBLE_DEVICES"});
   }
   return ids;
 }
 
-void check_precision(const TrainerOptions& o, c10::DeviceType accelerator, std::vector<Diagnostic>& problems) {
+void check_precision(const TrainerOptions& o, c10::DeviceType accelerator, DiagnosticCollector& problems) {
   if (!contains(kPrecisions, o.precision)) {
-    problems.push_back(unknown_choice("LC0103",
+    problems.error(unknown_choice("LC0103",
                                       fmt::format("Trainer option `precision` has an unknown value \"{}\"", o.precision),
-                                      where("precision"), o.precision, kPrecisions));
+                                      trainer_option("precision"), o.precision, kPrecisions));
     return;
   }
   const auto precision = canonical_precision(o.precision);
   if (accelerator == c10::DeviceType::CPU && (precision == "16-mixed" || precision == "16-true")) {
     // Lightning turns "16-mixed" on a CPU into bf16 with a warning; float16 training needs CUDA.
-    problems.push_back({.code = "LC0123",
-                        .message = fmt::format("precision \"{}\" needs a CUDA device; this trainer runs on the CPU",
-                                               o.precision),
-                        .where = where("precision"),
-                        .received = fmt::format("\"{}\"", o.precision),
-                        .expected = "on the CPU: \"32-true\", \"64-true\", \"bf16-mixed\" or \"bf16-true\"",
-                        .help = precision == "16-true" ? "use .precision = \"bf16-true\" (bfloat16 parameters on the CPU)"
-                                                       : "use .precision = \"bf16-mixed\" (bfloat16 autocast on the CPU)"});
+    problems.error({.code = "LC0123",
+                    .message = fmt::format("precision \"{}\" needs a CUDA device; this trainer runs on the CPU",
+                                           o.precision),
+                    .subject = trainer_option("precision"),
+                    .received = fmt::format("\"{}\"", o.precision),
+                    .expected = "on the CPU: \"32-true\", \"64-true\", \"bf16-mixed\" or \"bf16-true\"",
+                    .help = precision == "16-true" ? "use .precision = \"bf16-true\" (bfloat16 parameters on the CPU)"
+                                                   : "use .precision = \"bf16-mixed\" (bfloat16 autocast on the CPU)"});
   }
 }
 
 /// DDPStrategy's process_group_backend: Lightning's choice when empty (NCCL for CUDA devices when
 /// this LibTorch has it, else Gloo); NCCL needs both.
 std::string resolve_backend(const DDPStrategy& ddp, c10::DeviceType accelerator, const Environment& env,
-                            std::vector<Diagnostic>& problems) {
+                            DiagnosticCollector& problems) {
   const std::string& asked = ddp.process_group_backend;
   const bool cuda = accelerator == c10::DeviceType::CUDA;
   if (asked.empty()) return cuda && env.nccl_built ? "nccl" : "gloo";
-  const std::string where_backend = "DDPStrategy({.process_group_backend = ...})";
+  const Subject backend{"DDPStrategy", {"process_group_backend"}};
   if (asked != "gloo" && asked != "nccl") {
-    problems.push_back(unknown_choice("LC0132",
+    problems.error(unknown_choice("LC0132",
                                       fmt::format("DDPStrategy option `process_group_backend` has an unknown value \"{}\"", asked),
-                                      where_backend, asked, {"gloo", "nccl"}));
+                                      backend, asked, {"gloo", "nccl"}));
     return "gloo";
   }
   if (asked == "nccl" && (!cuda || !env.nccl_built)) {
-    problems.push_back({.code = "LC0132",
-                        .message = cuda ? "process_group_backend \"nccl\" is not in this LibTorch (or lightning-cpp was "
-                                          "built without NCCL's header)"
-                                        : "process_group_backend \"nccl\" communicates between CUDA devices; this "
-                                          "trainer runs on the CPU",
-                        .where = where_backend,
-                        .received = "\"nccl\"",
-                        .expected = cuda ? "\"gloo\", or a LibTorch built with NCCL" : "\"gloo\" on the CPU",
-                        .help = cuda ? "use .process_group_backend = \"gloo\" (or leave it empty), or build against a "
-                                       "CUDA LibTorch from pytorch.org with nccl.h on the include path"
-                                     : "leave process_group_backend empty (Gloo on the CPU), or use .accelerator = \"cuda\""});
+    problems.error({.code = "LC0132",
+                    .message = cuda ? "process_group_backend \"nccl\" is not in this LibTorch (or lightning-cpp was "
+                                      "built without NCCL's header)"
+                                    : "process_group_backend \"nccl\" communicates between CUDA devices; this "
+                                      "trainer runs on the CPU",
+                    .subject = backend,
+                    .received = "\"nccl\"",
+                    .expected = cuda ? "\"gloo\", or a LibTorch built with NCCL" : "\"gloo\" on the CPU",
+                    .help = cuda ? "use .process_group_backend = \"gloo\" (or leave it empty), or build against a "
+                                   "CUDA LibTorch from pytorch.org with nccl.h on the include path"
+                                 : "leave process_group_backend empty (Gloo on the CPU), or use .accelerator = \"cuda\""});
     return "gloo";
   }
   return asked;
@@ -331,14 +331,14 @@ std::string resolve_backend(const DDPStrategy& ddp, c10::DeviceType accelerator,
 
 }  // namespace
 
-ResolvedDevices resolve_devices(const TrainerOptions& o, const Environment& env, std::vector<Diagnostic>& problems) {
+ResolvedDevices resolve_devices(const TrainerOptions& o, const Environment& env, DiagnosticCollector& problems) {
   ResolvedDevices resolved;
   const auto launched = read_launcher(env, problems);
 
   if (!contains(kAccelerators, o.accelerator)) {
-    problems.push_back(unknown_choice("LC0102",
+    problems.error(unknown_choice("LC0102",
                                       fmt::format("Trainer option `accelerator` has an unknown value \"{}\"", o.accelerator),
-                                      where("accelerator"), o.accelerator, kAccelerators));
+                                      trainer_option("accelerator"), o.accelerator, kAccelerators));
   } else {
     resolved.accelerator = resolve_accelerator(o.accelerator, env, problems);
   }
@@ -350,52 +350,45 @@ ResolvedDevices resolve_devices(const TrainerOptions& o, const Environment& env,
 
   resolved.num_nodes = o.num_nodes;
   if (o.num_nodes < 1) {
-    problems.push_back({.code = "LC0125",
-                        .message = "Trainer option `num_nodes` must be >= 1",
-                        .where = where("num_nodes"),
-                        .received = std::to_string(o.num_nodes),
-                        .expected = "an integer >= 1",
-                        .help = "use .num_nodes = 1 on one machine"});
+    check_at_least(problems, "LC0125", trainer_option("num_nodes"), o.num_nodes, 1, "use .num_nodes = 1 on one machine");
     resolved.num_nodes = 1;
   }
   const int64_t world_size = static_cast<int64_t>(resolved.device_ids.size()) * resolved.num_nodes;
 
   if (!contains(kStrategies, o.strategy.name())) {
-    problems.push_back(unknown_choice("LC0104",
+    problems.error(unknown_choice("LC0104",
                                       fmt::format("Trainer option `strategy` has an unknown value \"{}\"", o.strategy.name()),
-                                      where("strategy"), o.strategy.name(), kStrategies));
+                                      trainer_option("strategy"), o.strategy.name(), kStrategies));
   } else if (contains(kPythonLaunchedNames, o.strategy.name())) {
-    problems.push_back({.code = "LC0126",
-                        .message = fmt::format("strategy \"{}\" starts processes through Python's multiprocessing, "
-                                               "which a C++ program does not have",
-                                               o.strategy.name()),
-                        .where = where("strategy"),
-                        .received = fmt::format("\"{}\"", o.strategy.name()),
-                        .expected = "\"ddp\" (copies of this program, one per device), \"single_device\" or \"auto\"",
-                        .help = "use .strategy = \"ddp\": it trains the same way, and the processes run the whole "
-                                "program, so results stay available on every rank"});
+    problems.error({.code = "LC0126",
+                    .message = fmt::format("strategy \"{}\" starts processes through Python's multiprocessing, "
+                                           "which a C++ program does not have",
+                                           o.strategy.name()),
+                    .subject = trainer_option("strategy"),
+                    .received = fmt::format("\"{}\"", o.strategy.name()),
+                    .expected = "\"ddp\" (copies of this program, one per device), \"single_device\" or \"auto\"",
+                    .help = "use .strategy = \"ddp\": it trains the same way, and the processes run the whole "
+                            "program, so results stay available on every rank"});
   } else if (o.strategy.name() == "single_device" && world_size > 1) {
-    problems.push_back({.code = "LC0124",
-                        .message = fmt::format("strategy \"single_device\" runs one process, but devices and "
-                                               "num_nodes ask for {}",
-                                               world_size),
-                        .where = where("strategy"),
-                        .received = fmt::format("strategy = \"single_device\", devices = {}, num_nodes = {}",
-                                                o.devices.to_string(), o.num_nodes),
-                        .expected = "\"ddp\" (or \"auto\") for more than one process, or devices = 1",
-                        .help = "use .strategy = \"ddp\", or .devices = 1"});
+    problems.error({.code = "LC0124",
+                    .message = fmt::format("strategy \"single_device\" runs one process, but devices and "
+                                           "num_nodes ask for {}",
+                                           world_size),
+                    .subject = trainer_option("strategy"),
+                    .received = fmt::format("strategy = \"single_device\", devices = {}, num_nodes = {}",
+                                            o.devices.to_string(), o.num_nodes),
+                    .expected = "\"ddp\" (or \"auto\") for more than one process, or devices = 1",
+                    .help = "use .strategy = \"ddp\", or .devices = 1"});
   }
   const auto& ddp = o.strategy.ddp();
   if (ddp.timeout.count() <= 0 || !(ddp.bucket_cap_mb > 0.0)) {
     const bool timeout = ddp.timeout.count() <= 0;
-    problems.push_back({.code = "LC0130",
-                        .message = timeout ? "DDPStrategy option `timeout` must be positive"
-                                           : "DDPStrategy option `bucket_cap_mb` must be positive",
-                        .where = timeout ? "DDPStrategy({.timeout = ...})" : "DDPStrategy({.bucket_cap_mb = ...})",
-                        .received = timeout ? fmt::format("{} ms", ddp.timeout.count()) : fmt::format("{}", ddp.bucket_cap_mb),
-                        .expected = timeout ? "a duration > 0" : "a size in megabytes > 0",
-                        .help = timeout ? "leave it unset for PyTorch's 30 minutes, or e.g. std::chrono::minutes(5)"
-                                        : "leave it unset for 25 MB"});
+    problems.error(timeout ? out_of_range("LC0130", {"DDPStrategy", {"timeout"}}, "positive",
+                                          fmt::format("{} ms", ddp.timeout.count()), "a duration > 0",
+                                          "leave it unset for PyTorch's 30 minutes, or e.g. std::chrono::minutes(5)")
+                           : out_of_range("LC0130", {"DDPStrategy", {"bucket_cap_mb"}}, "positive",
+                                          fmt::format("{}", ddp.bucket_cap_mb), "a size in megabytes > 0",
+                                          "leave it unset for 25 MB"));
   }
   resolved.timeout = ddp.timeout;
   resolved.bucket_bytes = std::max<int64_t>(1, static_cast<int64_t>(ddp.bucket_cap_mb * (1 << 20)));
@@ -405,34 +398,34 @@ ResolvedDevices resolve_devices(const TrainerOptions& o, const Environment& env,
   resolved.launcher = launched.launcher;
   if (launched.launcher == Launcher::kNone) {
     if (resolved.num_nodes > 1) {
-      problems.push_back({.code = "LC0127",
-                          .message = fmt::format("num_nodes = {} needs a launcher that starts the program on every "
-                                                 "node; none was found",
-                                                 resolved.num_nodes),
-                          .where = where("num_nodes"),
-                          .received = std::to_string(resolved.num_nodes),
-                          .expected = "the variables of torchrun (LOCAL_RANK, RANK, WORLD_SIZE, ...) or of a SLURM "
-                                      "batch job (SLURM_NTASKS, SLURM_PROCID, ...)",
-                          .help = fmt::format("on each node run `torchrun --no-python --nnodes={} --nproc-per-node={} "
-                                              "--node-rank=<n> --master-addr=<first node> ./your_program`, or srun",
-                                              resolved.num_nodes, resolved.device_ids.size())});
+      problems.error({.code = "LC0127",
+                      .message = fmt::format("num_nodes = {} needs a launcher that starts the program on every "
+                                             "node; none was found",
+                                             resolved.num_nodes),
+                      .subject = trainer_option("num_nodes"),
+                      .received = std::to_string(resolved.num_nodes),
+                      .expected = "the variables of torchrun (LOCAL_RANK, RANK, WORLD_SIZE, ...) or of a SLURM "
+                                  "batch job (SLURM_NTASKS, SLURM_PROCID, ...)",
+                      .help = fmt::format("on each node run `torchrun --no-python --nnodes={} --nproc-per-node={} "
+                                          "--node-rank=<n> --master-addr=<first node> ./your_program`, or srun",
+                                          resolved.num_nodes, resolved.device_ids.size())});
     }
     resolved.world_size = static_cast<int>(world_size);
     if (resolved.ddp && world_size > 1) resolved.launcher = Launcher::kSubprocess;
   } else {
     if (world_size != launched.world_size) {
-      problems.push_back({.code = "LC0128",
-                          .message = fmt::format("{} started {} processes, but devices x num_nodes is {}", launched.name,
-                                                 launched.world_size, world_size),
-                          .where = where("devices"),
-                          .received = fmt::format("devices = {}, num_nodes = {}, WORLD_SIZE = {}", o.devices.to_string(),
-                                                  o.num_nodes, launched.world_size),
-                          .expected = fmt::format("devices x num_nodes = {}", launched.world_size),
-                          .help = launched.processes_per_node
-                                      ? fmt::format("use .devices = \"auto\" (or {}) and .num_nodes = {}",
-                                                    *launched.processes_per_node,
-                                                    launched.world_size / *launched.processes_per_node)
-                                      : "use .devices = \"auto\", or start as many processes as devices x num_nodes"});
+      problems.error({.code = "LC0128",
+                      .message = fmt::format("{} started {} processes, but devices x num_nodes is {}", launched.name,
+                                             launched.world_size, world_size),
+                      .subject = trainer_option("devices"),
+                      .received = fmt::format("devices = {}, num_nodes = {}, WORLD_SIZE = {}", o.devices.to_string(),
+                                              o.num_nodes, launched.world_size),
+                      .expected = fmt::format("devices x num_nodes = {}", launched.world_size),
+                      .help = launched.processes_per_node
+                                  ? fmt::format("use .devices = \"auto\" (or {}) and .num_nodes = {}",
+                                                *launched.processes_per_node,
+                                                launched.world_size / *launched.processes_per_node)
+                                  : "use .devices = \"auto\", or start as many processes as devices x num_nodes"});
     }
     resolved.ddp = resolved.ddp || launched.world_size > 1;
     resolved.world_size = launched.world_size;

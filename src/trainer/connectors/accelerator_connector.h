@@ -72,6 +72,6 @@ struct ResolvedDevices {
 /// Every impossible combination is a diagnostic appended to `problems` (LC0102-LC0105, LC0118,
 /// LC0119, LC0123-LC0130, LC0132); the result is then only partly meaningful.
 ResolvedDevices resolve_devices(const TrainerOptions& options, const Environment& env,
-                                std::vector<Diagnostic>& problems);
+                                DiagnosticCollector& problems);
 
 }  // namespace lightning::detail

@@ -27,7 +27,7 @@ bool any_of(const std::vector<std::shared_ptr<Callback>>& callbacks) {
 Diagnostic contradicted(const char* option, const char* callback) {
   return {.code = "LC0121",
           .message = fmt::format("Trainer option `{}` is false, but `callbacks` holds a {}", option, callback),
-          .where = fmt::format("Trainer({{.{} = false, .callbacks = ...}})", option),
+          .subject = {"Trainer", {option, "callbacks"}},
           .received = fmt::format("{} = false with a {}", option, callback),
           .expected = fmt::format("{} = true (the default) to use a {}", option, callback),
           .help = fmt::format("remove `.{} = false`, or remove the {} from the callbacks", option, callback)};
@@ -60,7 +60,7 @@ std::vector<std::shared_ptr<Callback>> configure_callbacks(const TrainerOptions&
     if (auto [it, fresh] = owners.emplace(key, i); !fresh) {
       problems.error({.code = "LC0509",
                       .message = fmt::format("two callbacks keep their state under the same key \"{}\"", key),
-                      .where = "Trainer({.callbacks = ...})",
+                      .subject = {"Trainer", {"callbacks"}},
                       .received = fmt::format("two callbacks with state_key() \"{}\"", key),
                       .expected = "a distinct state_key for each callback that saves state",
                       .help = "give them different options (monitor, mode, every_n_*), or override state_key() "

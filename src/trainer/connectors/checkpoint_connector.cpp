@@ -53,7 +53,7 @@ SchedulerState to_scheduler_state(const c10::IValue& saved) {
 Diagnostic incomplete_checkpoint(const std::string& path, const std::string& missing) {
   return {.code = "LC0405",
           .message = fmt::format("\"{}\" cannot resume training: it has no \"{}\"", path, missing),
-          .where = path,
+          .subject = {path},
           .received = "a checkpoint with the weights only (ModelCheckpoint save_weights_only, or a plain state dict)",
           .expected = "a full checkpoint with optimizer_states, lr_schedulers and loops",
           .help = "resume from a checkpoint saved with save_weights_only = false, or load only the weights with "
@@ -160,7 +160,7 @@ fs::path resolve_ckpt_path(const std::string& ckpt_path, const std::vector<std::
     fresh_start_warnings->warn({.code = "LC0407",
                                 .severity = Severity::kWarning,
                                 .message = "ckpt_path = \"last\" found no checkpoint: the fit starts from the beginning",
-                                .where = "Trainer::fit(..., ckpt_path)",
+                                .subject = {"Trainer::fit(..., ckpt_path)"},
                                 .received = fmt::format("\"last\" with {} ModelCheckpoint callback{} and no last*.ckpt",
                                                         checkpointers.size(), checkpointers.size() == 1 ? "" : "s"),
                                 .expected = "a last*.ckpt file in a ModelCheckpoint's folder, once the run has saved one",
@@ -173,7 +173,7 @@ fs::path resolve_ckpt_path(const std::string& ckpt_path, const std::vector<std::
     throw MisconfigurationException({Diagnostic{
         .code = "LC0404",
         .message = fmt::format("ckpt_path = \"{}\" found no checkpoint", ckpt_path),
-        .where = "Trainer::fit(..., ckpt_path)",
+        .subject = {"Trainer::fit(..., ckpt_path)"},
         .received = fmt::format("\"{}\" with {} ModelCheckpoint callback{}", ckpt_path, checkpointers.size(),
                                 checkpointers.size() == 1 ? "" : "s"),
         .expected = ckpt_path == "best" ? "a ModelCheckpoint that saved a best checkpoint in this process"
@@ -204,7 +204,7 @@ void check_writer_version(const Checkpoint& checkpoint, const std::string& path,
                  .severity = Severity::kWarning,
                  .message = fmt::format("\"{}\" was written by lightning-cpp {}, newer than this {}", path, written,
                                         LIGHTNING_CPP_VERSION),
-                 .where = path,
+                 .subject = {path},
                  .received = fmt::format("lightning_cpp_version \"{}\"", written),
                  .expected = fmt::format("a checkpoint of lightning-cpp {} or earlier", LIGHTNING_CPP_VERSION),
                  .help = "entries this version does not know are ignored: use the newer lightning-cpp to resume "
@@ -264,7 +264,7 @@ void check_resumable(const Checkpoint& checkpoint, const std::string& path, Diag
   }
   problems.error({.code = "LC0406",
                   .message = fmt::format("\"{}\" cannot resume training here: its training state is not in lightning-cpp's layout", path),
-                  .where = path,
+                  .subject = {path},
                   .received = fmt::format("{}{}", fmt::join(unfit, ", "), writer),
                   .expected = "the optimizer_states and lr_schedulers lists, loops.fit_loop (epoch, global_step, "
                               "batches_done_in_epoch, total_batches_done, batches_that_stepped, epoch_finished, "
@@ -284,7 +284,7 @@ void restore_optimizers(OptimizerConfig& optimizer_config, const Checkpoint& che
   if (saved_optimizers.size() != optimizers.size() || saved_schedulers.size() != schedulers.size()) {
     problems.error({.code = "LC0405",
                     .message = fmt::format("the optimizer state in \"{}\" does not fit the optimizers of configure_optimizers", path),
-                    .where = path,
+                    .subject = {path},
                     .received = fmt::format("{} optimizers and {} schedulers", saved_optimizers.size(), saved_schedulers.size()),
                     .expected = fmt::format("{} optimizers and {} schedulers, as configure_optimizers returns",
                                             optimizers.size(), schedulers.size()),
@@ -302,7 +302,7 @@ void restore_optimizers(OptimizerConfig& optimizer_config, const Checkpoint& che
     const auto mismatch = [&](std::string received) {
       problems.error({.code = "LC0405",
                       .message = fmt::format("the state of lr_schedulers[{}] in \"{}\" does not fit {}", i, path, scheduler.name()),
-                      .where = path,
+                      .subject = {path},
                       .received = std::move(received),
                       .expected = fmt::format("the state of a {}, as configure_optimizers returns", scheduler.name()),
                       .help = "resume with the schedulers the checkpoint was trained with, or load only the weights "

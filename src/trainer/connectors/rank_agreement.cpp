@@ -26,7 +26,8 @@ Findings parse(const std::string& text) {
   Findings findings;
   for (const auto& d : j.at("diagnostics")) findings.diagnostics.push_back(Diagnostic::from_json(d.dump()));
   for (const auto& call : j.at("sync_calls")) findings.sync_calls.push_back({call.at(0), call.at(1)});
-  for (const auto& v : j.at("shared")) findings.shared.push_back({v.at(0), v.at(1), v.at(2), v.at(3), v.at(4)});
+  for (const auto& v : j.at("shared")) findings.shared.push_back(
+        {v.at(0), v.at(1), Subject{v.at(2), v.at(3).get<std::vector<std::string>>()}, v.at(4), v.at(5)});
   return findings;
 }
 
@@ -77,7 +78,7 @@ void check_same_sync_calls(const std::vector<Findings>& ranks, DiagnosticCollect
                                          "each is a collective that every rank joins in the same order, so training "
                                          "would combine unrelated values or wait for a call that never comes",
                                          parting.key),
-                  .where = fmt::format("log(\"{}\", value, {{.sync_dist = true}})", parting.key),
+                  .subject = {fmt::format("log(\"{}\", value, {{.sync_dist = true}})", parting.key)},
                   .received = fmt::format("{}", fmt::join(received, "; ")),
                   .expected = "the same sync_dist calls, in the same order, on every rank",
                   .help = fmt::format("log \"{}\" on every rank (sync_dist combines the ranks' values), or without "
@@ -122,7 +123,7 @@ void check_shared_values(const std::vector<Findings>& ranks, DiagnosticCollector
                     .message = fmt::format("{} differs between the ranks: each rank must run the same steps, or "
                                            "the others wait for it at a collective or train other weights",
                                            shared.name),
-                    .where = shared.where,
+                    .subject = shared.subject,
                     .received = values_by_rank(on_ranks),
                     .expected = "the same value on every rank",
                     .help = shared.help});
@@ -138,7 +139,7 @@ void check_shared_values(const std::vector<Findings>& ranks, DiagnosticCollector
                                          model_differences.size(), model_differences.size() == 1 ? "" : "s",
                                          model_differences.size() == 1 ? "" : "s",
                                          model_differences.size() == 1 ? "s" : ""),
-                  .where = first_model_difference->where,
+                  .subject = first_model_difference->subject,
                   .received = received,
                   .expected = "the same parameters and buffers, of the same shapes and dtypes, on every rank",
                   .help = first_model_difference->help});
@@ -147,7 +148,7 @@ void check_shared_values(const std::vector<Findings>& ranks, DiagnosticCollector
 }  // namespace
 
 SharedValue shared_option(const std::string& name, std::string value) {
-  return {"LC0133", name, fmt::format("Trainer({{.{} = ...}})", name), std::move(value),
+  return {"LC0133", name, {"Trainer", {name}}, std::move(value),
           "start every rank with the same Trainer options (torchrun and SLURM start each rank's program on its own: "
           "give every rank the same config file and arguments)"};
 }
@@ -155,7 +156,7 @@ SharedValue shared_option(const std::string& name, std::string value) {
 std::vector<SharedValue> shared_fit_options(const Settings& settings) {
   const auto optional_text = [](const auto& value) { return value ? fmt::format("{}", *value) : std::string("none"); };
   SharedValue bucket = shared_option("bucket_cap_mb", fmt::format("{} bytes", settings.hardware.bucket_bytes));
-  bucket.where = "Trainer({.strategy = DDPStrategy{.bucket_cap_mb = ...}})";
+  bucket.subject = {"DDPStrategy", {"bucket_cap_mb"}};
   return {shared_option("max_epochs", std::to_string(settings.max_epochs)),
           shared_option("min_epochs", std::to_string(settings.min_epochs)),
           shared_option("max_steps", std::to_string(settings.max_steps)),
@@ -177,10 +178,10 @@ void add_shared_batch_counts(std::vector<SharedValue>& shared, const std::string
   const std::string help =
       "give every rank as many batches: the DistributedSampler that lightning-cpp adds pads the ranks' shares to "
       "one length; a sampler of your own (use_distributed_sampler = false) must do the same";
-  shared.push_back({"LC0133", fmt::format("the number of loaders in {}", role), role, std::to_string(batches.size()), help});
+  shared.push_back({"LC0133", fmt::format("the number of loaders in {}", role), {role}, std::to_string(batches.size()), help});
   for (std::size_t k = 0; k < batches.size(); ++k) {
     const std::string where = batches.size() == 1 ? role : fmt::format("{}[{}]", role, k);
-    shared.push_back({"LC0133", fmt::format("the number of batches of {}", where), where, std::to_string(batches[k]), help});
+    shared.push_back({"LC0133", fmt::format("the number of batches of {}", where), {where}, std::to_string(batches[k]), help});
   }
 }
 
@@ -192,10 +193,10 @@ void add_shared_module_shapes(std::vector<SharedValue>& shared, LightningModule&
     return fmt::format("[{}] {}", fmt::join(t.sizes(), ", "), c10::toString(t.scalar_type()));
   };
   for (const auto& item : module.named_parameters()) {
-    shared.push_back({"LC0134", item.key(), "the module's parameters", describe_tensor(item.value()), help});
+    shared.push_back({"LC0134", item.key(), {"the module's parameters"}, describe_tensor(item.value()), help});
   }
   for (const auto& item : module.named_buffers()) {
-    shared.push_back({"LC0134", item.key(), "the module's buffers", describe_tensor(item.value()), help});
+    shared.push_back({"LC0134", item.key(), {"the module's buffers"}, describe_tensor(item.value()), help});
   }
 }
 
@@ -206,7 +207,7 @@ std::string rank_findings(const DiagnosticCollector& problems, const std::vector
   nlohmann::json calls = nlohmann::json::array();
   for (const auto& call : sync_calls) calls.push_back({call.key, call.reduce_fx});
   nlohmann::json values = nlohmann::json::array();
-  for (const auto& v : shared) values.push_back({v.code, v.name, v.where, v.value, v.help});
+  for (const auto& v : shared) values.push_back({v.code, v.name, v.subject.component, v.subject.options, v.value, v.help});
   return nlohmann::json{{"diagnostics", diagnostics}, {"sync_calls", calls}, {"shared", values}}.dump();
 }
 

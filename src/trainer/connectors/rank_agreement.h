@@ -29,7 +29,7 @@ struct SyncCall {
 struct SharedValue {
   std::string code;  ///< LC0133: an option or a batch count; LC0134: a parameter's or buffer's shape
   std::string name;
-  std::string where;
+  Subject subject;
   std::string value;
   std::string help;
 };

@@ -14,133 +14,107 @@
 namespace lightning::detail {
 namespace {
 
-std::string where(std::string_view option) {
-  return fmt::format("Trainer({{.{} = ...}})", option);
-}
+Subject trainer_option(std::string_view name) { return {"Trainer", {std::string(name)}}; }
 
-void check_limit(std::vector<Diagnostic>& out, std::string_view name, const CountOrFraction& limit) {
+void check_limit(DiagnosticCollector& problems, std::string_view name, const CountOrFraction& limit) {
   const bool bad = limit.is_count() ? limit.count() < 0
                                     : !(limit.fraction() >= 0.0 && limit.fraction() <= 1.0);
   if (!bad) return;
-  out.push_back({.code = "LC0108",
-                 .message = fmt::format("Trainer option `{}` must be a batch count >= 0 or a "
-                                        "fraction in [0.0, 1.0]",
-                                        name),
-                 .where = where(name),
-                 .received = limit.to_string(),
-                 .expected = "an integer >= 0 (batches) or a floating-point value in [0.0, 1.0]",
-                 .help = fmt::format("use .{} = 1.0 for every batch, or a count such as 10", name)});
-}
-
-void check_at_least(std::vector<Diagnostic>& out, std::string code, std::string_view name,
-                    int64_t value, int64_t minimum, std::string help) {
-  if (value >= minimum) return;
-  out.push_back({.code = std::move(code),
-                 .message = fmt::format("Trainer option `{}` must be >= {}", name, minimum),
-                 .where = where(name),
-                 .received = std::to_string(value),
-                 .expected = fmt::format("an integer >= {}", minimum),
-                 .help = std::move(help)});
+  problems.error(out_of_range("LC0108", trainer_option(name), "a batch count >= 0 or a fraction in [0.0, 1.0]",
+                              limit.to_string(), "an integer >= 0 (batches) or a floating-point value in [0.0, 1.0]",
+                              fmt::format("use .{} = 1.0 for every batch, or a count such as 10", name)));
 }
 
 /// `default_root_dir` must be a writable folder, or a path one can be created at.
-void check_root_dir(std::vector<Diagnostic>& out, const std::string& dir) {
+void check_root_dir(DiagnosticCollector& problems, const std::string& dir) {
   if (dir.empty()) return;
   const auto problem = unusable_folder(dir);
   if (!problem) return;
-  out.push_back({.code = "LC0120",
-                 .message = fmt::format("Trainer option `default_root_dir` cannot hold logs and checkpoints: {}", *problem),
-                 .where = where("default_root_dir"),
-                 .received = fmt::format("\"{}\"", dir),
-                 .expected = "a writable folder, or a path where one can be created",
-                 .help = "choose a folder you can write to, e.g. .default_root_dir = \"runs\""});
+  problems.error({.code = "LC0120",
+                  .message = fmt::format("Trainer option `default_root_dir` cannot hold logs and checkpoints: {}", *problem),
+                  .subject = trainer_option("default_root_dir"),
+                  .received = fmt::format("\"{}\"", dir),
+                  .expected = "a writable folder, or a path where one can be created",
+                  .help = "choose a folder you can write to, e.g. .default_root_dir = \"runs\""});
 }
 
 }  // namespace
 
-std::vector<Diagnostic> check_options(const TrainerOptions& o) {
-  std::vector<Diagnostic> out;
+void check_options(const TrainerOptions& o, DiagnosticCollector& problems) {
   if (o.max_epochs) {
-    check_at_least(out, "LC0101", "max_epochs", *o.max_epochs, -1,
+    check_at_least(problems, "LC0101", trainer_option("max_epochs"), *o.max_epochs, -1,
                    "use -1 for no limit, or leave it unset for Lightning's default of 1000");
   }
-  check_at_least(out, "LC0106", "max_steps", o.max_steps, -1, "use -1 for no limit");
+  check_at_least(problems, "LC0106", trainer_option("max_steps"), o.max_steps, -1, "use -1 for no limit");
   if (o.max_time && !parse_duration(*o.max_time)) {
-    out.push_back({.code = "LC0122",
-                   .message = "Trainer option `max_time` is not a duration",
-                   .where = where("max_time"),
-                   .received = fmt::format("\"{}\"", *o.max_time),
-                   .expected = "\"DD:HH:MM:SS\" (days, then hours below 24, minutes and seconds below 60)",
-                   .help = "e.g. .max_time = \"00:12:00:00\" for twelve hours"});
+    problems.error({.code = "LC0122",
+                    .message = "Trainer option `max_time` is not a duration",
+                    .subject = trainer_option("max_time"),
+                    .received = fmt::format("\"{}\"", *o.max_time),
+                    .expected = "\"DD:HH:MM:SS\" (days, then hours below 24, minutes and seconds below 60)",
+                    .help = "e.g. .max_time = \"00:12:00:00\" for twelve hours"});
   }
   if (o.min_epochs) {
-    check_at_least(out, "LC0107", "min_epochs", *o.min_epochs, 0, "use 0 or leave it unset");
+    check_at_least(problems, "LC0107", trainer_option("min_epochs"), *o.min_epochs, 0, "use 0 or leave it unset");
     if (o.max_epochs && *o.max_epochs >= 0 && *o.min_epochs > *o.max_epochs) {
-      out.push_back({.code = "LC0107",
-                     .message = "Trainer option `min_epochs` is larger than `max_epochs`",
-                     .where = where("min_epochs"),
-                     .received = fmt::format("min_epochs = {}, max_epochs = {}", *o.min_epochs,
-                                             *o.max_epochs),
-                     .expected = "min_epochs <= max_epochs",
-                     .help = "lower min_epochs or raise max_epochs"});
+      problems.error({.code = "LC0107",
+                      .message = "Trainer option `min_epochs` is larger than `max_epochs`",
+                      .subject = trainer_option("min_epochs"),
+                      .received = fmt::format("min_epochs = {}, max_epochs = {}", *o.min_epochs,
+                                              *o.max_epochs),
+                      .expected = "min_epochs <= max_epochs",
+                      .help = "lower min_epochs or raise max_epochs"});
     }
   }
   if (o.min_steps) {
-    check_at_least(out, "LC0107", "min_steps", *o.min_steps, 0, "use 0 or leave it unset");
+    check_at_least(problems, "LC0107", trainer_option("min_steps"), *o.min_steps, 0, "use 0 or leave it unset");
     if (o.max_steps >= 0 && *o.min_steps > o.max_steps) {
-      out.push_back({.code = "LC0107",
-                     .message = "Trainer option `min_steps` is larger than `max_steps`",
-                     .where = where("min_steps"),
-                     .received = fmt::format("min_steps = {}, max_steps = {}", *o.min_steps, o.max_steps),
-                     .expected = "min_steps <= max_steps",
-                     .help = "lower min_steps or raise max_steps"});
+      problems.error({.code = "LC0107",
+                      .message = "Trainer option `min_steps` is larger than `max_steps`",
+                      .subject = trainer_option("min_steps"),
+                      .received = fmt::format("min_steps = {}, max_steps = {}", *o.min_steps, o.max_steps),
+                      .expected = "min_steps <= max_steps",
+                      .help = "lower min_steps or raise max_steps"});
     }
   }
-  check_limit(out, "limit_train_batches", o.limit_train_batches);
-  check_limit(out, "limit_val_batches", o.limit_val_batches);
-  check_limit(out, "limit_test_batches", o.limit_test_batches);
-  check_limit(out, "limit_predict_batches", o.limit_predict_batches);
+  check_limit(problems, "limit_train_batches", o.limit_train_batches);
+  check_limit(problems, "limit_val_batches", o.limit_val_batches);
+  check_limit(problems, "limit_test_batches", o.limit_test_batches);
+  check_limit(problems, "limit_predict_batches", o.limit_predict_batches);
   const auto& interval = o.val_check_interval;
   if (interval.is_count() ? interval.count() < 1
                           : !(interval.fraction() > 0.0 && interval.fraction() <= 1.0)) {
-    out.push_back({.code = "LC0109",
-                   .message = "Trainer option `val_check_interval` must be a batch count >= 1 or a "
-                              "fraction of an epoch in (0.0, 1.0]",
-                   .where = where("val_check_interval"),
-                   .received = interval.to_string(),
-                   .expected = "an integer >= 1 (batches) or a floating-point value in (0.0, 1.0]",
-                   .help = "use 0.25 to validate four times per epoch, or 100 for every 100 batches"});
+    problems.error(out_of_range("LC0109", trainer_option("val_check_interval"),
+                                "a batch count >= 1 or a fraction of an epoch in (0.0, 1.0]", interval.to_string(),
+                                "an integer >= 1 (batches) or a floating-point value in (0.0, 1.0]",
+                                "use 0.25 to validate four times per epoch, or 100 for every 100 batches"));
   }
   if (o.check_val_every_n_epoch) {
-    check_at_least(out, "LC0110", "check_val_every_n_epoch", *o.check_val_every_n_epoch, 1,
+    check_at_least(problems, "LC0110", trainer_option("check_val_every_n_epoch"), *o.check_val_every_n_epoch, 1,
                    "use 1 to validate every epoch, or std::nullopt to count val_check_interval "
                    "batches across epochs");
   }
-  check_at_least(out, "LC0111", "num_sanity_val_steps", o.num_sanity_val_steps, -1,
+  check_at_least(problems, "LC0111", trainer_option("num_sanity_val_steps"), o.num_sanity_val_steps, -1,
                  "use 0 to skip the sanity check, or -1 to run every validation batch");
-  check_at_least(out, "LC0112", "accumulate_grad_batches", o.accumulate_grad_batches, 1,
+  check_at_least(problems, "LC0112", trainer_option("accumulate_grad_batches"), o.accumulate_grad_batches, 1,
                  "use 1 to step the optimizer after every batch");
   if (o.gradient_clip_val && !(*o.gradient_clip_val >= 0.0)) {
-    out.push_back({.code = "LC0113",
-                   .message = "Trainer option `gradient_clip_val` must be >= 0",
-                   .where = where("gradient_clip_val"),
-                   .received = fmt::format("{}", *o.gradient_clip_val),
-                   .expected = "a value >= 0.0",
-                   .help = "leave it unset (or 0.0) for no clipping"});
+    problems.error(out_of_range("LC0113", trainer_option("gradient_clip_val"), ">= 0",
+                                fmt::format("{}", *o.gradient_clip_val), "a value >= 0.0",
+                                "leave it unset (or 0.0) for no clipping"));
   }
   if (o.gradient_clip_algorithm != "norm" && o.gradient_clip_algorithm != "value") {
-    out.push_back(unknown_choice(
+    problems.error(unknown_choice(
         "LC0114",
         fmt::format("Trainer option `gradient_clip_algorithm` has an unknown value \"{}\"",
                     o.gradient_clip_algorithm),
-        where("gradient_clip_algorithm"), o.gradient_clip_algorithm, {"norm", "value"}));
+        trainer_option("gradient_clip_algorithm"), o.gradient_clip_algorithm, {"norm", "value"}));
   }
-  check_at_least(out, "LC0115", "log_every_n_steps", o.log_every_n_steps, 1,
+  check_at_least(problems, "LC0115", trainer_option("log_every_n_steps"), o.log_every_n_steps, 1,
                  "use 1 to log every step, or .logger = false to log nothing");
-  check_at_least(out, "LC0116", "fast_dev_run", o.fast_dev_run, 0,
+  check_at_least(problems, "LC0116", trainer_option("fast_dev_run"), o.fast_dev_run, 0,
                  "use true (one batch), a number of batches, or false");
-  check_root_dir(out, o.default_root_dir);
-  return out;
+  check_root_dir(problems, o.default_root_dir);
 }
 
 Settings resolve_settings(const TrainerOptions& o, const ResolvedDevices& hardware) {

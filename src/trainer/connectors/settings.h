@@ -43,7 +43,7 @@ struct Settings {
 
 /// Every problem of the options taken alone (stage 1 of the diagnostics engine), but for the
 /// hardware ones, which resolve_devices finds.
-std::vector<Diagnostic> check_options(const TrainerOptions& options);
+void check_options(const TrainerOptions& options, DiagnosticCollector& problems);
 
 /// Precedence: fast_dev_run overrides the limits, max_epochs/max_steps, sanity steps, validation
 /// interval and loggers; otherwise an unset max_epochs is 1000 when max_steps is -1 and unlimited
