@@ -26,12 +26,9 @@ EarlyStopping::EarlyStopping(EarlyStoppingOptions options) : options_(std::move(
                     .help = "set `.monitor = \"val_loss\"`, a metric logged with log(\"val_loss\", ...)"});
   }
   if (options_.patience < 0) {
-    problems.error({.code = "LC0513",
-                    .message = "EarlyStopping option `patience` is negative",
-                    .subject = {"EarlyStopping", {"patience"}},
-                    .received = std::to_string(options_.patience),
-                    .expected = "0 or more checks without improvement",
-                    .help = "use 0 to stop at the first check that does not improve"});
+    problems.error(out_of_range("LC0513", {"EarlyStopping", {"patience"}}, ">= 0", std::to_string(options_.patience),
+                                "0 or more checks without improvement",
+                                "use 0 to stop at the first check that does not improve"));
   }
   problems.throw_if_errors();
   // Lightning's convention: an improvement must beat the best by min_delta in the good direction.

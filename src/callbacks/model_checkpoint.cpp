@@ -79,21 +79,15 @@ ModelCheckpoint::ModelCheckpoint(ModelCheckpointOptions options) : options_(std:
                                   {"ModelCheckpoint", {"mode"}}, options_.mode, {"min", "max"}));
   }
   if (options_.save_top_k < -1) {
-    problems.error({.code = "LC0502",
-                    .message = "ModelCheckpoint option `save_top_k` is below -1",
-                    .subject = {"ModelCheckpoint", {"save_top_k"}},
-                    .received = std::to_string(options_.save_top_k),
-                    .expected = "-1 (keep all), 0 (keep none) or a positive count",
-                    .help = "use -1 to keep every checkpoint"});
+    problems.error(out_of_range("LC0502", {"ModelCheckpoint", {"save_top_k"}}, ">= -1", std::to_string(options_.save_top_k),
+                                "-1 (keep all), 0 (keep none) or a positive count", "use -1 to keep every checkpoint"));
   }
   if (options_.every_n_train_steps < 0 || options_.every_n_epochs.value_or(0) < 0) {
     const bool steps = options_.every_n_train_steps < 0;
-    problems.error({.code = "LC0503",
-                    .message = fmt::format("ModelCheckpoint option `{}` is negative", steps ? "every_n_train_steps" : "every_n_epochs"),
-                    .subject = {"ModelCheckpoint", {steps ? "every_n_train_steps" : "every_n_epochs"}},
-                    .received = std::to_string(steps ? options_.every_n_train_steps : *options_.every_n_epochs),
-                    .expected = "0 (off) or a positive count",
-                    .help = "set a positive interval, or 0 to save only by the other trigger"});
+    problems.error(out_of_range("LC0503", {"ModelCheckpoint", {steps ? "every_n_train_steps" : "every_n_epochs"}}, ">= 0",
+                                std::to_string(steps ? options_.every_n_train_steps : *options_.every_n_epochs),
+                                "0 (off) or a positive count",
+                                "set a positive interval, or 0 to save only by the other trigger"));
   }
   if (options_.monitor.empty() && options_.save_top_k != 0 && options_.save_top_k != 1 && options_.save_top_k != -1) {
     problems.error({.code = "LC0504",

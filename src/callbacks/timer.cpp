@@ -15,12 +15,8 @@ Timer::Timer(TimerOptions options) : options_(std::move(options)) {
                                   {"Timer", {"interval"}}, options_.interval, {"step", "epoch"}));
   }
   if (options_.duration && options_.duration->count() < 0) {
-    problems.error({.code = "LC0517",
-                    .message = "Timer option `duration` is negative",
-                    .subject = {"Timer", {"duration"}},
-                    .received = fmt::format("{} s", options_.duration->count()),
-                    .expected = "a duration of zero or more",
-                    .help = "e.g. .duration = std::chrono::hours(12)"});
+    problems.error(out_of_range("LC0517", {"Timer", {"duration"}}, ">= 0", fmt::format("{} s", options_.duration->count()),
+                                "a duration of zero or more", "e.g. .duration = std::chrono::hours(12)"));
   }
   problems.throw_if_errors();
 }

@@ -190,13 +190,10 @@ namespace {
 
 void check_options(const std::filesystem::path& path, const CSVDatasetOptions& options) {
   if (options.skip_rows < 0) {
-    throw MisconfigurationException({Diagnostic{
-        .code = "LC0206",
-        .message = fmt::format("CSVDataset option `skip_rows` is negative for \"{}\"", path.string()),
-        .subject = {"CSVDataset", {"skip_rows"}},
-        .received = std::to_string(options.skip_rows),
-        .expected = ">= 0 (the lines before the data: 1 for a header)",
-        .help = "skip_rows: 1 skips a header line"}});
+    throw MisconfigurationException({out_of_range(
+        "LC0206", {"CSVDataset", {"skip_rows"}}, fmt::format(">= 0 (reading \"{}\")", path.string()),
+        std::to_string(options.skip_rows), ">= 0 (the lines before the data: 1 for a header)",
+        "skip_rows: 1 skips a header line")});
   }
 }
 

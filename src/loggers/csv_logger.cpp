@@ -55,12 +55,9 @@ CSVLogger::CSVLogger(CSVLoggerOptions options) : options_(std::move(options)) {
                     .help = "choose a folder you can write to, e.g. .save_dir = \"runs\""});
   }
   if (options_.flush_logs_every_n_steps < 1) {
-    problems.error({.code = "LC0602",
-                    .message = "CSVLogger option `flush_logs_every_n_steps` is below 1",
-                    .subject = {"CSVLogger", {"flush_logs_every_n_steps"}},
-                    .received = std::to_string(options_.flush_logs_every_n_steps),
-                    .expected = "a positive number of steps",
-                    .help = "use 1 to write every row at once, or keep Lightning's 100"});
+    problems.error(out_of_range("LC0602", {"CSVLogger", {"flush_logs_every_n_steps"}}, ">= 1",
+                                std::to_string(options_.flush_logs_every_n_steps), "a positive number of steps",
+                                "use 1 to write every row at once, or keep Lightning's 100"));
   }
   problems.throw_if_errors();
   version_ = detail::version_folder(fs::path(options_.save_dir) / options_.name, options_.version);
