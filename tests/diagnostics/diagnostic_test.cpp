@@ -95,6 +95,70 @@ TEST(Diagnostic, ReadsBackWhatToJsonWrote) {
   EXPECT_THROW(Diagnostic::from_json("not json"), std::invalid_argument);
 }
 
+TEST(Subject, RendersTheOptionsAsTheUserWritesThemOrThePlaceInWords) {
+  EXPECT_EQ((Subject{"Trainer", {"max_epochs"}}.text()), "Trainer({.max_epochs = ...})");
+  EXPECT_EQ((Subject{"ModelCheckpoint", {"monitor", "save_top_k"}, 2}.text()),
+            "ModelCheckpoint({.monitor = ..., .save_top_k = ...})");
+  EXPECT_EQ((Subject{"DataLoader", {"batch_size"}, {}, "passed as `train_dataloaders`"}.text()),
+            "DataLoader({.batch_size = ...}) passed as `train_dataloaders`");
+  EXPECT_EQ(Subject{"environment variable RANK"}.text(), "environment variable RANK");
+}
+
+TEST(Diagnostic, WhereIsTheConfigKeyOnceTheCliLocatedIt) {
+  Diagnostic d{.code = "LC0101", .subject = {"Trainer", {"max_epochs"}}};
+  EXPECT_EQ(d.where(), "Trainer({.max_epochs = ...})");
+  d.location = SourceLocation{"config.yaml", 3, 15, "trainer.max_epochs"};
+  EXPECT_EQ(d.where(), "trainer.max_epochs");
+  EXPECT_EQ(d.render(), "error[LC0101]: \n  --> config.yaml:3:15  trainer.max_epochs");
+  d.location = SourceLocation{.key = "trainer.max_epochs"};  // a default no file sets
+  EXPECT_EQ(d.render(), "error[LC0101]: \n  --> trainer.max_epochs");
+}
+
+TEST(Diagnostic, TheSubjectTravelsThroughJsonAsData) {
+  Diagnostic d{.code = "LC0508",
+               .message = "ModelCheckpoint monitors \"val_acc\", which the module does not log",
+               .subject = {"ModelCheckpoint", {"monitor"}, 2, "in the config"}};
+  d.location = SourceLocation{"c.yaml", 12, 28, "trainer.callbacks[2].init_args.monitor"};
+  const auto json = nlohmann::json::parse(d.to_json());
+  EXPECT_EQ(json["where"], "trainer.callbacks[2].init_args.monitor");
+  EXPECT_EQ(json["subject"]["component"], "ModelCheckpoint");
+  EXPECT_EQ(json["subject"]["options"], nlohmann::json::array({"monitor"}));
+  EXPECT_EQ(json["subject"]["index"], 2);
+  EXPECT_EQ(json["location"]["key"], "trainer.callbacks[2].init_args.monitor");
+  const Diagnostic back = Diagnostic::from_json(d.to_json());
+  EXPECT_EQ(back.subject.component, "ModelCheckpoint");
+  EXPECT_EQ(back.subject.options, std::vector<std::string>{"monitor"});
+  EXPECT_EQ(back.subject.index, 2u);
+  EXPECT_EQ(back.subject.context, "in the config");
+  EXPECT_EQ(back.to_json(), d.to_json());
+}
+
+TEST(OutOfRange, IsTheOneFormOfAValueOutsideAnOptionsRange) {
+  const Diagnostic d = out_of_range("LC0113", {"Trainer", {"gradient_clip_val"}}, ">= 0", "-1", "a value >= 0.0",
+                                    "leave it unset (or 0.0) for no clipping");
+  EXPECT_EQ(d.render(),
+            "error[LC0113]: Trainer option `gradient_clip_val` must be >= 0\n"
+            "  --> Trainer({.gradient_clip_val = ...})\n"
+            "   = received: -1\n"
+            "   = expected a value >= 0.0\n"
+            "   = help: leave it unset (or 0.0) for no clipping");
+  DiagnosticCollector problems("while building Example");
+  check_at_least(problems, "LC0112", {"Trainer", {"accumulate_grad_batches"}}, 1, 1);
+  EXPECT_TRUE(problems.diagnostics().empty()) << "the minimum itself is allowed";
+  check_at_least(problems, "LC0112", {"Trainer", {"accumulate_grad_batches"}}, 0, 1, "use 1");
+  ASSERT_EQ(problems.diagnostics().size(), 1u);
+  EXPECT_EQ(problems.diagnostics()[0].message, "Trainer option `accumulate_grad_batches` must be >= 1");
+  EXPECT_EQ(problems.diagnostics()[0].expected, "an integer >= 1");
+  try {
+    problems.throw_if_errors();
+    FAIL() << "expected MisconfigurationException";
+  } catch (const MisconfigurationException& e) {
+    EXPECT_EQ(e.stage(), "while building Example");
+    const std::string text = e.what();
+    EXPECT_EQ(text.substr(text.rfind('\n') + 1), "1 error found while building Example");
+  }
+}
+
 TEST(InternalError, SaysItIsABug) {
   try {
     internal_error("loop state out of order");
