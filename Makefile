@@ -13,7 +13,7 @@ PACKAGES := cmake make g++ ccache pkg-config \
   libtorch-dev libgloo-dev libfmt-dev nlohmann-json3-dev zlib1g-dev libyaml-cpp-dev \
   libprotobuf-dev protobuf-compiler libcrcutil-dev python3-protobuf python3-crc32c libcli11-dev \
   libgtest-dev libgmock-dev libbenchmark-dev libopenblas0-pthread \
-  python3-torch dataset-fashion-mnist clang
+  python3-torch python3-sklearn dataset-fashion-mnist clang
 
 .PHONY: deps configure build test demo bench clean gpu-check-deps fuzz-build fuzz fuzz-replay sanitize
 

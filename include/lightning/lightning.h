@@ -28,6 +28,10 @@
 #include <lightning/loggers/csv_logger.h>
 #include <lightning/loggers/logger.h>
 #include <lightning/loggers/tensorboard_logger.h>
+#include <lightning/metrics/aggregation.h>
+#include <lightning/metrics/classification.h>
+#include <lightning/metrics/metric.h>
+#include <lightning/metrics/regression.h>
 #include <lightning/precision/grad_scaler.h>
 #include <lightning/trainer/trainer.h>
 #include <lightning/utilities/memory.h>

@@ -150,12 +150,12 @@ bool guarded(const std::string& step, const Batch& batch, LightningModule& modul
 }
 
 void check_loss(const StepOutput& output, DiagnosticCollector& problems) {
-  const std::string where = "training_step, batch 0";
+  const Subject first_batch{"training_step, batch 0"};
   if (!output.loss.defined()) {
     if (output.extras.empty()) {
       problems.error({.code = "LC0320",
                       .message = "`training_step` returned no loss under automatic optimization",
-                      .subject = {where},
+                      .subject = first_batch,
                       .received = "an empty StepOutput",
                       .expected = "the loss tensor, or a map with a \"loss\" entry",
                       .help = "return the loss; to step optimizers yourself, set "
@@ -165,7 +165,7 @@ void check_loss(const StepOutput& output, DiagnosticCollector& problems) {
       for (const auto& [key, value] : output.extras) keys.push_back(key);
       problems.error({.code = "LC0321",
                       .message = "`training_step` returned a map without a \"loss\" entry",
-                      .subject = {where},
+                      .subject = first_batch,
                       .received = fmt::format("a map with keys \"{}\"", fmt::join(keys, "\", \"")),
                       .expected = "a map with a \"loss\" entry",
                       .help = "name the loss \"loss\": return {{\"loss\", loss}, ...}"});
@@ -176,7 +176,7 @@ void check_loss(const StepOutput& output, DiagnosticCollector& problems) {
   if (loss.numel() != 1) {
     problems.error({.code = "LC0322",
                     .message = "`training_step` returned a loss that is not a scalar",
-                    .subject = {where},
+                    .subject = first_batch,
                     .received = fmt::format("a tensor of shape [{}]", fmt::join(loss.sizes(), ", ")),
                     .expected = "a tensor with one element",
                     .help = "reduce it, e.g. loss.mean() or a loss function's default reduction"});
@@ -184,7 +184,7 @@ void check_loss(const StepOutput& output, DiagnosticCollector& problems) {
   if (!loss.requires_grad()) {
     problems.error({.code = "LC0323",
                     .message = "`training_step` returned a loss that does not require grad",
-                    .subject = {where},
+                    .subject = first_batch,
                     .received = "a loss detached from the module's parameters",
                     .expected = "a loss computed from the module's parameters with autograd on",
                     .help = "do not detach the loss, call .item() on it or compute it under torch::NoGradGuard"});
@@ -192,7 +192,7 @@ void check_loss(const StepOutput& output, DiagnosticCollector& problems) {
   if (loss.numel() == 1 && !std::isfinite(loss.item<double>())) {
     problems.error({.code = "LC0324",
                     .message = "`training_step` returned a non-finite loss on the first batch",
-                    .subject = {where},
+                    .subject = first_batch,
                     .received = fmt::format("{}", loss.item<double>()),
                     .expected = "a finite loss",
                     .help = "check the data for NaN or infinite values, and the loss for log(0) or division by zero"});

@@ -180,8 +180,8 @@ void add_shared_batch_counts(std::vector<SharedValue>& shared, const std::string
       "one length; a sampler of your own (use_distributed_sampler = false) must do the same";
   shared.push_back({"LC0133", fmt::format("the number of loaders in {}", role), {role}, std::to_string(batches.size()), help});
   for (std::size_t k = 0; k < batches.size(); ++k) {
-    const std::string where = batches.size() == 1 ? role : fmt::format("{}[{}]", role, k);
-    shared.push_back({"LC0133", fmt::format("the number of batches of {}", where), {where}, std::to_string(batches[k]), help});
+    const std::string loader = batches.size() == 1 ? role : fmt::format("{}[{}]", role, k);
+    shared.push_back({"LC0133", fmt::format("the number of batches of {}", loader), {loader}, std::to_string(batches[k]), help});
   }
 }
 

@@ -1,0 +1,160 @@
+#pragma once
+// Classification metrics with torchmetrics' task interface, options and results.
+//
+//   pl::metrics::F1Score f1({.task = "multiclass", .num_classes = 10, .average = "macro"});
+//   f1.update(logits, target);   // logits [N, 10] (or labels [N]), target [N] class indices
+//
+// Predictions: "binary" takes [N] probabilities, logits (a sigmoid is applied when a value lies
+// outside [0, 1]) or 0/1 labels; "multiclass" takes [N, C] scores (the top_k highest count) or [N]
+// labels; "multilabel" takes [N, L] probabilities or logits. Targets are integers: [N] class
+// indices, or [N, L] of 0 and 1 for multilabel. A target equal to `ignore_index` is left out.
+// Each metric checks its options when built and its inputs on the first update, every problem at
+// once, in a MisconfigurationException (LC0801-LC0803).
+
+#include <lightning/metrics/metric.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace lightning::metrics {
+
+/// Options shared by the classification metrics (torchmetrics' task wrappers).
+struct ClassificationOptions {
+  std::string task;                                ///< "binary", "multiclass" or "multilabel"
+  std::optional<int64_t> num_classes = std::nullopt;  ///< multiclass: the number of classes (>= 2)
+  std::optional<int64_t> num_labels = std::nullopt;   ///< multilabel: the number of labels (>= 2)
+  double threshold = 0.5;                          ///< binary, multilabel: a probability above it is positive
+  /// How classes (or labels) combine: "micro" (count every prediction), "macro" (mean over classes),
+  /// "weighted" (by each class's support), "none" (one value per class). Not used by "binary".
+  std::string average = "micro";
+  int64_t top_k = 1;                               ///< multiclass scores: a hit among the k highest
+  std::optional<int64_t> ignore_index = std::nullopt;  ///< a target value that is left out
+};
+
+namespace detail {
+/// The true/false positive/negative counts per class (or label) that the stat-score metrics share.
+class StatScores : public Metric {
+ protected:
+  explicit StatScores(std::string metric, ClassificationOptions options);
+  void check_inputs(const at::Tensor& preds, const at::Tensor& target) const override;
+  void update_state(const at::Tensor& preds, const at::Tensor& target) override;
+  /// `numerator / denominator` of the counts, reduced over classes by `average` as torchmetrics
+  /// does (macro leaves out classes a multiclass task never saw nor predicted).
+  at::Tensor reduce(const at::Tensor& numerator, const at::Tensor& denominator) const;
+  const at::Tensor& tp() const { return state(tp_); }
+  const at::Tensor& fp() const { return state(fp_); }
+  const at::Tensor& tn() const { return state(tn_); }
+  const at::Tensor& fn() const { return state(fn_); }
+  const ClassificationOptions& options() const { return options_; }
+  bool multilabel() const { return options_.task == "multilabel"; }
+
+ private:
+  std::string metric_;
+  ClassificationOptions options_;
+  std::size_t tp_ = 0, fp_ = 0, tn_ = 0, fn_ = 0, invalid_ = 0;
+};
+
+template <class Derived>
+class StatScoresMetric : public StatScores {
+ public:
+  std::unique_ptr<Metric> clone() const override { return std::make_unique<Derived>(static_cast<const Derived&>(*this)); }
+
+ protected:
+  using StatScores::StatScores;
+};
+}  // namespace detail
+
+/// The fraction of correct predictions: micro over every prediction (multilabel: every label
+/// entry), macro/weighted over the classes' recalls.
+class Accuracy : public detail::StatScoresMetric<Accuracy> {
+ public:
+  explicit Accuracy(ClassificationOptions options);
+  std::string name() const override { return "Accuracy"; }
+
+ protected:
+  at::Tensor compute_state() const override;
+};
+
+/// tp / (tp + fp).
+class Precision : public detail::StatScoresMetric<Precision> {
+ public:
+  explicit Precision(ClassificationOptions options);
+  std::string name() const override { return "Precision"; }
+
+ protected:
+  at::Tensor compute_state() const override;
+};
+
+/// tp / (tp + fn).
+class Recall : public detail::StatScoresMetric<Recall> {
+ public:
+  explicit Recall(ClassificationOptions options);
+  std::string name() const override { return "Recall"; }
+
+ protected:
+  at::Tensor compute_state() const override;
+};
+
+/// tn / (tn + fp).
+class Specificity : public detail::StatScoresMetric<Specificity> {
+ public:
+  explicit Specificity(ClassificationOptions options);
+  std::string name() const override { return "Specificity"; }
+
+ protected:
+  at::Tensor compute_state() const override;
+};
+
+/// (1 + beta²) tp / ((1 + beta²) tp + beta² fn + fp): beta > 1 weighs recall more.
+class FBetaScore : public detail::StatScoresMetric<FBetaScore> {
+ public:
+  /// Throws MisconfigurationException (LC0801) for beta <= 0, besides the options' own checks.
+  explicit FBetaScore(ClassificationOptions options, double beta = 1.0);
+  std::string name() const override { return "FBetaScore"; }
+
+ protected:
+  FBetaScore(std::string metric, ClassificationOptions options, double beta);
+  at::Tensor compute_state() const override;
+
+ private:
+  double beta_;
+};
+
+/// FBetaScore with beta = 1.
+class F1Score : public FBetaScore {
+ public:
+  explicit F1Score(ClassificationOptions options);
+  std::string name() const override { return "F1Score"; }
+  std::unique_ptr<Metric> clone() const override { return std::make_unique<F1Score>(*this); }
+};
+
+struct ConfusionMatrixOptions {
+  std::string task;                                   ///< "binary", "multiclass" or "multilabel"
+  std::optional<int64_t> num_classes = std::nullopt;
+  std::optional<int64_t> num_labels = std::nullopt;
+  double threshold = 0.5;
+  /// "none" (counts), "true" (each row, a true class, sums to 1), "pred" (each column), "all".
+  std::string normalize = "none";
+  std::optional<int64_t> ignore_index = std::nullopt;
+};
+
+/// Rows are true classes, columns predicted ones: [C, C] (multiclass), [2, 2] (binary), [L, 2, 2]
+/// (multilabel). Counts are int64; a normalized matrix is float, with 0 where a row or column is empty.
+class ConfusionMatrix : public Cloneable<ConfusionMatrix> {
+ public:
+  explicit ConfusionMatrix(ConfusionMatrixOptions options);
+  std::string name() const override { return "ConfusionMatrix"; }
+
+ protected:
+  void check_inputs(const at::Tensor& preds, const at::Tensor& target) const override;
+  void update_state(const at::Tensor& preds, const at::Tensor& target) override;
+  at::Tensor compute_state() const override;
+
+ private:
+  ConfusionMatrixOptions options_;
+  ClassificationOptions task_;  ///< the same task, as the shared input checks read it
+  std::size_t matrix_ = 0, invalid_ = 0;
+};
+
+}  // namespace lightning::metrics
