@@ -101,6 +101,24 @@ void LightningModule::log(const std::string& name, double value, const LogOption
   host_->log(name, value, options);
 }
 
+void LightningModule::log(const std::string& name, metrics::Metric& metric, const LogOptions& options) {
+  if (!host_) return;
+  const bool registered = std::any_of(metrics_.begin(), metrics_.end(),
+                                      [&](const auto& named) { return named.second.get() == &metric; });
+  if (!registered) {
+    throw MisconfigurationException({Diagnostic{
+        .code = "LC0805",
+        .message = fmt::format("log(\"{}\") was given a metric the module did not register: {}", name, metric.name()),
+        .subject = {fmt::format("log(\"{}\", {})", name, metric.name())},
+        .received = fmt::format("a {} that is not among the module's named_metrics()", metric.name()),
+        .expected = "a metric made the module's own with register_metric",
+        .help = fmt::format("declare it as `pl::metrics::{0}& {1} = register_metric(\"{1}\", pl::metrics::{0}(...));` "
+                            "so that it moves with the module and the probe leaves it as it was",
+                            metric.name(), name)}});
+  }
+  host_->log(name, &metric, options);
+}
+
 void LightningModule::log_dict(const std::map<std::string, at::Tensor>& values,
                                const LogOptions& options) {
   for (const auto& [name, value] : values) log(name, value, options);

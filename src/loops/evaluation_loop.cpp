@@ -99,6 +99,7 @@ std::vector<Metrics> run_evaluation(LoopContext& context, EvaluationKind kind,
     context.logging.send_to_loggers(results.epoch_metrics(/*for_logger=*/true),
                             std::max<int64_t>(context.progress.batches_that_stepped - 1, 0));
   }
+  results.reset();  // the logged metrics start the next evaluation afresh
   if (validation) {
     hooks(&Callback::on_validation_end, &LightningModule::on_validation_end);
   } else {

@@ -13,7 +13,7 @@
 
 namespace lightning::detail {
 
-void LoggerConnector::log(const std::string& name, double value, const LogOptions& options) {
+void LoggerConnector::log(const std::string& name, LoggedValue logged, const LogOptions& options) {
   if (!target_.results) {
     throw MisconfigurationException({Diagnostic{
         .code = "LC0342",
@@ -27,6 +27,13 @@ void LoggerConnector::log(const std::string& name, double value, const LogOption
   }
   const Target& to = target_;
   const std::string key = to.dataloader_suffix.empty() ? name : name + to.dataloader_suffix;
+  if (auto* const* metric = std::get_if<metrics::Metric*>(&logged)) {
+    check_metric_home(**metric, key, to.scope);
+    // A metric combines its own states, across ranks too: no sync_dist collective here.
+    to.results->log_metric(key, **metric, options, to.scope);
+    return;
+  }
+  const double value = std::get<double>(logged);
   if (options.sync_dist && state_.probing) probed_sync_calls.push_back(SyncCall{key, options.reduce_fx});
   if (!options.sync_dist || state_.collectives == nullptr || state_.probing) {
     to.results->log(key, value, options, to.scope, to.batch_size);
@@ -62,6 +69,23 @@ void LoggerConnector::log(const std::string& name, double value, const LogOption
   }
   if (!same_call) throw_sync_calls_parted(SyncCall{key, options.reduce_fx});
   to.results->log(key, combined, synced, to.scope, to.batch_size);
+}
+
+void LoggerConnector::check_metric_home(const metrics::Metric& metric, const std::string& key, LogScope scope) {
+  const bool training = scope != LogScope::kEvaluation;
+  const auto [home, first] = metric_homes_.try_emplace(&metric, MetricHome{key, training});
+  if (first || (home->second.key == key && home->second.training == training)) return;
+  const auto where = [](const MetricHome& h) {
+    return fmt::format("\"{}\" in {}", h.key, h.training ? "training" : "an evaluation");
+  };
+  throw MisconfigurationException({Diagnostic{
+      .code = "LC0809",
+      .message = fmt::format("one {} is logged as {} and as {}: its states would mix both", metric.name(),
+                             where(home->second), where({key, training})),
+      .subject = {fmt::format("log(\"{}\", {})", key, metric.name())},
+      .received = fmt::format("the same {} object twice", metric.name()),
+      .expected = "one metric object per name and per loop (torchmetrics' first pitfall)",
+      .help = "register one metric for each: e.g. train_acc and val_acc, each its own Accuracy"}});
 }
 
 double LoggerConnector::fingerprint(const SyncCall& call) {

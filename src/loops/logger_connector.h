@@ -33,7 +33,7 @@ class LoggerConnector {
 
   /// The module's `log`: into the collection of the loop that runs, with its defaults for the hook
   /// (LC0342 where no loop collects); with sync_dist in a distributed run, the ranks' combination.
-  void log(const std::string& name, double value, const LogOptions& options);
+  void log(const std::string& name, LoggedValue value, const LogOptions& options);
   /// Sends metrics to every logger (rank zero only) at `step`, adding "epoch" as Lightning does.
   void send_to_loggers(std::map<std::string, double> metrics, int64_t step);
   /// What callbacks send straight to the loggers (LearningRateMonitor), at `step`; not while probing.
@@ -67,6 +67,9 @@ class LoggerConnector {
   /// the sums equal the world size times this rank's only when every rank's f is the same (their
   /// variance is zero), so every rank notices a parting in the same collective.
   static double fingerprint(const SyncCall& call);
+  /// A metric is logged under one name from one kind of loop (LC0809): one object's states for
+  /// training and validation, or for two names, would mix.
+  void check_metric_home(const metrics::Metric& metric, const std::string& key, LogScope scope);
   /// The ranks' sync_dist calls met different calls: every rank's, named, as RanksParted.
   [[noreturn]] void throw_sync_calls_parted(const SyncCall& call);
 
@@ -74,6 +77,11 @@ class LoggerConnector {
   TrainerState& state_;
   const Settings& settings_;
   Target target_;
+  struct MetricHome {
+    std::string key;
+    bool training;
+  };
+  std::map<const metrics::Metric*, MetricHome> metric_homes_;
 };
 
 /// While it lives, `log` records into `results` with the defaults of `scope` and without a

@@ -30,7 +30,7 @@ class LoopContext final : public ModuleHost, public TrainerActions {
   LoopContext& operator=(const LoopContext&) = delete;
 
   // ModuleHost
-  void log(const std::string& name, double value, const LogOptions& options) override {
+  void log(const std::string& name, LoggedValue value, const LogOptions& options) override {
     logging.log(name, value, options);
   }
   /// manual_backward: gradients are averaged over the ranks after every one, as DDP does.

@@ -24,6 +24,7 @@ class Snapshot {
       gradients_.push_back(p.grad().defined() ? p.grad().detach().clone() : at::Tensor());
     }
     for (const auto& b : module.buffers()) buffers_.push_back(b.detach().clone());
+    for (const auto& [name, metric] : module.named_metrics()) metrics_states_.push_back(metric->clone());
   }
 
   ~Snapshot() {
@@ -35,6 +36,8 @@ class Snapshot {
     }
     auto buffers = module_.buffers();
     for (std::size_t i = 0; i < buffers.size(); ++i) buffers[i].detach().copy_(buffers_[i]);
+    const auto& metrics = module_.named_metrics();
+    for (std::size_t i = 0; i < metrics.size(); ++i) *metrics[i].second = *metrics_states_[i];
     set_cpu_generator_state(cpu_generator_state_);
     set_cuda_generator_states(cuda_generator_states_);
     module_.train(training_);
@@ -49,6 +52,7 @@ class Snapshot {
   bool training_;
   std::map<std::string, double> metrics_;
   std::vector<at::Tensor> parameters_, gradients_, buffers_;
+  std::vector<std::unique_ptr<metrics::Metric>> metrics_states_;
   at::Tensor cpu_generator_state_ = cpu_generator_state();
   std::vector<at::Tensor> cuda_generator_states_ = cuda_generator_states();
 };

@@ -18,6 +18,8 @@ class ResultCollection {
   /// Records one value. `key` already carries the "/dataloader_idx_k" suffix where one applies.
   void log(const std::string& key, double value, const LogOptions& options, LogScope scope,
            int64_t batch_size);
+  /// Records a metric: its step value is its last forward()'s, its epoch value its compute().
+  void log_metric(const std::string& key, metrics::Metric& metric, const LogOptions& options, LogScope scope);
   /// Starts a new step: `step_metrics` then returns only what is logged from here on. O(1), so the
   /// training loop can call it every batch and build the map only when the loggers want it.
   void begin_step() { ++step_; }
@@ -31,7 +33,8 @@ class ResultCollection {
   void update_progress_bar_metrics(std::map<std::string, double>& out, bool epoch_ended) const;
   /// Epoch values of keys logged while `dataloader_suffix` applied, or with no suffix at all.
   std::map<std::string, double> epoch_metrics_for_dataloader(const std::string& suffix) const;
-  void reset() { entries_.clear(); }
+  /// Forgets everything logged, and resets the metrics logged: a new epoch starts.
+  void reset();
   bool empty() const { return entries_.empty(); }
   /// Keys logged with on_epoch but without sync_dist (in a distributed run, each rank's own value).
   std::vector<std::string> unsynced_epoch_keys() const;
@@ -51,8 +54,11 @@ class ResultCollection {
     double weight = 0;
     double extreme = 0;     // for "max" and "min"
     int64_t count = 0;
+    metrics::Metric* metric = nullptr;  // a logged metric, which keeps its own epoch states
     double epoch_value() const;
   };
+  /// The entry of `key` with `options`, checked against its earlier logs (LC0341, LC0808).
+  Entry& entry_for(const std::string& key, const LogOptions& options, LogScope scope, metrics::Metric* metric);
   std::map<std::string, Entry> entries_;
   int64_t step_ = 0;
 };

@@ -40,6 +40,7 @@ Strategy::Strategy(StrategySettings settings, c10::Device device, ProcessGroup* 
 void Strategy::setup(LightningModule& module) {
   if (settings_.parameter_dtype) module.to(*settings_.parameter_dtype);
   if (!device_.is_cpu()) move_module(module, device_);
+  for (const auto& [name, metric] : module.named_metrics()) metric->to(device_);
 }
 
 void Strategy::setup_for_training(LightningModule& module) {
@@ -53,6 +54,7 @@ void Strategy::setup_for_training(LightningModule& module) {
 void Strategy::teardown(LightningModule& module, const std::vector<torch::optim::Optimizer*>& optimizers) {
   if (device_.is_cpu()) return;
   move_module(module, c10::Device(c10::DeviceType::CPU));
+  for (const auto& [name, metric] : module.named_metrics()) metric->to(c10::Device(c10::DeviceType::CPU));
   // Each optimizer state goes where its parameter now is (the parameters moved in place, so the
   // optimizers still hold them): the state dict's round trip puts it there.
   for (auto* optimizer : optimizers) {

@@ -3,6 +3,7 @@
 #include <lightning/data/batch.h>
 #include <lightning/core/optimizer_config.h>
 #include <lightning/core/trainer_view.h>
+#include <lightning/metrics/metric.h>
 
 #include <ATen/core/Dict.h>
 #include <ATen/core/ivalue.h>
@@ -11,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <variant>
@@ -57,13 +59,16 @@ using HyperParameters = std::map<std::string, HyperValue>;
 
 class LightningModule;
 
+/// What `log` records: a number, or a registered metric whose own states make the epoch value.
+using LoggedValue = std::variant<double, metrics::Metric*>;
+
 namespace detail {
 /// What the module asks of the trainer while it runs: where logs go, how backward runs, which
 /// optimizers it set up. The trainer implements it; modules never see the trainer itself.
 class ModuleHost {
  public:
   virtual ~ModuleHost() = default;
-  virtual void log(const std::string& name, double value, const LogOptions& options) = 0;
+  virtual void log(const std::string& name, LoggedValue value, const LogOptions& options) = 0;
   virtual void backward(const at::Tensor& loss) = 0;
   /// Steps one of the run's optimizers for manual optimization (through the gradient scaler of
   /// "16-mixed", which may skip it) and counts the global step.
@@ -170,6 +175,25 @@ class LightningModule : public torch::nn::Module {
   void log_dict(const std::map<std::string, at::Tensor>& values, const LogOptions& options = {});
   void log_dict(const std::map<std::string, double>& values, const LogOptions& options = {});
 
+  /// Logs a metric the module registered (Lightning's `self.log("val_acc", self.val_acc)`): on_step
+  /// logs the value of its last forward(); on_epoch, compute() over the epoch, then reset().
+  /// `reduce_fx` and `sync_dist` do not apply: the metric combines its own states.
+  void log(const std::string& name, metrics::Metric& metric, const LogOptions& options = {});
+
+  // ---- metrics ----
+  /// Makes `metric` the module's own (torchmetrics' metrics are a module's children): it moves to
+  /// the module's device, the trainer's probe leaves its states as they were, and `log` may log it.
+  ///
+  ///   pl::metrics::Accuracy& val_acc =
+  ///       register_metric("val_acc", pl::metrics::Accuracy({.task = "multiclass", .num_classes = 10}));
+  template <class M>
+  M& register_metric(std::string name, M metric) {
+    auto owned = std::make_shared<M>(std::move(metric));
+    metrics_.emplace_back(std::move(name), owned);
+    return *owned;
+  }
+  const std::vector<std::pair<std::string, std::shared_ptr<metrics::Metric>>>& named_metrics() const { return metrics_; }
+
   // ---- the trainer, as the module sees it ----
   int64_t current_epoch() const;
   int64_t global_step() const;
@@ -202,6 +226,7 @@ class LightningModule : public torch::nn::Module {
   HyperParameters hparams_;
   std::vector<std::string> missing_steps_;
   std::function<OptimizerConfig(LightningModule&)> configure_optimizers_replacement_;
+  std::vector<std::pair<std::string, std::shared_ptr<metrics::Metric>>> metrics_;
 };
 
 }  // namespace lightning
