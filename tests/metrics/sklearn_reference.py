@@ -48,7 +48,31 @@ def pearson(x, y):
     return [float(np.corrcoef(x[:, j], y[:, j])[0, 1]) for j in range(x.shape[1])]
 
 
-LOCAL = {"specificity": specificity, "label_accuracy": label_accuracy, "pearson": pearson}
+def binned_curve_metric(y_true, scores, thresholds, kind):
+    """torchmetrics' binned AUROC or average precision of one binary problem."""
+    y_true, scores = np.asarray(y_true), np.asarray(scores, dtype=float)
+    grid = np.linspace(0, 1, thresholds)
+    above = scores[:, None] >= grid[None, :]
+    tps = (above & (y_true[:, None] == 1)).sum(0)[::-1].astype(float)
+    fps = (above & (y_true[:, None] == 0)).sum(0)[::-1].astype(float)
+    positives, negatives = (y_true == 1).sum(), (y_true == 0).sum()
+    if kind == "auroc":
+        tpr, fpr = tps / positives, fps / negatives
+        return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.where(tps + fps == 0, 1.0, tps / (tps + fps))
+    recall = tps / positives
+    return float(np.sum(np.diff(np.concatenate([[0.0], recall])) * precision))
+
+
+def one_vs_rest_ap(y_true, scores, average):
+    classes = np.asarray(scores).shape[1]
+    onehot = np.eye(classes)[np.asarray(y_true).astype(int)]
+    return plain(skm.average_precision_score(onehot, scores, average=None if average == "none" else average))
+
+
+LOCAL = {"specificity": specificity, "label_accuracy": label_accuracy, "pearson": pearson,
+         "binned_curve_metric": binned_curve_metric, "one_vs_rest_ap": one_vs_rest_ap}
 
 
 def plain(value):

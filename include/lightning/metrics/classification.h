@@ -157,4 +157,74 @@ class ConfusionMatrix : public Cloneable<ConfusionMatrix> {
   std::size_t matrix_ = 0, invalid_ = 0;
 };
 
+/// Options of the ranking metrics (AUROC, AveragePrecision).
+struct CurveOptions {
+  std::string task;                                   ///< "binary", "multiclass" or "multilabel"
+  std::optional<int64_t> num_classes = std::nullopt;
+  std::optional<int64_t> num_labels = std::nullopt;
+  /// Unset: exact, from every score seen (states grow with the epoch). N >= 2: N thresholds evenly
+  /// spaced in [0, 1], with a fixed-size state (torchmetrics' binned mode).
+  std::optional<int64_t> thresholds = std::nullopt;
+  /// Classes or labels: "macro" (their mean), "weighted" (by support), "none" (one value each).
+  std::string average = "macro";
+  std::optional<int64_t> ignore_index = std::nullopt;
+};
+
+namespace detail {
+/// Scores and targets, kept whole (exact) or counted at fixed thresholds (binned), per class.
+class RankingMetric : public Metric {
+ protected:
+  RankingMetric(std::string metric, CurveOptions options);
+  void check_inputs(const at::Tensor& preds, const at::Tensor& target) const override;
+  void update_state(const at::Tensor& preds, const at::Tensor& target) override;
+  at::Tensor compute_state() const override;
+  /// One class's value from its curve's counts at decreasing thresholds: true and false
+  /// positives at each, with their totals.
+  virtual at::Tensor from_counts(const at::Tensor& tps, const at::Tensor& fps, const at::Tensor& positives,
+                                 const at::Tensor& negatives) const = 0;
+
+ private:
+  /// The counts at each threshold of class `k`, highest threshold first.
+  std::pair<at::Tensor, at::Tensor> counts(int64_t k) const;
+  std::string metric_;
+  CurveOptions options_;
+  ClassificationOptions task_;
+  std::size_t scores_ = 0, targets_ = 0;          // exact: every score and target, as lists
+  std::size_t tps_ = 0, fps_ = 0, totals_ = 0;     // binned: counts per class and threshold
+  std::size_t invalid_ = 0;
+};
+
+template <class Derived>
+class RankingMetricOf : public RankingMetric {
+ public:
+  std::unique_ptr<Metric> clone() const override { return std::make_unique<Derived>(static_cast<const Derived&>(*this)); }
+
+ protected:
+  using RankingMetric::RankingMetric;
+};
+}  // namespace detail
+
+/// The area under the ROC curve (scikit-learn's roc_auc_score; one-vs-rest for multiclass).
+class AUROC : public detail::RankingMetricOf<AUROC> {
+ public:
+  explicit AUROC(CurveOptions options);
+  std::string name() const override { return "AUROC"; }
+
+ protected:
+  at::Tensor from_counts(const at::Tensor& tps, const at::Tensor& fps, const at::Tensor& positives,
+                         const at::Tensor& negatives) const override;
+};
+
+/// The precision-recall curve summarised as the sum of precisions weighted by each step in recall
+/// (scikit-learn's average_precision_score).
+class AveragePrecision : public detail::RankingMetricOf<AveragePrecision> {
+ public:
+  explicit AveragePrecision(CurveOptions options);
+  std::string name() const override { return "AveragePrecision"; }
+
+ protected:
+  at::Tensor from_counts(const at::Tensor& tps, const at::Tensor& fps, const at::Tensor& positives,
+                         const at::Tensor& negatives) const override;
+};
+
 }  // namespace lightning::metrics
