@@ -86,7 +86,9 @@ void ResultCollection::log(const std::string& key, double value, const LogOption
 void ResultCollection::log_metric(const std::string& key, metrics::Metric& metric, const LogOptions& options,
                                   LogScope scope) {
   const std::string subject = fmt::format("log(\"{}\", {})", key, metric.name());
-  if (metric.compute().numel() != 1) {
+  // Checked on the key's first log only: compute() of an exact AUROC concatenates the epoch so far.
+  const auto known = entries_.find(key);
+  if ((known == entries_.end() || known->second.count == 0) && metric.compute().numel() != 1) {
     throw MisconfigurationException({Diagnostic{
         .code = "LC0807",
         .message = fmt::format("\"{}\" logs the metric {}, which computes {} values; a logged value is one number",

@@ -3,6 +3,8 @@
 #include <lightning/diagnostics/diagnostic.h>
 #include <lightning/utilities/console.h>
 
+#include "metrics/classification_inputs.h"
+
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -20,10 +22,7 @@ void Aggregation::update(double value, double weight) {
 
 void Aggregation::check_inputs(const at::Tensor& value, const at::Tensor& weight) const {
   DiagnosticCollector problems(fmt::format("in the first value given to {}", name()));
-  const auto describe = [](const at::Tensor& t) {
-    return t.defined() ? fmt::format("[{}] {}", fmt::join(t.sizes(), ", "), c10::toString(t.scalar_type()))
-                       : std::string("none");
-  };
+  const auto describe = detail::shape_of;
   if (!value.defined() || at::isComplexType(value.scalar_type())) {
     problems.error({.code = "LC0802",
                     .message = fmt::format("{} needs a real value to aggregate", name()),

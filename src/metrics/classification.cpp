@@ -12,11 +12,8 @@
 namespace lightning::metrics {
 namespace {
 
-/// a / b, 0 where b is 0 (torchmetrics' `_safe_divide`).
-at::Tensor safe_divide(const at::Tensor& a, const at::Tensor& b) {
-  const at::Tensor denominator = b.to(at::kFloat);
-  return at::where(denominator.eq(0), at::zeros_like(denominator), a.to(at::kFloat) / denominator);
-}
+/// a / b as float32 (the results' dtype), 0 where b is 0.
+at::Tensor safe_divide(const at::Tensor& a, const at::Tensor& b) { return detail::safe_divide(a, b).to(at::kFloat); }
 
 ClassificationOptions checked(const std::string& metric, ClassificationOptions options, detail::OptionUse use,
                               double beta = 1.0) {

@@ -12,11 +12,6 @@ namespace {
 const std::vector<std::string> kTasks = {"binary", "multiclass", "multilabel"};
 const std::vector<std::string> kAverages = {"micro", "macro", "weighted", "none"};
 
-std::string shape_of(const at::Tensor& t) {
-  if (!t.defined()) return "none";
-  return fmt::format("[{}] {}", fmt::join(t.sizes(), ", "), c10::toString(t.scalar_type()));
-}
-
 bool integral(const at::Tensor& t) { return at::isIntegralType(t.scalar_type(), /*includeBool=*/true); }
 
 /// The values a target (or label predictions) may take: [0, width) for multiclass, {0, 1} else.
@@ -38,6 +33,16 @@ Diagnostic shape_problem(const std::string& metric, const ClassificationOptions&
 }
 
 }  // namespace
+
+at::Tensor safe_divide(const at::Tensor& a, const at::Tensor& b, double when_zero) {
+  const at::Tensor denominator = b.to(at::kDouble);
+  return at::where(denominator.eq(0), at::full_like(denominator, when_zero), a.to(at::kDouble) / denominator);
+}
+
+std::string shape_of(const at::Tensor& t) {
+  if (!t.defined()) return "none";
+  return fmt::format("[{}] {}", fmt::join(t.sizes(), ", "), c10::toString(t.scalar_type()));
+}
 
 int64_t width(const ClassificationOptions& o) {
   if (o.task == "multiclass") return o.num_classes.value_or(2);

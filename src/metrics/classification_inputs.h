@@ -26,6 +26,12 @@ void check_classification_options(DiagnosticCollector& problems, const std::stri
 void check_classification_inputs(const std::string& metric, const ClassificationOptions& options,
                                  const at::Tensor& preds, const at::Tensor& target);
 
+/// a / b in float64, `when_zero` where b is 0 (torchmetrics' `_safe_divide`).
+at::Tensor safe_divide(const at::Tensor& a, const at::Tensor& b, double when_zero = 0.0);
+
+/// "[4, 7] Float", or "none" for an undefined tensor: how diagnostics show an input.
+std::string shape_of(const at::Tensor& t);
+
 /// Classes for multiclass, labels for multilabel, 1 for binary.
 int64_t width(const ClassificationOptions& options);
 

@@ -15,10 +15,7 @@
 namespace lightning::metrics {
 namespace {
 
-at::Tensor safe_divide(const at::Tensor& a, const at::Tensor& b, double when_zero = 0.0) {
-  const at::Tensor denominator = b.to(at::kDouble);
-  return at::where(denominator.eq(0), at::full_like(denominator, when_zero), a.to(at::kDouble) / denominator);
-}
+using detail::safe_divide;
 
 ClassificationOptions task_of(const CurveOptions& o) {
   return {.task = o.task, .num_classes = o.num_classes, .num_labels = o.num_labels, .ignore_index = o.ignore_index};

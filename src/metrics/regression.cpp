@@ -2,6 +2,8 @@
 
 #include <lightning/diagnostics/diagnostic.h>
 
+#include "metrics/classification_inputs.h"
+
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -11,10 +13,7 @@
 namespace lightning::metrics {
 namespace {
 
-std::string shape_of(const at::Tensor& t) {
-  if (!t.defined()) return "none";
-  return fmt::format("[{}] {}", fmt::join(t.sizes(), ", "), c10::toString(t.scalar_type()));
-}
+using detail::shape_of;
 
 void check_outputs(DiagnosticCollector& problems, const std::string& metric, int64_t num_outputs) {
   check_at_least(problems, "LC0801", {metric, {"num_outputs"}}, num_outputs, 1, "1 for one value per sample");

@@ -18,16 +18,9 @@ namespace {
 
 using testing::expect_near;
 using testing::SklearnReference;
+using testing::update_in_batches;
 
 at::Generator seeded(uint64_t seed) { return at::make_generator<at::CPUGeneratorImpl>(seed); }
-
-/// Updates `metric` with `preds` and `target` in batches of `batch`, as an epoch would.
-void update_in_batches(Metric& metric, const at::Tensor& preds, const at::Tensor& target, int64_t batch = 64) {
-  for (int64_t start = 0; start < preds.size(0); start += batch) {
-    const int64_t length = std::min(batch, preds.size(0) - start);
-    metric.update(preds.narrow(0, start, length), target.narrow(0, start, length));
-  }
-}
 
 const std::vector<std::string> kAverages = {"micro", "macro", "weighted", "none"};
 

@@ -45,6 +45,15 @@ class SklearnReference {
   nlohmann::json cases_ = nlohmann::json::array();
 };
 
+/// Updates `metric` with `preds` and `target` in batches of `batch` rows, as an epoch would.
+template <class M>
+void update_in_batches(M& metric, const at::Tensor& preds, const at::Tensor& target, int64_t batch = 64) {
+  for (int64_t start = 0; start < preds.size(0); start += batch) {
+    const int64_t length = std::min(batch, preds.size(0) - start);
+    metric.update(preds.narrow(0, start, length), target.narrow(0, start, length));
+  }
+}
+
 /// `actual` equals the reference value (a number or nested lists) within `tolerance`.
 inline void expect_near(const at::Tensor& actual, const nlohmann::json& expected, const std::string& what,
                         double tolerance = 1e-6) {

@@ -13,13 +13,7 @@ namespace {
 
 using testing::expect_near;
 using testing::SklearnReference;
-
-void update_in_batches(Metric& metric, const at::Tensor& preds, const at::Tensor& target, int64_t batch = 50) {
-  for (int64_t start = 0; start < preds.size(0); start += batch) {
-    const int64_t length = std::min(batch, preds.size(0) - start);
-    metric.update(preds.narrow(0, start, length), target.narrow(0, start, length));
-  }
-}
+using testing::update_in_batches;
 
 TEST(AUROC, ExactAndBinnedMatchTheirReferencesForEachTask) {
   auto gen = at::make_generator<at::CPUGeneratorImpl>(23);
@@ -54,7 +48,7 @@ TEST(AUROC, ExactAndBinnedMatchTheirReferencesForEachTask) {
   AveragePrecision ap({.task = "binary"});
   AUROC auroc_binned({.task = "binary", .thresholds = 11});
   AveragePrecision ap_binned({.task = "binary", .thresholds = 11});
-  for (Metric* m : std::initializer_list<Metric*>{&auroc, &ap, &auroc_binned, &ap_binned}) update_in_batches(*m, scores, target);
+  for (Metric* m : std::initializer_list<Metric*>{&auroc, &ap, &auroc_binned, &ap_binned}) update_in_batches(*m, scores, target, 50);
   expect_near(auroc.compute(), expected.at("auroc"), "auroc");
   expect_near(ap.compute(), expected.at("ap"), "ap");
   expect_near(auroc_binned.compute(), expected.at("auroc_binned"), "auroc_binned");

@@ -18,13 +18,7 @@ namespace {
 
 using testing::expect_near;
 using testing::SklearnReference;
-
-void update_in_batches(Metric& metric, const at::Tensor& preds, const at::Tensor& target, int64_t batch = 64) {
-  for (int64_t start = 0; start < preds.size(0); start += batch) {
-    const int64_t length = std::min(batch, preds.size(0) - start);
-    metric.update(preds.narrow(0, start, length), target.narrow(0, start, length));
-  }
-}
+using testing::update_in_batches;
 
 TEST(RegressionMetrics, MatchScikitLearnOverAnEpochOfBatches) {
   auto gen = at::make_generator<at::CPUGeneratorImpl>(17);
